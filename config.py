@@ -1,0 +1,167 @@
+"""Settings for CoopMatch, read from the environment: the only module that reads os.environ.
+
+With nothing set, CoopMatch runs on the embedded default: a SQLite file in the instance
+folder, Celery tasks in-process, rate limits in memory and mail written to files.
+`DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and a Redis broker; `COOPMATCH_ENV=production`
+makes the app refuse to start on a development secret or a SQLite database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+DEFAULT_TIMEZONE = "America/Bogota"
+DEFAULT_PER_PAGE = 20
+DEFAULT_MAX_PER_PAGE = 100
+DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+DEFAULT_USD_RATES = {"USD": 1.0, "EUR": 1.08, "COP": 0.00025}
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+
+class ConfigError(Exception):
+    """Raised when the environment describes a configuration that must not run."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _float_map(value: str | None) -> dict[str, float]:
+    """Parse `A=1.0,B=2` into a mapping."""
+    out: dict[str, float] = {}
+    for part in (value or "").split(","):
+        if not part.strip():
+            continue
+        key, _, number = part.partition("=")
+        try:
+            out[key.strip()] = float(number)
+        except ValueError as exc:
+            raise ConfigError(f"cannot read {part!r}: expected NAME=NUMBER") from exc
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything CoopMatch reads from its environment, read once."""
+
+    env: str = "development"
+    secret_key: str = DEV_SECRET_KEY
+    instance_path: Path = DEFAULT_INSTANCE_PATH
+    database_url: str = ""
+    redis_url: str | None = None
+    timezone: str = DEFAULT_TIMEZONE
+    per_page: int = DEFAULT_PER_PAGE
+    max_per_page: int = DEFAULT_MAX_PER_PAGE
+    max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
+    match_weights: dict[str, float] = field(default_factory=dict)
+    match_min_score: float = 0.2
+    match_top_k: int = 20
+    usd_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_USD_RATES))
+    rebuild_hour: int = 2
+    expire_hour: int = 1
+    digest_weekday: int = 1
+    digest_hour: int = 7
+    digest_max_items: int = 20
+    mail_server: str | None = None
+    mail_port: int = 587
+    mail_starttls: bool = True
+    mail_username: str | None = None
+    mail_password: str | None = None
+    mail_sender: str = "CoopMatch <noreply@coopmatch.invalid>"
+    base_url: str = "http://127.0.0.1:5000"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def eager_tasks(self) -> bool:
+        """Run Celery tasks in-process when there is no broker (the embedded default)."""
+        return not self.redis_url
+
+    @property
+    def broker_url(self) -> str:
+        return self.redis_url or "memory://"
+
+    @property
+    def result_backend(self) -> str | None:
+        return self.redis_url
+
+    @property
+    def ratelimit_storage_uri(self) -> str:
+        return self.redis_url or "memory://"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.instance_path / "mail"
+
+    def check(self) -> None:
+        """Refuse a production configuration that would be unsafe to run."""
+        if not self.production:
+            return
+        if not self.secret_key or self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 16:
+            raise ConfigError(
+                "SECRET_KEY is missing or the development default: set SECRET_KEY to a long "
+                "random value (at least 16 characters) to run in production"
+            )
+        if self.database_url.startswith("sqlite"):
+            raise ConfigError("DATABASE_URL points to SQLite: production needs PostgreSQL")
+        if not self.redis_url:
+            raise ConfigError("REDIS_URL is missing: production needs a Redis broker")
+
+
+def _normalise_db_url(url: str) -> str:
+    # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg 3 spelled out.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables (os.environ when none are given)."""
+    env = os.environ if environ is None else environ
+    instance = Path(env.get("COOPMATCH_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'coopmatch.sqlite3'}"
+    rates = dict(DEFAULT_USD_RATES)
+    rates.update(_float_map(env.get("COOPMATCH_USD_RATES")))
+    try:
+        return Settings(
+            env=env.get("COOPMATCH_ENV", "development"),
+            secret_key=env.get("SECRET_KEY", DEV_SECRET_KEY),
+            instance_path=instance,
+            database_url=_normalise_db_url(database_url),
+            redis_url=env.get("REDIS_URL") or None,
+            timezone=env.get("COOPMATCH_TIMEZONE", DEFAULT_TIMEZONE),
+            per_page=int(env.get("COOPMATCH_PER_PAGE", DEFAULT_PER_PAGE)),
+            max_per_page=int(env.get("COOPMATCH_MAX_PER_PAGE", DEFAULT_MAX_PER_PAGE)),
+            max_content_length=int(
+                env.get("COOPMATCH_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH)
+            ),
+            match_weights=_float_map(env.get("COOPMATCH_MATCH_WEIGHTS")),
+            match_min_score=float(env.get("COOPMATCH_MATCH_MIN_SCORE", 0.2)),
+            match_top_k=int(env.get("COOPMATCH_MATCH_TOP_K", 20)),
+            usd_rates=rates,
+            rebuild_hour=int(env.get("COOPMATCH_REBUILD_HOUR", 2)),
+            expire_hour=int(env.get("COOPMATCH_EXPIRE_HOUR", 1)),
+            digest_weekday=int(env.get("COOPMATCH_DIGEST_WEEKDAY", 1)),
+            digest_hour=int(env.get("COOPMATCH_DIGEST_HOUR", 7)),
+            digest_max_items=int(env.get("COOPMATCH_DIGEST_MAX_ITEMS", 20)),
+            mail_server=env.get("COOPMATCH_MAIL_SERVER") or None,
+            mail_port=int(env.get("COOPMATCH_MAIL_PORT", 587)),
+            mail_starttls=_bool(env.get("COOPMATCH_MAIL_STARTTLS"), True),
+            mail_username=env.get("COOPMATCH_MAIL_USERNAME") or None,
+            mail_password=env.get("COOPMATCH_MAIL_PASSWORD") or None,
+            mail_sender=env.get("COOPMATCH_MAIL_SENDER", Settings.mail_sender),
+            base_url=env.get("COOPMATCH_BASE_URL", Settings.base_url).rstrip("/"),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"a numeric setting cannot be read: {exc}") from exc

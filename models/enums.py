@@ -1,0 +1,98 @@
+"""The closed vocabularies of the domain, shared by models, schemas and the matcher input."""
+
+from enum import StrEnum
+
+
+class OrgKind(StrEnum):
+    BILATERAL = "bilateral"
+    MULTILATERAL = "multilateral"
+    FOUNDATION = "foundation"
+    CITY_NETWORK = "city_network"
+    COMPANY = "company"
+    UNIVERSITY = "university"
+    NGO = "ngo"
+    LOCAL_PUBLIC = "local_public"
+
+
+class Side(StrEnum):
+    SUPPLY = "supply"
+    DEMAND = "demand"
+
+
+class Modality(StrEnum):
+    GRANT = "grant"
+    LOAN = "loan"
+    TECHNICAL_ASSISTANCE = "technical_assistance"
+    KNOWLEDGE_EXCHANGE = "knowledge_exchange"
+    IN_KIND = "in_kind"
+
+
+class Line(StrEnum):
+    SOCIAL_INCLUSION = "social_inclusion"
+    ECONOMIC_DEVELOPMENT = "economic_development"
+    SUSTAINABLE_TERRITORY = "sustainable_territory"
+    HUMAN_DEVELOPMENT = "human_development"
+    GOVERNANCE_PEACE = "governance_peace"
+
+
+class Currency(StrEnum):
+    COP = "COP"
+    USD = "USD"
+    EUR = "EUR"
+
+
+class OfferStatus(StrEnum):
+    SUBMITTED = "submitted"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    REJECTED = "rejected"
+
+
+class OfferSource(StrEnum):
+    FORM = "form"
+    API = "api"
+    IMPORT = "import"
+
+
+class ProjectStage(StrEnum):
+    IDEA = "idea"
+    FORMULATION = "formulation"
+    READY = "ready"
+    EXECUTION = "execution"
+
+
+class ProjectStatus(StrEnum):
+    OPEN = "open"
+    ON_HOLD = "on_hold"
+    CLOSED = "closed"
+
+
+class MatchStatus(StrEnum):
+    PROPOSED = "proposed"
+    SHORTLISTED = "shortlisted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class AllianceStage(StrEnum):
+    NEGOTIATING = "negotiating"
+    FORMALISED = "formalised"
+    IN_EXECUTION = "in_execution"
+    CLOSED = "closed"
+    DROPPED = "dropped"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    PARTNER = "partner"
+
+
+class Language(StrEnum):
+    ES = "es"
+    EN = "en"
+
+
+SDGS = tuple(range(1, 18))

@@ -1,0 +1,1 @@
+"""Use cases of CoopMatch: each takes a Session, owns its transaction and raises domain errors."""

@@ -1,0 +1,39 @@
+"""Transaction helpers shared by the use cases."""
+
+import re
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.errors import Conflict, Invalid
+
+_CHECK_NAME = re.compile(r"ck_(\w+)")
+
+
+def translate_integrity_error(exc: IntegrityError) -> Conflict | Invalid:
+    """Turn a database constraint violation into the domain error a person can act on."""
+    text = str(exc.orig)
+    lowered = text.lower()
+    if "unique" in lowered or "duplicate key" in lowered:
+        return Conflict("a record with the same unique value already exists", {"detail": [text]})
+    if "foreign key" in lowered:
+        return Conflict("the record is referenced by, or refers to, a missing record",
+                        {"detail": [text]})
+    found = _CHECK_NAME.search(text)
+    rule = found.group(1) if found else "a database rule"
+    return Invalid(f"the data breaks the rule {rule}", {"detail": [text]})
+
+
+@contextmanager
+def committing(session: Session):
+    """Commit the block's work once, rolling back and translating constraint violations."""
+    try:
+        yield
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise translate_integrity_error(exc) from exc
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,101 @@
+"""The OpenAPI 3 document, generated from the marshmallow schemas with apispec."""
+
+from __future__ import annotations
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import current_app, jsonify
+
+from web import schemas
+from web.api import bp
+from web.api.catalog import RESOURCES
+
+ERROR_REF = {"$ref": "#/components/responses/Error"}
+LIST_PARAMS = {
+    "page": ("integer", "Page number, from 1."),
+    "per_page": ("integer", "Items per page (a maximum applies)."),
+    "q": ("string", "Free text over title and description (name for organisations)."),
+    "line": ("string", "Thematic line code."),
+    "modality": ("string", "Modality code."),
+    "status": ("string", "Status code."),
+    "kind": ("string", "Organisation kind."),
+    "side": ("string", "Organisation side (organisations only)."),
+    "organization_id": ("integer", "Only this organisation's items."),
+    "deadline_from": ("string", "Offers with a deadline on or after this date (YYYY-MM-DD)."),
+    "deadline_to": ("string", "Offers with a deadline on or before this date (YYYY-MM-DD)."),
+    "sort": ("string", "Field to sort by; prefix with '-' for descending."),
+}
+_EXTRA_PATHS: list[tuple[str, dict]] = []
+
+
+def add_path(path: str, operations: dict) -> None:
+    """Let other API modules describe their routes in the document."""
+    _EXTRA_PATHS.append((path, operations))
+
+
+def _errors(*codes: int) -> dict:
+    return {str(code): ERROR_REF for code in codes}
+
+
+def build_spec() -> APISpec:
+    """Return the API's OpenAPI 3.0 specification."""
+    spec = APISpec(title="CoopMatch API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Partner–opportunity matching for international "
+                                        "cooperation. Every call needs 'Authorization: Bearer "
+                                        "TOKEN' (see `flask --app web create-token`)."},
+                   servers=[{"url": "/api/v1"}])
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("ErrorEnvelope", schema=schemas.ErrorEnvelope)
+    spec.components.response("Error", {"description": "An error, in the one error shape.",
+                                       "content": {"application/json": {
+                                           "schema": "ErrorEnvelope"}}})
+    for resource in RESOURCES:
+        _add_resource(spec, resource)
+    for path, operations in _EXTRA_PATHS:
+        spec.path(path=path, operations=operations)
+    spec.options["security"] = [{"bearer": []}]
+    return spec
+
+
+def _add_resource(spec: APISpec, resource) -> None:
+    title = resource.name.capitalize()
+    spec.components.schema(f"{title}In", schema=resource.schema_in)
+    spec.components.schema(f"{title}Out", schema=resource.schema_out)
+    page = schemas.page_schema(resource.schema_out, f"{title}Page")
+    spec.components.schema(f"{title}Page", schema=page)
+    body = {"required": True, "content": {"application/json": {"schema": f"{title}In"}}}
+    one = {"description": title, "content": {"application/json": {"schema": f"{title}Out"}}}
+    item_param = [{"in": "path", "name": "item_id", "required": True,
+                   "schema": {"type": "integer"}}]
+    query = [{"in": "query", "name": name, "required": False, "description": text,
+              "schema": {"type": kind}} for name, (kind, text) in LIST_PARAMS.items()]
+    tag = [resource.plural]
+    spec.path(path=f"/{resource.plural}", operations={
+        "get": {"tags": tag, "summary": f"List {resource.plural}", "parameters": query,
+                "responses": {"200": {"description": "A page", "content": {
+                    "application/json": {"schema": f"{title}Page"}}}, **_errors(401, 403, 422)}},
+        "post": {"tags": tag, "summary": f"Create a {resource.name}", "requestBody": body,
+                 "responses": {"201": one, **_errors(400, 401, 403, 409, 422)}},
+    })
+    spec.path(path=f"/{resource.plural}/{{item_id}}", operations={
+        "parameters": item_param,
+        "get": {"tags": tag, "summary": f"Read a {resource.name}",
+                "responses": {"200": one, **_errors(401, 403, 404)}},
+        "put": {"tags": tag, "summary": f"Replace a {resource.name}", "requestBody": body,
+                "responses": {"200": one, **_errors(400, 401, 403, 404, 409, 422)}},
+        "patch": {"tags": tag, "summary": f"Change some fields of a {resource.name}",
+                  "requestBody": body,
+                  "responses": {"200": one, **_errors(400, 401, 403, 404, 409, 422)}},
+        "delete": {"tags": tag, "summary": f"Delete a {resource.name}",
+                   "responses": {"204": {"description": "Deleted"},
+                                 **_errors(401, 403, 404, 409)}},
+    })
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    cached = current_app.extensions.get("coopmatch_openapi")
+    if cached is None:
+        cached = current_app.extensions["coopmatch_openapi"] = build_spec().to_dict()
+    return jsonify(cached)

@@ -1,0 +1,78 @@
+"""The application factory: the one place that wires settings, database, blueprints and tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy.orm import Session, sessionmaker
+
+import config as app_config
+from models.db import make_engine, make_session_factory
+
+
+@dataclass
+class Runtime:
+    """What the app holds for its whole life: settings, engine and the session factory."""
+
+    settings: app_config.Settings
+    session_factory: sessionmaker[Session]
+    engine: Any = None
+
+
+def create_app(test_config: dict | None = None, settings: app_config.Settings | None = None,
+               session_factory: sessionmaker[Session] | None = None) -> Flask:
+    """Create the CoopMatch Flask app from the environment (or the given settings)."""
+    try:
+        settings = settings or app_config.from_env()
+        settings.check()
+    except app_config.ConfigError as exc:
+        raise SystemExit(f"CoopMatch cannot start: {exc}") from None
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=True)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+    )
+    if test_config:
+        app.config.update(test_config)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+    engine = None
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+    app.extensions["coopmatch"] = Runtime(settings, session_factory, engine)
+
+    @app.teardown_appcontext
+    def _close_session(_exc) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    from web import api, cli, errors
+
+    from web.api.health import healthz
+
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    cli.register(app)
+    return app
+
+
+def runtime(app: Flask) -> Runtime:
+    return app.extensions["coopmatch"]
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    from flask import current_app
+
+    if "db" not in g:
+        g.db = runtime(current_app).session_factory()
+    return g.db

@@ -1,0 +1,224 @@
+"""`flask --app web ...` commands: database, users and tokens, import and export, demo data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from marshmallow import ValidationError
+
+from models import Offer, Organization, Project
+from models import migrate as migrations
+from models.enums import Role
+from services import demo, transfer, users
+from services.errors import DomainError
+from web import schemas
+
+KINDS = {
+    "organizations": (Organization, schemas.OrganizationIn),
+    "offers": (Offer, schemas.OfferIn),
+    "projects": (Project, schemas.ProjectIn),
+}
+
+
+def _runtime():
+    from web.app import runtime
+
+    return runtime(current_app)
+
+
+def _session():
+    return _runtime().session_factory()
+
+
+def fail(message: str, code: int = 1):
+    """Print one line to stderr and exit with `code`."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    migrations.upgrade(_runtime().settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION."""
+    migrations.downgrade(_runtime().settings.database_url, revision)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's current revision."""
+    from alembic import command
+
+    command.current(migrations.alembic_config(_runtime().settings.database_url))
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="staff",
+              show_default=True)
+@click.option("--name", default="")
+@click.option("--language", type=click.Choice(["es", "en"]), default="es", show_default=True)
+@click.option("--organization-id", type=int, help="The partner's organisation.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(email, role, name, language, organization_id, password_stdin) -> None:
+    """Create a user; the password comes from a prompt or standard input."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        try:
+            user = users.create_user(session, email, role, password, name=name,
+                                     language=language, organization_id=organization_id)
+        except DomainError as exc:
+            fail(_one_line(exc))
+        click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="", help="A label, e.g. the system that will use it.")
+def create_token(email: str, name: str) -> None:
+    """Create an API token for EMAIL and print it once."""
+    with _session() as session:
+        try:
+            token, raw = users.create_token(session, email, name)
+        except DomainError as exc:
+            fail(_one_line(exc))
+    click.echo(raw)
+    click.echo(f"token id {token.id}; store it now, it is not shown again", err=True)
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke the API token TOKEN_ID."""
+    with _session() as session:
+        try:
+            users.revoke_token(session, token_id)
+        except DomainError as exc:
+            fail(_one_line(exc))
+    click.echo(f"token {token_id} revoked")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows, report the bad.")
+def import_cmd(kind: str, path: str, fmt: str | None, skip_invalid: bool) -> None:
+    """Import KIND from a CSV, JSON or JSON Lines file: all or nothing by default."""
+    model, schema_cls = KINDS[kind]
+    try:
+        raw_rows = transfer.read_rows(path, fmt)
+    except DomainError as exc:
+        fail(exc.message, 2)
+    with _session() as session:
+        valid, errors = _validate_rows(session, model, schema_cls, raw_rows)
+        if errors and not skip_invalid:
+            _report_errors(errors)
+            fail(f"{len(errors)} bad row(s) in {path}; nothing imported "
+                 "(use --skip-invalid to import the rest)")
+        report = transfer.import_rows(session, model, valid, skip_invalid)
+    errors += report.errors
+    _report_errors(errors)
+    if report.errors and not skip_invalid:
+        fail(f"{len(report.errors)} row(s) refused by the database; nothing imported")
+    click.echo(f"{kind}: {report.created} created, {report.updated} updated, "
+               f"{len(errors)} skipped")
+
+
+def _validate_rows(session, model, schema_cls, raw_rows):
+    valid, errors = [], []
+    schema = schema_cls()
+    for number, row in raw_rows:
+        if not isinstance(row, dict):
+            errors.append((number, "not an object"))
+            continue
+        row = dict(row)
+        try:
+            if model is not Organization:
+                org_id = transfer.resolve_organization(session, row, transfer.SIDES[model])
+                if org_id is not None:
+                    row["organization_id"] = org_id
+            valid.append((number, schema.load(row)))
+        except ValidationError as exc:
+            errors.append((number, _messages(exc.messages)))
+        except DomainError as exc:
+            errors.append((number, exc.message))
+    return valid, errors
+
+
+def _messages(messages) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{k}: {_messages(v)}" for k, v in messages.items())
+    if isinstance(messages, list):
+        return " ".join(_messages(m) for m in messages)
+    return str(messages)
+
+
+def _report_errors(errors) -> None:
+    for number, message in sorted(errors):
+        click.echo(f"line {number}: {message}", err=True)
+
+
+def _one_line(exc: DomainError) -> str:
+    detail = _messages(exc.fields) if exc.fields and "detail" not in exc.fields else ""
+    return f"{exc.message}" + (f" ({detail})" if detail else "")
+
+
+@click.command("export")
+@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS))
+def export_cmd(kind: str, path: str, fmt: str | None) -> None:
+    """Export KIND to PATH (or '-' for standard output) in the import's formats."""
+    model, schema_cls = KINDS[kind]
+    if path == "-" and not fmt:
+        fail("give --format when writing to standard output", 2)
+    fmt = fmt or transfer.guess_format(path, None)
+    columns = [c for c in schema_cls().fields if c != "organization_id"]
+    if model is not Organization:
+        columns += list(transfer.ORG_KEYS)
+    with _session() as session:
+        rows = transfer.export_rows(session, model, columns)
+    if path == "-":
+        transfer.write_rows(sys.stdout, rows, fmt, columns)
+    else:
+        with Path(path).open("w", encoding="utf-8", newline="") as stream:
+            transfer.write_rows(stream, rows, fmt, columns)
+        click.echo(f"{len(rows)} {kind} written to {path}", err=True)
+
+
+@click.command("load-demo")
+@click.option("--path", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--if-empty", is_flag=True, help="Load only into a database with no offers.")
+def load_demo(path: str | None, if_empty: bool) -> None:
+    """Load the bundled demo data; a second run adds nothing."""
+    with _session() as session:
+        try:
+            counts = demo.load(session, Path(path) if path else demo.DEFAULT_DEMO_PATH,
+                               if_empty=if_empty)
+        except DomainError as exc:
+            fail(exc.message)
+    click.echo("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    for command in (create_user, create_token, revoke_token, import_cmd, export_cmd, load_demo):
+        app.cli.add_command(command)

@@ -1,0 +1,48 @@
+"""One JSON shape for every API error: {"error": {"status", "code", "message", "fields"}}."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from services.errors import DomainError
+
+MESSAGES = {
+    400: "The request could not be read.",
+    404: "Nothing here: check the address.",
+    405: "This method is not allowed here.",
+    413: "The request is too large.",
+    429: "Too many requests: wait a moment and try again.",
+}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    body = {"error": {"status": status, "code": code, "message": message, "fields": fields or {}}}
+    return jsonify(body), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError):
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return error_response(422, "validation_error", "Some fields are not valid.", fields)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if not _wants_json():
+            return exc
+        status = exc.code or 500
+        message = MESSAGES.get(status) or exc.description or exc.name
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            message = f"The request is too large: the limit is {limit // 1024} KB."
+        return error_response(status, exc.name.lower().replace(" ", "_"), message)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"

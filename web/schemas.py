@@ -1,0 +1,229 @@
+"""marshmallow schemas: what the API and the importers accept (`*In`) and return (`*Out`)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+
+from models.enums import (
+    SDGS,
+    Currency,
+    Language,
+    Line,
+    Modality,
+    OfferSource,
+    OfferStatus,
+    OrgKind,
+    ProjectStage,
+    ProjectStatus,
+    Side,
+)
+from services.rules import offer_rule_errors, project_rule_errors
+
+MAX_TITLE = 300
+MAX_DESCRIPTION = 20_000
+MAX_AMOUNT = 10**15
+OFFER_LANGUAGES = ("es", "en", "fr", "pt", "de", "it")
+
+
+def _values(enum) -> list[str]:
+    return [m.value for m in enum]
+
+
+def _codes(enum, **kwargs) -> fields.List:
+    """A list of distinct codes from `enum`."""
+    return fields.List(fields.String(validate=validate.OneOf(_values(enum))),
+                       load_default=list, **kwargs)
+
+
+def _amount(**kwargs) -> fields.Decimal:
+    return fields.Decimal(allow_none=True, places=2, allow_nan=False,
+                          validate=validate.Range(min=0, max=MAX_AMOUNT), **kwargs)
+
+
+class _Strict(Schema):
+    """Rejects unknown fields; strips surrounding spaces from strings."""
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        if not isinstance(data, dict):
+            raise ValidationError("Send a JSON object.", "_schema")
+        return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+
+    def _rule_check(self, data, rules) -> None:
+        if self.partial:  # cross-field rules are checked on the merged row by the service
+            return
+        errors = rules(data)
+        if errors:
+            raise ValidationError(errors)
+
+
+class OrganizationIn(_Strict):
+    ref = fields.String(allow_none=True, validate=validate.Length(1, 64))
+    name = fields.String(required=True, validate=validate.Length(2, 200))
+    kind = fields.String(required=True, validate=validate.OneOf(_values(OrgKind)))
+    side = fields.String(required=True, validate=validate.OneOf(_values(Side)))
+    country = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Z]{2}$", error="Use a two-letter ISO 3166 country code, e.g. CO."))
+    website = fields.Url(allow_none=True, validate=validate.Length(max=300))
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+
+
+class OfferIn(_Strict):
+    ref = fields.String(allow_none=True, validate=validate.Length(1, 64))
+    organization_id = fields.Integer(required=True, strict=True)
+    title = fields.String(required=True, validate=validate.Length(3, MAX_TITLE))
+    description = fields.String(required=True, validate=validate.Length(10, MAX_DESCRIPTION))
+    modalities = _codes(Modality, validate=validate.Length(min=1))
+    lines = _codes(Line)
+    sdgs = fields.List(fields.Integer(strict=True, validate=validate.OneOf(SDGS)), load_default=list)
+    amount_min = _amount()
+    amount_max = _amount()
+    currency = fields.String(allow_none=True, validate=validate.OneOf(_values(Currency)))
+    eligible_kinds = _codes(OrgKind)
+    eligible_countries = fields.List(fields.String(validate=validate.Regexp(
+        r"^[A-Z]{2}$", error="Use two-letter ISO 3166 country codes.")), load_default=list)
+    opens_on = fields.Date(allow_none=True)
+    deadline = fields.Date(allow_none=True)
+    language = fields.String(required=True, validate=validate.OneOf(OFFER_LANGUAGES))
+    status = fields.String(validate=validate.OneOf(_values(OfferStatus)))
+    source = fields.String(validate=validate.OneOf(_values(OfferSource)))
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+
+    @post_load
+    def _rules(self, data, **kwargs):
+        self._rule_check(data, offer_rule_errors)
+        for key in ("modalities", "lines", "sdgs", "eligible_kinds", "eligible_countries"):
+            if key in data:
+                data[key] = sorted(set(data[key]), key=data[key].index)
+        return data
+
+
+class ProjectIn(_Strict):
+    ref = fields.String(allow_none=True, validate=validate.Length(1, 64))
+    organization_id = fields.Integer(required=True, strict=True)
+    title = fields.String(required=True, validate=validate.Length(3, MAX_TITLE))
+    description = fields.String(required=True, validate=validate.Length(10, MAX_DESCRIPTION))
+    language = fields.String(required=True, validate=validate.OneOf(_values(Language)))
+    lines = _codes(Line)
+    sdgs = fields.List(fields.Integer(strict=True, validate=validate.OneOf(SDGS)), load_default=list)
+    modalities = _codes(Modality)
+    budget = _amount()
+    cofinancing = _amount(load_default=0)
+    currency = fields.String(required=True, validate=validate.OneOf(_values(Currency)))
+    territory = fields.String(allow_none=True, validate=validate.Length(max=200))
+    stage = fields.String(validate=validate.OneOf(_values(ProjectStage)))
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    contact_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    status = fields.String(validate=validate.OneOf(_values(ProjectStatus)))
+
+    @post_load
+    def _rules(self, data, **kwargs):
+        if data.get("cofinancing") is None and "cofinancing" in data:
+            data["cofinancing"] = 0
+        self._rule_check(data, project_rule_errors)
+        for key in ("modalities", "lines", "sdgs"):
+            if key in data:
+                data[key] = sorted(set(data[key]), key=data[key].index)
+        return data
+
+
+class OrganizationBrief(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    country = fields.String()
+
+
+class OrganizationOut(OrganizationBrief):
+    ref = fields.String(allow_none=True)
+    side = fields.String()
+    website = fields.String(allow_none=True)
+    contact_email = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class _ItemOut(Schema):
+    id = fields.Integer()
+    ref = fields.String(allow_none=True)
+    organization_id = fields.Integer()
+    organization = fields.Nested(OrganizationBrief)
+    title = fields.String()
+    description = fields.String()
+    language = fields.String()
+    lines = fields.List(fields.String())
+    sdgs = fields.List(fields.Integer())
+    modalities = fields.List(fields.String())
+    currency = fields.String(allow_none=True)
+    status = fields.String()
+    contact_email = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class OfferOut(_ItemOut):
+    amount_min = fields.Float(allow_none=True)
+    amount_max = fields.Float(allow_none=True)
+    eligible_kinds = fields.List(fields.String())
+    eligible_countries = fields.List(fields.String())
+    opens_on = fields.Date(allow_none=True)
+    deadline = fields.Date(allow_none=True)
+    source = fields.String()
+
+
+class ProjectOut(_ItemOut):
+    budget = fields.Float(allow_none=True)
+    cofinancing = fields.Float()
+    remaining_need = fields.Float(allow_none=True)
+    territory = fields.String(allow_none=True)
+    stage = fields.String()
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    contact_name = fields.String(allow_none=True)
+
+
+class ListQuery(Schema):
+    """Query-string parameters of the list endpoints."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    q = fields.String(validate=validate.Length(max=200))
+    line = fields.String(validate=validate.OneOf(_values(Line)))
+    modality = fields.String(validate=validate.OneOf(_values(Modality)))
+    status = fields.String(validate=validate.Length(max=20))
+    kind = fields.String(validate=validate.OneOf(_values(OrgKind)))
+    side = fields.String(validate=validate.OneOf(_values(Side)))
+    organization_id = fields.Integer()
+    deadline_from = fields.Date()
+    deadline_to = fields.Date()
+    sort = fields.String(load_default="id", validate=validate.Length(max=30))
+
+
+class ErrorOut(Schema):
+    status = fields.Integer()
+    code = fields.String()
+    message = fields.String()
+    fields = fields.Dict(keys=fields.String())
+
+
+class ErrorEnvelope(Schema):
+    error = fields.Nested(ErrorOut)
+
+
+class PageOut(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """Return a schema class for a page of `item_schema` items."""
+    return type(name, (PageOut,), {"items": fields.List(fields.Nested(item_schema))})
+
+
+OrganizationPage = page_schema(OrganizationOut, "OrganizationPage")
+OfferPage = page_schema(OfferOut, "OfferPage")
+ProjectPage = page_schema(ProjectOut, "ProjectPage")
