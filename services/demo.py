@@ -90,3 +90,39 @@ def _load_alliances(session: Session, rows: list[dict]) -> int:
                              ended_on=_date(row.get("ended_on"))))
         added += 1
     return added
+
+
+DEMO_PASSWORD = "coopmatch-demo"
+DEMO_TOKEN = "cm_demo_staff_token_for_local_use_only"
+DEMO_ACCOUNTS = (
+    ("admin@coopmatch.example", "admin", "Demo Admin"),
+    ("staff@coopmatch.example", "staff", "Demo Staff"),
+    ("partner@coopmatch.example", "partner", "Demo Partner"),
+)
+
+
+def ensure_accounts(session: Session) -> list[tuple[str, str]]:
+    """Create the demo sign-ins and the demo staff API token if missing; return (email, role).
+
+    Only for the embedded default: the password and token are printed in the README.
+    """
+    from models import ApiToken
+    from services import users
+
+    partner_org = session.scalar(sa.select(Organization.id).where(Organization.side == "supply")
+                                 .order_by(Organization.id).limit(1))
+    made = []
+    for email, role, name in DEMO_ACCOUNTS:
+        if role == "partner" and partner_org is None:
+            continue
+        if users.find_user(session, email) is None:
+            users.create_user(session, email, role, DEMO_PASSWORD, name=name, language="es",
+                              organization_id=partner_org if role == "partner" else None)
+        made.append((email, role))
+    digest = users.hash_token(DEMO_TOKEN)
+    if session.scalar(sa.select(ApiToken.id).where(ApiToken.token_hash == digest)) is None:
+        staff = users.find_user(session, "staff@coopmatch.example")
+        with committing(session):
+            session.add(ApiToken(user_id=staff.id, name="demo", prefix=DEMO_TOKEN[:10],
+                                 token_hash=digest))
+    return made

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
 
 from models import Offer, Organization, Project
@@ -67,6 +67,7 @@ def db_current() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default="staff",
               show_default=True)
@@ -90,6 +91,7 @@ def create_user(email, role, name, language, organization_id, password_stdin) ->
 
 
 @click.command("create-token")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", default="", help="A label, e.g. the system that will use it.")
 def create_token(email: str, name: str) -> None:
@@ -104,6 +106,7 @@ def create_token(email: str, name: str) -> None:
 
 
 @click.command("revoke-token")
+@with_appcontext
 @click.argument("token_id", type=int)
 def revoke_token(token_id: int) -> None:
     """Revoke the API token TOKEN_ID."""
@@ -116,6 +119,7 @@ def revoke_token(token_id: int) -> None:
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(transfer.FORMATS))
@@ -182,6 +186,7 @@ def _one_line(exc: DomainError) -> str:
 
 
 @click.command("export")
+@with_appcontext
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(transfer.FORMATS))
@@ -205,6 +210,7 @@ def export_cmd(kind: str, path: str, fmt: str | None) -> None:
 
 
 @click.command("load-demo")
+@with_appcontext
 @click.option("--path", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--if-empty", is_flag=True, help="Load only into a database with no offers.")
 def load_demo(path: str | None, if_empty: bool) -> None:
@@ -218,7 +224,24 @@ def load_demo(path: str | None, if_empty: bool) -> None:
     click.echo("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
+@click.command("demo-accounts")
+@with_appcontext
+def demo_accounts() -> None:
+    """Create the demo sign-ins and API token (embedded default only) and print them."""
+    if _runtime().settings.production:
+        fail("demo accounts are never created in production")
+    with _session() as session:
+        accounts = demo.ensure_accounts(session)
+    base = _runtime().settings.base_url
+    click.echo(f"CoopMatch demo at {base}/  (password for every demo account: "
+               f"{demo.DEMO_PASSWORD})")
+    for email, role in accounts:
+        click.echo(f"  {role:8} {email}")
+    click.echo(f"  API: curl -H 'Authorization: Bearer {demo.DEMO_TOKEN}' {base}/api/v1/offers")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
-    for command in (create_user, create_token, revoke_token, import_cmd, export_cmd, load_demo):
+    for command in (create_user, create_token, revoke_token, import_cmd, export_cmd, load_demo,
+                    demo_accounts):
         app.cli.add_command(command)

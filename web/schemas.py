@@ -35,9 +35,17 @@ def _codes(enum, **kwargs) -> fields.List:
                        load_default=list, **kwargs)
 
 
+def _amount_in_range(value) -> None:
+    if value < 0:
+        raise ValidationError("Must be zero or more.")
+    if value > MAX_AMOUNT:
+        raise ValidationError(f"Must be at most {MAX_AMOUNT:,}.")
+
+
 def _amount(**kwargs) -> fields.Decimal:
-    return fields.Decimal(allow_none=True, places=2, allow_nan=False,
-                          validate=validate.Range(min=0, max=MAX_AMOUNT), **kwargs)
+    # A plain validator, not Range: apispec would print Decimal bounds as strings.
+    return fields.Decimal(allow_none=True, places=2, allow_nan=False, validate=_amount_in_range,
+                          metadata={"minimum": 0, "maximum": MAX_AMOUNT}, **kwargs)
 
 
 class _Strict(Schema):
@@ -108,7 +116,7 @@ class ProjectIn(_Strict):
     sdgs = fields.List(fields.Integer(strict=True, validate=validate.OneOf(SDGS)), load_default=list)
     modalities = _codes(Modality)
     budget = _amount()
-    cofinancing = _amount(load_default=0)
+    cofinancing = _amount()
     currency = fields.String(required=True, validate=validate.OneOf(_values(Currency)))
     territory = fields.String(allow_none=True, validate=validate.Length(max=200))
     stage = fields.String(validate=validate.OneOf(_values(ProjectStage)))
@@ -120,7 +128,7 @@ class ProjectIn(_Strict):
 
     @post_load
     def _rules(self, data, **kwargs):
-        if data.get("cofinancing") is None and "cofinancing" in data:
+        if data.get("cofinancing") is None and ("cofinancing" in data or not self.partial):
             data["cofinancing"] = 0
         self._rule_check(data, project_rule_errors)
         for key in ("modalities", "lines", "sdgs"):

@@ -62,8 +62,7 @@ def _add_resource(spec: APISpec, resource) -> None:
     title = resource.name.capitalize()
     spec.components.schema(f"{title}In", schema=resource.schema_in)
     spec.components.schema(f"{title}Out", schema=resource.schema_out)
-    page = schemas.page_schema(resource.schema_out, f"{title}Page")
-    spec.components.schema(f"{title}Page", schema=page)
+    spec.components.schema(f"{title}Page", schema=getattr(schemas, f"{title}Page"))
     body = {"required": True, "content": {"application/json": {"schema": f"{title}In"}}}
     one = {"description": title, "content": {"application/json": {"schema": f"{title}Out"}}}
     item_param = [{"in": "path", "name": "item_id", "required": True,
@@ -78,8 +77,7 @@ def _add_resource(spec: APISpec, resource) -> None:
         "post": {"tags": tag, "summary": f"Create a {resource.name}", "requestBody": body,
                  "responses": {"201": one, **_errors(400, 401, 403, 409, 422)}},
     })
-    spec.path(path=f"/{resource.plural}/{{item_id}}", operations={
-        "parameters": item_param,
+    spec.path(path=f"/{resource.plural}/{{item_id}}", parameters=item_param, operations={
         "get": {"tags": tag, "summary": f"Read a {resource.name}",
                 "responses": {"200": one, **_errors(401, 403, 404)}},
         "put": {"tags": tag, "summary": f"Replace a {resource.name}", "requestBody": body,

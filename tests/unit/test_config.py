@@ -1,0 +1,59 @@
+"""Settings come from the environment only, and production refuses unsafe ones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_embedded_default_with_nothing_set(tmp_path):
+    settings = config.from_env({"COOPMATCH_INSTANCE_PATH": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'coopmatch.sqlite3'}"
+    assert settings.eager_tasks and settings.broker_url == "memory://"
+    assert settings.ratelimit_storage_uri == "memory://"
+    assert settings.timezone == "America/Bogota"
+    settings.check()  # development runs with the development secret
+
+
+def test_production_urls():
+    settings = config.from_env({"DATABASE_URL": "postgres://u@db/coop",
+                                "REDIS_URL": "redis://cache:6379/0"})
+    assert settings.database_url == "postgresql+psycopg://u@db/coop"
+    assert not settings.eager_tasks and settings.broker_url == "redis://cache:6379/0"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({}, "SECRET_KEY"),
+    ({"SECRET_KEY": config.DEV_SECRET_KEY}, "SECRET_KEY"),
+    ({"SECRET_KEY": "x" * 40}, "SQLite"),
+    ({"SECRET_KEY": "x" * 40, "DATABASE_URL": "postgresql://db/x"}, "REDIS_URL"),
+])
+def test_production_refuses_unsafe_settings(env, message):
+    settings = config.from_env({"COOPMATCH_ENV": "production", **env})
+    with pytest.raises(config.ConfigError, match=message):
+        settings.check()
+
+
+def test_bad_numbers_are_a_config_error():
+    with pytest.raises(config.ConfigError):
+        config.from_env({"COOPMATCH_PER_PAGE": "many"})
+    with pytest.raises(config.ConfigError):
+        config.from_env({"COOPMATCH_MATCH_WEIGHTS": "text=heavy"})
+
+
+def test_app_refuses_to_start_with_one_clear_line(tmp_path):
+    env = {"COOPMATCH_ENV": "production", "COOPMATCH_INSTANCE_PATH": str(tmp_path),
+           "PATH": "/usr/bin:/bin"}
+    code = "from web.app import create_app; create_app()"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SECRET_KEY" in lines[0], result.stderr
