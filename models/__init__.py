@@ -1,10 +1,12 @@
 """SQLAlchemy models of CoopMatch; importing this package registers every table on Base."""
 
 from models.base import Base
+from models.jobs import Job, Lock, OutboxMessage
 from models.matches import Alliance, Match
 from models.offers import Offer
 from models.organizations import Organization
 from models.projects import Project
 from models.users import ApiToken, User
 
-__all__ = ["Alliance", "ApiToken", "Base", "Match", "Offer", "Organization", "Project", "User"]
+__all__ = ["Alliance", "ApiToken", "Base", "Job", "Lock", "Match", "Offer", "Organization",
+           "OutboxMessage", "Project", "User"]

@@ -96,3 +96,21 @@ class Language(StrEnum):
 
 
 SDGS = tuple(range(1, 18))
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ScoringState(StrEnum):
+    """Where an offer or project stands with the matcher, shown by the API."""
+
+    NOT_SCORED = "not_scored"  # not open or not published: nothing to score
+    WAITING = "waiting"  # saved; its scoring task is not yet with the broker
+    QUEUED = "queued"  # with the broker
+    SCORED = "scored"
+    FAILED = "failed"

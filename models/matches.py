@@ -21,7 +21,9 @@ class Match(Timestamps, Base):
     project_id: Mapped[int] = mapped_column(
         sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
-    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("offers.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("offers.id", ondelete="CASCADE"), index=True
+    )
     score: Mapped[float] = mapped_column(sa.Float)
     components: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     explanation: Mapped[dict | None] = mapped_column(sa.JSON)

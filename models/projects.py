@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Money, Timestamps, enum_column, in_check
-from models.enums import Currency, ProjectStage, ProjectStatus
+from models.enums import Currency, ProjectStage, ProjectStatus, ScoringState
 from models.organizations import Organization
 
 
@@ -41,6 +41,12 @@ class Project(Timestamps, Base):
     status: Mapped[ProjectStatus] = mapped_column(
         enum_column(ProjectStatus, "project_status"), default=ProjectStatus.OPEN, index=True
     )
+
+    scoring_state: Mapped[ScoringState] = mapped_column(
+        enum_column(ScoringState, "scoring_state"), default=ScoringState.NOT_SCORED,
+        server_default=ScoringState.NOT_SCORED.value, index=True
+    )
+    scored_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     organization: Mapped[Organization] = relationship(lazy="joined")
 

@@ -28,6 +28,9 @@ class User(Timestamps, Base):
         sa.ForeignKey("organizations.id", ondelete="SET NULL")
     )
 
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
     organization: Mapped[Organization | None] = relationship()
 
     __table_args__ = (

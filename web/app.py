@@ -37,6 +37,14 @@ def create_app(test_config: dict | None = None, settings: app_config.Settings | 
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.production,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        BABEL_DEFAULT_LOCALE="es",
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        WTF_CSRF_TIME_LIMIT=None,
     )
     if test_config:
         app.config.update(test_config)
@@ -54,15 +62,44 @@ def create_app(test_config: dict | None = None, settings: app_config.Settings | 
         if session is not None:
             session.close()
 
-    from web import api, cli, errors
+    _init_web(app, settings)
+    return app
 
+
+def _init_web(app: Flask, settings: app_config.Settings) -> None:
+    from web import api, auth_views, cli, errors, i18n, nav, pages, security
     from web.api.health import healthz
+    from web.extensions import babel, csrf, limiter, login_manager
 
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        i18n.compile_translations(settings.instance_path / "translations"))
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+    csrf.exempt(api.bp)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        from models import User
+
+        user = db_session().get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+    security.register(app, settings.production)
+    nav.init_app(app)
     errors.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth_views.bp)
     app.add_url_rule("/healthz", "healthz", healthz)
+    pages.register(app)
     cli.register(app)
-    return app
 
 
 def runtime(app: Flask) -> Runtime:

@@ -35,13 +35,30 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         if not _wants_json():
-            return exc
+            return _html_error(exc)
         status = exc.code or 500
         message = MESSAGES.get(status) or exc.description or exc.name
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH") or 0
             message = f"The request is too large: the limit is {limit // 1024} KB."
         return error_response(status, exc.name.lower().replace(" ", "_"), message)
+
+
+def _html_error(exc: HTTPException):
+    from flask import render_template
+    from flask_babel import gettext as _
+
+    texts = {
+        400: _("The request could not be read. Go back and try again."),
+        403: _("You do not have access to this page."),
+        404: _("Nothing here: check the address."),
+        405: _("This action is not allowed here."),
+        413: _("What you sent is too large. Shorten the texts and try again."),
+        429: _("Too many requests: wait a few minutes and try again."),
+    }
+    status = exc.code or 500
+    message = texts.get(status, exc.description or exc.name)
+    return render_template("error.html", status=status, message=message), status
 
 
 def _wants_json() -> bool:

@@ -35,6 +35,11 @@ def _codes(enum, **kwargs) -> fields.List:
                        load_default=list, **kwargs)
 
 
+def _sdgs() -> fields.List:
+    return fields.List(fields.Integer(strict=True, validate=validate.OneOf(SDGS)),
+                       load_default=list)
+
+
 def _amount_in_range(value) -> None:
     if value < 0:
         raise ValidationError("Must be zero or more.")
@@ -83,7 +88,7 @@ class OfferIn(_Strict):
     description = fields.String(required=True, validate=validate.Length(10, MAX_DESCRIPTION))
     modalities = _codes(Modality, validate=validate.Length(min=1))
     lines = _codes(Line)
-    sdgs = fields.List(fields.Integer(strict=True, validate=validate.OneOf(SDGS)), load_default=list)
+    sdgs = _sdgs()
     amount_min = _amount()
     amount_max = _amount()
     currency = fields.String(allow_none=True, validate=validate.OneOf(_values(Currency)))
@@ -113,7 +118,7 @@ class ProjectIn(_Strict):
     description = fields.String(required=True, validate=validate.Length(10, MAX_DESCRIPTION))
     language = fields.String(required=True, validate=validate.OneOf(_values(Language)))
     lines = _codes(Line)
-    sdgs = fields.List(fields.Integer(strict=True, validate=validate.OneOf(SDGS)), load_default=list)
+    sdgs = _sdgs()
     modalities = _codes(Modality)
     budget = _amount()
     cofinancing = _amount()
