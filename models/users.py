@@ -41,6 +41,17 @@ class User(Timestamps, Base):
     def is_staff(self) -> bool:
         return self.role in (Role.ADMIN, Role.STAFF)
 
+    # The session-user protocol Flask-Login expects, written out so models import no Flask.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"

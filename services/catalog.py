@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import Match, Offer, Organization, Project
+from services import outbox
 from services.db import committing
 from services.errors import Conflict, Invalid, NotFound
 from services.rules import offer_rule_errors, project_rule_errors
+from services.scoring_queue import queue_scoring
 
 Model = type[Organization] | type[Offer] | type[Project]
 
@@ -90,6 +92,9 @@ def create(session: Session, model: Model, data: Mapping):
     obj = model(**data)
     with committing(session):
         session.add(obj)
+        if model is not Organization:
+            queue_scoring(session, obj)
+    outbox.dispatch(session)
     return obj
 
 
@@ -101,6 +106,9 @@ def update(session: Session, obj, data: Mapping):
     with committing(session):
         for key, value in data.items():
             setattr(obj, key, value)
+        if model is not Organization:
+            queue_scoring(session, obj)
+    outbox.dispatch(session)
     return obj
 
 

@@ -44,9 +44,9 @@ db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
 
 
 @db_cli.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
-    """Migrate the database up to REVISION (default: head)."""
+    """Migrate the database up to REVISION (default: every head)."""
     migrations.upgrade(_runtime().settings.database_url, revision)
     click.echo(f"database at {revision}")
 

@@ -171,6 +171,9 @@ class _ItemOut(Schema):
     modalities = fields.List(fields.String())
     currency = fields.String(allow_none=True)
     status = fields.String()
+    scoring = fields.String(attribute="scoring_state", metadata={
+        "description": "not_scored, waiting (saved, not yet sent for scoring: e.g. the broker "
+                       "is down), queued, scored or failed"})
     contact_email = fields.String(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
