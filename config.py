@@ -76,6 +76,10 @@ class Settings:
     mail_password: str | None = None
     mail_sender: str = "CoopMatch <noreply@coopmatch.invalid>"
     base_url: str = "http://127.0.0.1:5000"
+    rebuild_chunk: int = 200
+    lock_ttl: int = 300
+    visibility_timeout: int = 3600
+    task_max_retries: int = 5
 
     @property
     def production(self) -> bool:
@@ -162,6 +166,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             mail_password=env.get("COOPMATCH_MAIL_PASSWORD") or None,
             mail_sender=env.get("COOPMATCH_MAIL_SENDER", Settings.mail_sender),
             base_url=env.get("COOPMATCH_BASE_URL", Settings.base_url).rstrip("/"),
+            rebuild_chunk=int(env.get("COOPMATCH_REBUILD_CHUNK", Settings.rebuild_chunk)),
+            lock_ttl=int(env.get("COOPMATCH_LOCK_TTL", Settings.lock_ttl)),
+            visibility_timeout=int(env.get("COOPMATCH_VISIBILITY_TIMEOUT",
+                                           Settings.visibility_timeout)),
+            task_max_retries=int(env.get("COOPMATCH_TASK_MAX_RETRIES",
+                                         Settings.task_max_retries)),
         )
     except ValueError as exc:
         raise ConfigError(f"a numeric setting cannot be read: {exc}") from exc

@@ -55,6 +55,10 @@ def create_app(test_config: dict | None = None, settings: app_config.Settings | 
         engine = make_engine(settings.database_url)
         session_factory = make_session_factory(engine)
     app.extensions["coopmatch"] = Runtime(settings, session_factory, engine)
+    from workers import main as worker_main
+
+    # Tasks sent from this process use its settings; on the embedded default they run here.
+    worker_main.configure(settings, session_factory)
 
     @app.teardown_appcontext
     def _close_session(_exc) -> None:

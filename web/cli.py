@@ -224,6 +224,22 @@ def load_demo(path: str | None, if_empty: bool) -> None:
     click.echo("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
+@click.command("rebuild-matches")
+@with_appcontext
+def rebuild_matches() -> None:
+    """Queue a full rebuild of the matches and print its job id."""
+    from services import scoring
+
+    with _session() as session:
+        job = scoring.request_rebuild(session)
+        click.echo(job.id)
+        if _runtime().settings.eager_tasks:
+            session.refresh(job)
+            click.echo(f"{job.status.value}: {job.detail or ''}", err=True)
+        else:
+            click.echo(f"queued; follow it at /api/v1/jobs/{job.id}", err=True)
+
+
 @click.command("demo-accounts")
 @with_appcontext
 def demo_accounts() -> None:
@@ -243,5 +259,5 @@ def demo_accounts() -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
     for command in (create_user, create_token, revoke_token, import_cmd, export_cmd, load_demo,
-                    demo_accounts):
+                    demo_accounts, rebuild_matches):
         app.cli.add_command(command)

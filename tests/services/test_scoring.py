@@ -1,0 +1,182 @@
+"""Scoring writes one row per pair, keeps people's decisions, and never deletes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from models import Job, Match, Offer, OutboxMessage
+from models.enums import JobStatus, MatchStatus, ScoringState
+from services import catalog, locks, outbox, scoring
+from tests import factories as f
+
+
+@pytest.fixture
+def corpus(session):
+    city = f.organization(session, name="Alcaldía", kind="local_public", side="demand",
+                          country="CO")
+    water = f.project(session, city, title="Agua potable para barrios de ladera",
+                      description="Acueducto comunitario y saneamiento básico para familias "
+                                  "en asentamientos informales de ladera.",
+                      lines=["sustainable_territory"], modalities=["grant"])
+    school = f.project(session, city, title="Alimentación escolar y primera infancia",
+                       description="Centros de primera infancia con nutrición y educación "
+                                   "inicial para niñas y niños.",
+                       lines=["human_development"], modalities=["technical_assistance"])
+    ally = f.organization(session, name="Water Fund", kind="foundation")
+    o_water = f.offer(session, ally, title="Drinking water and sanitation grants",
+                      description="Grants for community water supply and sanitation in "
+                                  "informal hillside settlements.", modalities=["grant"],
+                      lines=["sustainable_territory"], sdgs=[6])
+    o_child = f.offer(session, ally, title="Early childhood nutrition programme",
+                      description="Technical assistance for early childhood centres, school "
+                                  "meals and nutrition.", modalities=["technical_assistance"],
+                      lines=["human_development"], sdgs=[2, 4])
+    return {"water": water, "school": school, "o_water": o_water, "o_child": o_child}
+
+
+@pytest.fixture
+def low_threshold(settings):
+    from dataclasses import replace
+
+    return replace(settings, match_min_score=0.0)
+
+
+def matches(session) -> dict[tuple[int, int], Match]:
+    session.expire_all()
+    return {(m.project_id, m.offer_id): m for m in session.scalars(sa.select(Match))}
+
+
+def test_score_offer_stores_ranked_matches_with_reasons(session, corpus, low_threshold):
+    stored = scoring.score_offer(session, low_threshold, corpus["o_water"].id)
+    assert stored >= 1
+    rows = matches(session)
+    best = rows[(corpus["water"].id, corpus["o_water"].id)]
+    assert best.status == MatchStatus.PROPOSED
+    assert 0 < best.score <= 1 and "text" in best.components
+    assert best.explanation["en"] and best.explanation["es"]
+    other = rows.get((corpus["school"].id, corpus["o_water"].id))
+    assert other is None or other.score < best.score
+    session.refresh(corpus["o_water"])
+    assert corpus["o_water"].scoring_state == ScoringState.SCORED
+
+
+def test_rescoring_keeps_decisions_and_one_row_per_pair(session, corpus, low_threshold):
+    reviewer, _ = f.token(session, "staff")
+    scoring.score_project(session, low_threshold, corpus["water"].id)
+    pair = (corpus["water"].id, corpus["o_water"].id)
+    row = matches(session)[pair]
+    row.status, row.reviewer_id, row.decision_reason = "rejected", reviewer.id, "not eligible"
+    row.matcher_version = "old"
+    session.commit()
+    for _ in range(3):
+        scoring.score_project(session, low_threshold, corpus["water"].id)
+        scoring.score_offer(session, low_threshold, corpus["o_water"].id)
+    rows = matches(session)
+    again = rows[pair]
+    assert again.status == "rejected" and again.reviewer_id == reviewer.id
+    assert again.decision_reason == "not eligible" and again.matcher_version != "old"
+    count = session.scalar(sa.select(sa.func.count()).select_from(Match))
+    assert count == len(rows)
+
+
+def test_pairs_that_drop_out_are_withdrawn_not_deleted(session, corpus, settings):
+    from dataclasses import replace
+
+    scoring.score_project(session, replace(settings, match_min_score=0.0), corpus["water"].id)
+    before = matches(session)
+    decided = before[(corpus["water"].id, corpus["o_water"].id)]
+    decided.status, decided.decision_reason = "shortlisted", "promising"
+    session.commit()
+    scoring.score_project(session, replace(settings, match_min_score=0.999), corpus["water"].id)
+    after = matches(session)
+    assert set(after) == set(before)
+    assert after[(corpus["water"].id, corpus["o_water"].id)].status == "shortlisted"
+    assert all(m.status == "withdrawn" for k, m in after.items()
+               if k != (corpus["water"].id, corpus["o_water"].id))
+
+
+def test_rebuild_scores_everything_with_progress(session, corpus, low_threshold):
+    job = scoring.request_rebuild(session)  # in-process on the embedded default
+    job = scoring.run_rebuild(session, low_threshold, job.id) if job.status != "done" else job
+    session.refresh(job)
+    assert job.status == JobStatus.DONE and job.total == 2 and job.done == 2
+    rows = matches(session)
+    assert (corpus["water"].id, corpus["o_water"].id) in rows
+    assert (corpus["school"].id, corpus["o_child"].id) in rows
+    assert scoring.run_rebuild(session, low_threshold, job.id).status == JobStatus.DONE
+
+
+def test_only_one_rebuild_at_a_time(session, corpus, low_threshold):
+    first = scoring.request_rebuild(session, dedupe_key="a")
+    assert scoring.request_rebuild(session, dedupe_key="a").id == first.id
+    other = Job(id="other-job", kind="rebuild", status=JobStatus.QUEUED)
+    session.add(other)
+    session.commit()
+    assert locks.acquire(session, scoring.REBUILD_LOCK, "someone-else", ttl=60)
+    skipped = scoring.run_rebuild(session, low_threshold, "other-job")
+    assert skipped.status == JobStatus.SKIPPED and "someone-else" in skipped.detail
+    locks.release(session, scoring.REBUILD_LOCK, "someone-else")
+    assert locks.acquire(session, scoring.REBUILD_LOCK, "other-job", ttl=60)
+    other.status = JobStatus.QUEUED
+    session.commit()
+    with pytest.raises(scoring.Busy):
+        scoring.run_rebuild(session, low_threshold, "other-job")
+
+
+def test_expired_lease_can_be_taken_over(session):
+    assert locks.acquire(session, "x", "a", ttl=-1)
+    assert locks.acquire(session, "x", "b", ttl=60)
+    assert not locks.acquire(session, "x", "c", ttl=60)
+    assert locks.holder(session, "x") == "b"
+
+
+def test_expire_offers_closes_and_withdraws_only_undecided(session, corpus, low_threshold):
+    scoring.score_offer(session, low_threshold, corpus["o_water"].id)
+    rows = [m for m in matches(session).values() if m.offer_id == corpus["o_water"].id]
+    rows[0].status = "accepted"
+    session.commit()
+    corpus["o_water"].deadline = date.today() - timedelta(days=3)
+    session.commit()
+    assert scoring.expire_offers(session, low_threshold) == 1
+    session.refresh(corpus["o_water"])
+    assert corpus["o_water"].status == "closed"
+    statuses = sorted(m.status for m in matches(session).values()
+                      if m.offer_id == corpus["o_water"].id)
+    assert statuses[0] == "accepted" and set(statuses[1:]) <= {"withdrawn"}
+    assert scoring.expire_offers(session, low_threshold) == 0
+
+
+def test_broker_down_keeps_the_task_in_the_outbox(session, corpus):
+    def refuse(task, args):
+        raise ConnectionError("broker unreachable")
+
+    sent = []
+    outbox.set_sender(refuse)
+    try:
+        offer = catalog.create(session, Offer, {
+            "organization_id": corpus["o_water"].organization_id, "title": "New water call",
+            "description": "Water and sanitation grants.", "language": "en",
+            "modalities": ["grant"], "status": "published"})
+        assert offer.id and offer.scoring_state == ScoringState.WAITING
+        waiting = session.scalars(sa.select(OutboxMessage)).all()
+        assert [(m.task, m.args) for m in waiting] == [("scoring.score_offer", [offer.id])]
+        assert waiting[0].attempts == 1 and "unreachable" in waiting[0].last_error
+        outbox.set_sender(lambda task, args: sent.append((task, args)))
+        assert scoring.sweep(session) == 1
+        assert sent == [("scoring.score_offer", [offer.id])]
+        session.refresh(offer)
+        assert offer.scoring_state == ScoringState.QUEUED
+        assert outbox.pending(session) == 0
+    finally:
+        outbox.set_sender(None)
+
+
+def test_final_failure_is_recorded_for_staff(session, corpus):
+    job = scoring.mark_failed(session, "scoring.score_offer", [corpus["o_water"].id],
+                              "OperationalError: database went away")
+    session.refresh(corpus["o_water"])
+    assert corpus["o_water"].scoring_state == ScoringState.FAILED
+    assert job.status == "failed" and job.subject == f"offer:{corpus['o_water'].id}"

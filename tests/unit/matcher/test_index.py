@@ -1,0 +1,150 @@
+"""The match index: ranking, filters, explanations, ties, empty input, determinism, persistence."""
+
+import pytest
+
+from matcher import MatchIndex, MatchWeights, ScoredPair, __version__
+
+from .conftest import TODAY
+
+
+@pytest.fixture
+def index(supply, demand, glossary):
+    return MatchIndex.fit(supply, demand, today=TODAY, glossary=glossary)
+
+
+def _ids(rows):
+    return [[p.supply_id for p in row] for row in rows]
+
+
+def test_cross_language_match_through_concepts(index, demand):
+    ranked = index.rank_demand(demand, top_k=3)
+    assert ranked[0][0].supply_id == "s1"  # agua potable -> drinking water
+    assert all(isinstance(p, ScoredPair) and 0 <= p.score <= 1 for row in ranked for p in row)
+
+
+def test_closed_offer_never_matches(index, demand):
+    assert "s3" not in {p.supply_id for row in index.rank_demand(demand, 10) for p in row}
+
+
+def test_eligibility_filters_applicant_kind(index, demand):
+    ranked = index.rank_demand(demand, 10)
+    assert "s2" not in [p.supply_id for p in ranked[1]]  # d2 is an ngo, s2 wants local_public
+
+
+def test_components_are_kept_in_unit_interval(index, demand):
+    pair = index.rank_demand(demand[:1], 1)[0][0]
+    assert set(pair.components) >= {"text", "modality", "thematic", "amount", "time"}
+    assert all(0.0 <= v <= 1.0 for v in pair.components.values())
+    assert pair.components["modality"] == 1.0
+    assert pair.components["amount"] == pytest.approx(0.35)
+
+
+def test_explanation_in_both_languages(index, demand):
+    pair = index.rank_demand(demand[:1], 1, explain=True)[0][0]
+    why = pair.explanation
+    assert "drinking_water" in why["concepts"]
+    assert "covers 35 % of the USD 1.2 M still needed" in why["en"]
+    assert "cubre el 35 % de los USD 1,2 M que faltan" in why["es"]
+    assert "deadline in 12 days" in why["en"] and "cierra en 12 días" in why["es"]
+    assert "both: sustainable territory, SDG 6" in why["en"]
+    assert "a grant is what the project needs" in why["en"]
+    assert index.rank_demand(demand[:1], 1)[0][0].explanation is None
+
+
+def test_same_score_from_both_directions(index, supply, demand):
+    from_demand = {(p.demand_id, p.supply_id): p.score
+                   for row in index.rank_demand(demand, 10) for p in row}
+    from_supply = {(p.demand_id, p.supply_id): p.score
+                   for row in index.rank_supply(supply, 10) for p in row}
+    assert from_demand and from_demand == from_supply
+
+
+def test_new_item_ranked_without_refit(index):
+    version = index.version
+    ranked = index.rank_demand([{"id": "new", "title": "Transporte público",
+                                 "description": "Movilidad para la ciudad"}], 2)
+    assert ranked[0][0].supply_id == 4
+    assert index.version == version
+
+
+def test_ties_break_by_input_order(glossary):
+    supply = [{"id": "b", "title": "water", "description": ""},
+              {"id": "a", "title": "water", "description": ""}]
+    demand = [{"id": "d", "title": "water", "description": ""}]
+    ranked = MatchIndex.fit(supply, demand, glossary=glossary).rank_demand(demand, 2)
+    assert _ids(ranked) == [["b", "a"]]
+    assert ranked[0][0].score == ranked[0][1].score
+
+
+def test_top_k_and_min_score(index, demand):
+    assert all(len(row) <= 1 for row in index.rank_demand(demand, 1))
+    high = index.rank_demand(demand, 10, min_score=0.99)
+    assert all(p.score >= 0.99 for row in high for p in row)
+
+
+def test_empty_input(glossary):
+    empty = MatchIndex.fit([], [], glossary=glossary)
+    assert empty.rank_demand([], 5) == []
+    assert empty.rank_demand([{"id": 1, "title": "x", "description": ""}], 5) == [[]]
+    assert MatchIndex.fit([{"id": 1, "title": "water", "description": ""}], [],
+                          glossary=glossary).rank_supply([], 3) == []
+
+
+def test_text_only_input_works(glossary):
+    supply = [{"id": 1, "title": "Water", "description": "drinking water"},
+              {"id": 2, "title": "Schools", "description": "teachers"}]
+    demand = [{"id": 9, "title": "Agua", "description": "agua potable"}]
+    ranked = MatchIndex.fit(supply, demand, glossary=glossary).rank_demand(demand, 5)
+    assert _ids(ranked) == [[1]]
+    assert set(ranked[0][0].components) == {"text"}
+
+
+def test_determinism(supply, demand, glossary):
+    a = MatchIndex.fit(supply, demand, today=TODAY, glossary=glossary)
+    b = MatchIndex.fit(supply, demand, today=TODAY, glossary=glossary)
+    assert a.version == b.version and a.version.startswith(__version__)
+    assert a.rank_demand(demand, 5, explain=True) == b.rank_demand(demand, 5, explain=True)
+
+
+def test_version_changes_with_corpus(supply, demand, glossary):
+    a = MatchIndex.fit(supply, demand, today=TODAY, glossary=glossary)
+    b = MatchIndex.fit(supply[:2], demand, today=TODAY, glossary=glossary)
+    assert a.version != b.version
+
+
+def test_save_and_load_round_trip(index, demand, tmp_path):
+    index.save(tmp_path / "idx")
+    loaded = MatchIndex.load(tmp_path / "idx")
+    assert loaded.version == index.version
+    assert loaded.rank_demand(demand, 5) == index.rank_demand(demand, 5)
+
+
+def test_weights_from_mapping():
+    w = MatchWeights.from_mapping({"text": 1.0, "amount": 0.0})
+    assert w.text == 1.0 and w.amount == 0.0 and w.modality == MatchWeights().modality
+    with pytest.raises(ValueError):
+        MatchWeights.from_mapping({"colour": 1.0})
+    with pytest.raises(ValueError):
+        MatchWeights.from_mapping({"time": -1})
+
+
+def test_weights_change_scores(supply, demand, glossary):
+    only_text = MatchWeights.from_mapping({k: 0.0 for k in MatchWeights().as_dict()} |
+                                          {"text": 1.0})
+    index = MatchIndex.fit(supply, demand, weights=only_text, today=TODAY, glossary=glossary)
+    pair = index.rank_demand(demand[:1], 1)[0][0]
+    assert pair.score == pytest.approx(pair.components["text"], abs=1e-6)
+
+
+def test_profiles_learned_from_records(glossary):
+    def record(name, topic):
+        lines = [f"{topic} activity number {i} in the region" for i in range(6)]
+        return {"id": name, "title": name, "description": "\n".join(lines)}
+
+    supply = [record("health_donor", "vaccination clinic"), record("school_donor", "teachers"),
+              record("road_donor", "bridges roads")]
+    demand = [{"id": "q", "title": "Clinic", "description": "vaccination clinic support"}]
+    index = MatchIndex.fit(supply, demand, glossary=glossary)
+    pair = index.rank_demand(demand, 1, explain=True)[0][0]
+    assert pair.supply_id == "health_donor" and "profile" in pair.components
+    assert any("similar projects" in x for x in pair.explanation["en"])
