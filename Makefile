@@ -18,6 +18,7 @@ install: $(VENV)/.installed
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) load-demo --if-empty
+	$(FLASK) rebuild-matches
 	$(FLASK) demo-accounts
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

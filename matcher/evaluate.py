@@ -1,0 +1,100 @@
+"""Ranking metrics and slices for a labelled benchmark, with a plain TF-IDF baseline beside."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .topk import candidates
+
+DEFAULT_CUTOFFS = (1, 5, 10)
+DEFAULT_MRR_CUTOFF = 10
+POOLED_FUND_KIND = "pooled-fund"
+
+
+def metrics(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> dict[str, float]:
+    """Return Recall@1/5/10 and MRR@10 of ranked id lists against sets of true ids."""
+    n = len(ranked)
+    out = {f"R@{k}": 0.0 for k in DEFAULT_CUTOFFS}
+    out["MRR@10"] = 0.0
+    for ids, truth in zip(ranked, truths, strict=True):
+        first = next((r for r, x in enumerate(ids) if x in truth), None)
+        if first is None:
+            continue
+        for k in DEFAULT_CUTOFFS:
+            out[f"R@{k}"] += first < k
+        if first < DEFAULT_MRR_CUTOFF:
+            out["MRR@10"] += 1.0 / (first + 1)
+    return {k: (v / n if n else 0.0) for k, v in out.items()}
+
+
+def slices(supply: Sequence[Mapping], demand: Sequence[Mapping]
+           ) -> dict[str, Callable[[Mapping], bool]]:
+    """Return named predicates over demand items: overall, lang, self_reported, kind, hard, xl."""
+    by_id = {s["id"]: s for s in supply}
+    out: dict[str, Callable[[Mapping], bool]] = {"overall": lambda d: True}
+    for lang in sorted({str(d.get("lang")) for d in demand if d.get("lang")}):
+        out[f"lang={lang}"] = lambda d, lang=lang: d.get("lang") == lang
+    if any(d.get("lang") for d in demand):
+        out["non-English"] = lambda d: d.get("lang") not in (None, "en")
+    if any("self_reported" in d for d in demand):
+        for flag in (True, False):
+            out[f"self_reported={flag}"] = lambda d, f=flag: d.get("self_reported") is f
+    kinds = sorted({str(s.get("kind")) for s in supply if s.get("kind")})
+    for kind in kinds:
+        out[f"supply kind={kind}"] = lambda d, k=kind: any(
+            by_id.get(t, {}).get("kind") == k for t in d["true_supply_ids"])
+
+    def hard(d: Mapping) -> bool:
+        return d.get("self_reported") is False and all(
+            by_id.get(t, {}).get("kind") != POOLED_FUND_KIND for t in d["true_supply_ids"])
+
+    def cross(d: Mapping) -> bool:
+        langs = [by_id.get(t, {}).get("lang") for t in d["true_supply_ids"]]
+        return bool(d.get("lang")) and all(x and x != d.get("lang") for x in langs)
+
+    if any("self_reported" in d for d in demand):
+        out["hard"] = hard
+    out["cross-lingual"] = cross
+    return out
+
+
+def baseline_rank(supply: Sequence[Mapping], demand: Sequence[Mapping], top_k: int
+                  ) -> list[list[object]]:
+    """Rank supply per demand with plain TF-IDF (word 1-2 grams, sublinear tf, cosine)."""
+    if not supply or not demand:
+        return [[] for _ in demand]
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
+    texts = [_text(x) for x in supply] + [_text(x) for x in demand]
+    vec.fit(texts)
+    s_rows = vec.transform(texts[: len(supply)])
+    d_rows = vec.transform(texts[len(supply):])
+    cols, _ = candidates(d_rows, s_rows.T.tocsr(), top_k, threads=1)
+    ids = [s["id"] for s in supply]
+    return [[ids[c] for c in row if c >= 0] for row in cols]
+
+
+def _text(item: Mapping) -> str:
+    return f"{item.get('title') or ''}\n{item.get('description') or ''}"
+
+
+def report(supply: Sequence[Mapping], demand: Sequence[Mapping],
+           systems: Mapping[str, Sequence[Sequence[object]]]) -> list[str]:
+    """Return table lines: one row per slice and system, metrics side by side."""
+    truths = [set(d["true_supply_ids"]) for d in demand]
+    names = list(systems)
+    header = f"{'slice':28s} {'n':>5s} " + " ".join(
+        f"{name + ' ' + m:>18s}" for m in ("R@1", "R@5", "R@10", "MRR@10") for name in names)
+    lines = [header]
+    for label, keep in slices(supply, demand).items():
+        rows = [i for i, d in enumerate(demand) if keep(d)]
+        if not rows:
+            continue
+        per = {name: metrics([systems[name][i] for i in rows], [truths[i] for i in rows])
+               for name in names}
+        cells = " ".join(f"{per[name][m]:18.3f}" for m in ("R@1", "R@5", "R@10", "MRR@10")
+                         for name in names)
+        lines.append(f"{label:28s} {len(rows):5d} {cells}")
+    return lines

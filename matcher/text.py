@@ -1,0 +1,500 @@
+"""Text analysis: normalisation, language detection, stop words, stemming and TF-IDF features.
+
+The vectoriser works on a whole corpus at once with numpy (one regular-expression pass, one
+dictionary pass over the tokens, stemming once per unique token and language) so that fitting
+tens of thousands of documents costs seconds, not minutes. Features are word stems, stem
+bigrams and, when a glossary is given, shared bilingual concept ids.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import Stemmer
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
+from sklearn.preprocessing import normalize
+
+DEFAULT_LANG = "en"
+DEFAULT_TITLE_WEIGHT = 2.0
+DEFAULT_CONCEPT_WEIGHT = 1.5
+DEFAULT_BIGRAM_MIN_DF = 2
+DEFAULT_MAX_PHRASE_LEN = 6
+DEFAULT_DETECT_CHARS = 1500
+DEFAULT_CHUNK_UNITS = 20_000
+
+STEMMER_NAMES = {
+    "en": "english", "es": "spanish", "fr": "french", "de": "german", "pt": "portuguese",
+    "it": "italian", "nl": "dutch", "sv": "swedish", "fi": "finnish", "da": "danish",
+    "no": "norwegian", "ca": "catalan",
+}
+
+_SPANISH = """
+a al algo algunas algunos ante antes aquel aquella aquellas aquellos aqui asi aun bajo bien
+cada casi como con contra cual cuales cuando cuanto de del desde donde dos durante e el ella
+ellas ellos en entre era eran es esa esas ese eso esos esta estaba estado estan estar estas
+este esto estos fue fueron ha habia han hasta hay la las le les lo los mas me mediante mi mis
+mismo mucho muy nada ni no nos nosotros o otra otras otro otros para pero poco por porque pues
+que quien quienes se sea segun ser si sido sin sino sobre solo son su sus tal tambien tan
+tanto te tiene tienen todo todos toda todas tras tu tus un una unas uno unos usted ya yo cual
+cuyo cuya cuyos cuyas dicho dicha puede pueden hacer hace sera seran asimismo ademas traves
+""".split()  # noqa: SIM905
+_FRENCH = """
+au aux avec ce ces dans de des du elle en et eux il je la le les leur lui ma mais me meme mes
+moi mon ne nos notre nous ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un
+une vos votre vous est sont etre ont cette aussi afin ainsi dont entre leurs plus selon
+""".split()  # noqa: SIM905
+_GERMAN = """
+aber als am an auch auf aus bei bin bis das dass dem den der des die durch ein eine einem einen
+einer eines es fur im in ist mit nach nicht oder sich sie sind so uber um und unter von vor
+werden wird wie zu zum zur wurde wurden sowie
+""".split()  # noqa: SIM905
+_PORTUGUESE = """
+ao aos as com como da das de do dos e em entre mais mas na nas no nos o os ou para pela pelo
+por que se sem sua suas seu seus uma um foi sao tambem
+""".split()  # noqa: SIM905
+_ITALIAN = """
+al alla alle anche che chi con da dal dalla dei del della delle di e gli il in la le nel nella
+non per piu si sono su tra una uno un questo questa essere come sul sulla degli
+""".split()  # noqa: SIM905
+_DUTCH = """
+aan al als bij dat de den der die dit door een en er het hij in is met naar niet of om onder
+ook op over te tot uit van voor was wat werd worden zijn zich ze zo
+""".split()  # noqa: SIM905
+_SWEDISH = """
+att av de den det detta dom efter en ett for fran har i inom med mot och om pa som till under
+var vid vi ar samt genom
+""".split()  # noqa: SIM905
+_FINNISH = ["ja", "on", "ei", "se", "joka", "jotka", "myos", "seka", "tai", "etta", "kanssa",
+            "ovat", "oli", "mukaan"]
+
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(ENGLISH_STOP_WORDS),
+    "es": frozenset(_SPANISH),
+    "fr": frozenset(_FRENCH),
+    "de": frozenset(_GERMAN),
+    "pt": frozenset(_PORTUGUESE),
+    "it": frozenset(_ITALIAN),
+    "nl": frozenset(_DUTCH),
+    "sv": frozenset(_SWEDISH),
+    "fi": frozenset(_FINNISH),
+}
+DETECT_LANGS = tuple(STOP_WORDS)
+ALWAYS_STOP = frozenset(STOP_WORDS["en"] | STOP_WORDS["es"])
+_STOP_LANGS: dict[str, tuple[int, ...]] = {
+    word: tuple(i for i, lang in enumerate(DETECT_LANGS) if word in STOP_WORDS[lang])
+    for word in set().union(*STOP_WORDS.values())
+}
+
+_TOKEN = re.compile(r"[^\W_]{2,}")
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+_UNIT_MARK = " qqunitqq "
+
+
+def normalise(text: str) -> str:
+    """Return text case-folded, compatibility-decomposed and stripped of accents."""
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
+
+
+def tokenize(text: str) -> list[str]:
+    """Return the normalised word tokens of a text (letters first, at least two characters)."""
+    return _TOKEN.findall(normalise(text))
+
+
+def detect_language(text: str) -> str:
+    """Return the most likely language code of a text from its stop words (DEFAULT_LANG if none)."""
+    counts = [0] * len(DETECT_LANGS)
+    for token in tokenize(text[:DEFAULT_DETECT_CHARS]):
+        for index in _STOP_LANGS.get(token, ()):
+            counts[index] += 1
+    best = max(range(len(counts)), key=lambda i: (counts[i], -i))
+    return DETECT_LANGS[best] if counts[best] > 0 else DEFAULT_LANG
+
+
+def stemmer_for(lang: str) -> Stemmer.Stemmer | None:
+    """Return the Snowball stemmer for a language code, or None when there is none."""
+    name = STEMMER_NAMES.get(lang)
+    return Stemmer.Stemmer(name) if name else None
+
+
+def phrase_hash(ids: np.ndarray) -> int:
+    """Return the rolling hash the vectoriser uses for a sequence of word feature ids."""
+    h = np.uint64(0)
+    with np.errstate(over="ignore"):
+        for value in ids:
+            h = h * np.uint64(1_000_003) + np.uint64(int(value) + 1)
+    return int(h)
+
+
+@dataclass
+class Units:
+    """Token streams of a batch of text units (titles, passages), as flat numpy arrays."""
+
+    features: np.ndarray  # word feature id per kept token
+    unit: np.ndarray  # unit index per kept token
+    n_units: int
+    langs: list[str]  # language per unit
+
+    def split(self, n_units: int) -> tuple[Units, Units]:
+        """Return the streams of the first n_units units and of the rest (renumbered)."""
+        first = self.unit < n_units
+        return (Units(self.features[first], self.unit[first], n_units, self.langs[:n_units]),
+                Units(self.features[~first], self.unit[~first] - n_units,
+                      self.n_units - n_units, self.langs[n_units:]))
+
+
+@dataclass
+class TextVectorizer:
+    """Map texts to L2-normalised TF-IDF rows over stems, stem bigrams and glossary concepts.
+
+    State after `fit`: the word vocabulary, the kept bigram keys, the concept table and the
+    fitted IDF. `transform_*` never grows the vocabulary, so a new item can be scored against a
+    fitted index without refitting.
+    """
+
+    concepts: list[str] = field(default_factory=list)
+    phrases: list[tuple[str, int]] = field(default_factory=list)  # (surface phrase, concept id)
+    title_weight: float = DEFAULT_TITLE_WEIGHT
+    concept_weight: float = DEFAULT_CONCEPT_WEIGHT
+    bigram_min_df: int = DEFAULT_BIGRAM_MIN_DF
+    vocab: dict[str, int] = field(default_factory=dict)
+    word_names: list[str] = field(default_factory=list)
+    bigram_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    phrase_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    phrase_concepts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    phrase_lengths: tuple[int, ...] = ()
+    phrase_first: np.ndarray = field(default_factory=lambda: np.zeros(1, bool))
+    tfidf: TfidfTransformer | None = None
+    fitted: bool = False
+    _cache: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+
+    last_units: Units | None = field(default=None, repr=False)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        state["last_units"] = None
+        return state
+
+    @property
+    def n_words(self) -> int:
+        return len(self.word_names)
+
+    @property
+    def n_features(self) -> int:
+        return self.n_words + len(self.bigram_keys) + len(self.concepts)
+
+    def feature_name(self, index: int) -> str:
+        """Return a readable name for a feature id (a word, a two-word phrase or a concept)."""
+        if index < self.n_words:
+            return self.word_names[index]
+        index -= self.n_words
+        if index < len(self.bigram_keys):
+            a, b = divmod(int(self.bigram_keys[index]), self.n_words)
+            return f"{self.word_names[a]} {self.word_names[b]}"
+        return self.concepts[index - len(self.bigram_keys)]
+
+    # -- token streams -----------------------------------------------------------------------
+
+    def _units(self, texts: Sequence[str], langs: Sequence[str | None], grow: bool,
+               groups: np.ndarray | None = None) -> Units:
+        """Tokenise, drop stop words and map tokens to word ids, one pass over all units.
+
+        Units whose language is None get the language detected over their group (document).
+        """
+        words, ids, unit = _surface_ids(texts)
+        langs = _detect_units(list(langs), words, ids, unit, groups)
+        lang_codes = sorted(set(langs))
+        lang_of_unit = np.array([lang_codes.index(x) for x in langs], np.int64)
+        token_lang = lang_of_unit[unit] if len(unit) else np.zeros(0, np.int64)
+        width = max(len(words), 1)
+        uniq, inverse = np.unique(token_lang * width + ids, return_inverse=True)
+        mapped = np.empty(len(uniq), np.int64)
+        for li, lang in enumerate(lang_codes):
+            sel = np.flatnonzero(uniq // width == li)
+            if len(sel):
+                mapped[sel] = self._word_ids([words[k] for k in uniq[sel] % width], lang, grow)
+        feats = mapped[inverse] if len(ids) else np.zeros(0, np.int64)
+        ok = feats >= 0
+        return Units(feats[ok], unit[ok], len(texts), list(langs))
+
+    def _word_ids(self, tokens: list[str], lang: str, grow: bool) -> list[int]:
+        """Return word feature ids (-1 for stop words and unknown stems), caching per token."""
+        stop = ALWAYS_STOP | STOP_WORDS.get(lang, frozenset())
+        out: list[int] = []
+        missing = [t for t in tokens if (lang, t) not in self._cache]
+        if missing:
+            stemmer = stemmer_for(lang)
+            stems = stemmer.stemWords(missing) if stemmer else missing
+            for token, stem in zip(missing, stems, strict=True):
+                if token in stop or token.isdigit():
+                    self._cache[(lang, token)] = -1
+                    continue
+                fid = self.vocab.get(stem, -1)
+                if fid < 0 and grow:
+                    fid = len(self.vocab)
+                    self.vocab[stem] = fid
+                    self.word_names.append(token)
+                if fid >= 0 or not grow:
+                    self._cache[(lang, token)] = fid
+        for t in tokens:
+            out.append(self._cache.get((lang, t), -1))
+        return out
+
+    # -- n-grams and concepts ----------------------------------------------------------------
+
+    def _ngram_starts(self, units: Units, n: int) -> np.ndarray:
+        """Return positions where n consecutive kept tokens lie in the same unit."""
+        m = len(units.features) - n + 1
+        if m <= 0:
+            return np.zeros(0, np.int64)
+        same = units.unit[: m] == units.unit[n - 1:]
+        return np.flatnonzero(same)
+
+    def _bigram_keys(self, units: Units) -> tuple[np.ndarray, np.ndarray]:
+        """Return (unit, key) of every within-unit bigram of word ids."""
+        starts = self._ngram_starts(units, 2)
+        keys = units.features[starts] * max(self.n_words, 1) + units.features[starts + 1]
+        return units.unit[starts], keys
+
+    def _phrase_matches(self, units: Units) -> tuple[np.ndarray, np.ndarray]:
+        """Return (unit, concept id) of every glossary phrase found in the token streams."""
+        if not len(self.phrase_keys):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        rows, cols = [], []
+        feats = (units.features + 1).astype(np.uint64)
+        with np.errstate(over="ignore"):
+            for n in self.phrase_lengths:
+                starts = self._ngram_starts(units, n)
+                starts = starts[self.phrase_first[units.features[starts]]]
+                if not len(starts):
+                    continue
+                h = np.zeros(len(starts), np.uint64)
+                for k in range(n):
+                    h = h * np.uint64(1_000_003) + feats[starts + k]
+                pos = np.searchsorted(self.phrase_keys, h)
+                pos[pos >= len(self.phrase_keys)] = 0
+                hit = self.phrase_keys[pos] == h
+                rows.append(units.unit[starts[hit]])
+                cols.append(self.phrase_concepts[pos[hit]])
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(rows), np.concatenate(cols)
+
+    def _build_phrases(self) -> None:
+        """Stem every glossary phrase with every stemmer and index it by its rolling hash."""
+        table: dict[int, int] = {}
+        lengths: set[int] = set()
+        firsts: set[int] = set()
+        tokenised = [tokenize(text) for text, _ in self.phrases]
+        flat = [t for toks in tokenised for t in toks]
+        for lang in sorted(STEMMER_NAMES):
+            ids = self._word_ids(flat, lang, grow=True)
+            start = 0
+            for toks, (_, concept) in zip(tokenised, self.phrases, strict=True):
+                kept = [i for i in ids[start:start + len(toks)] if i >= 0]
+                start += len(toks)
+                if kept and len(kept) <= DEFAULT_MAX_PHRASE_LEN:
+                    table.setdefault(phrase_hash(np.array(kept)), concept)
+                    lengths.add(len(kept))
+                    firsts.add(kept[0])
+        keys = np.array(sorted(table), np.uint64)
+        self.phrase_keys = keys
+        self.phrase_concepts = np.array([table[int(k)] for k in keys], np.int64)
+        self.phrase_lengths = tuple(sorted(lengths))
+        self.phrase_first = np.zeros(len(self.vocab) + 1, bool)
+        self.phrase_first[list(firsts)] = True
+
+    # -- counts ------------------------------------------------------------------------------
+
+    def _counts(self, units: Units) -> sparse.csr_matrix:
+        """Return the unit × feature count matrix (words, kept bigrams, concepts)."""
+        rows = [units.unit]
+        cols = [units.features]
+        b_unit, b_keys = self._bigram_keys(units)
+        if len(self.bigram_keys) and len(b_keys):
+            pos = np.searchsorted(self.bigram_keys, b_keys)
+            pos[pos >= len(self.bigram_keys)] = 0
+            hit = self.bigram_keys[pos] == b_keys
+            rows.append(b_unit[hit])
+            cols.append(self.n_words + pos[hit])
+        c_unit, c_ids = self._phrase_matches(units)
+        rows.append(c_unit)
+        cols.append(self.n_words + len(self.bigram_keys) + c_ids)
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        data = np.ones(len(r), np.float32)
+        m = sparse.csr_matrix((data, (r, c)), shape=(units.n_units, self.n_features))
+        m.sum_duplicates()
+        return m
+
+    def _weight(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Apply sublinear TF-IDF, boost concept columns and L2-normalise rows."""
+        if self.n_features == 0 or counts.shape[0] == 0:
+            return sparse.csr_matrix(counts.shape, dtype=np.float32)
+        x = self.tfidf.transform(counts).astype(np.float32)
+        if self.concepts and self.concept_weight != 1.0:
+            start = self.n_words + len(self.bigram_keys)
+            scale = np.ones(self.n_features, np.float32)
+            scale[start:] = self.concept_weight
+            x = x @ sparse.diags(scale).tocsr()
+        x = normalize(x.tocsr(), copy=False)
+        x.sort_indices()
+        return x.astype(np.float32)
+
+    # -- public ------------------------------------------------------------------------------
+
+    def fit(self, docs: Sequence[Sequence[str]], titles: Sequence[str],
+            langs: Sequence[str]) -> TextVectorizer:
+        """Fit vocabulary, bigrams and IDF on documents given as (passages, title, language)."""
+        self.vocab, self.word_names, self._cache = {}, [], {}
+        unit_texts, unit_langs, _, _ = _flatten(docs, titles, langs)
+        units = self._units(unit_texts, unit_langs, grow=True, groups=_doc_of_unit(docs))
+        self.last_units = units
+        self._build_phrases()
+        b_unit, b_keys = self._bigram_keys(units)
+        doc_of_unit = _doc_of_unit(docs)
+        pairs = np.unique(np.stack([doc_of_unit[b_unit], b_keys]), axis=1) if len(b_keys) else \
+            np.zeros((2, 0), np.int64)
+        keys, df = np.unique(pairs[1], return_counts=True)
+        self.bigram_keys = keys[df >= self.bigram_min_df].astype(np.int64)
+        self.tfidf = TfidfTransformer(sublinear_tf=True, norm=None)
+        counts = self._doc_counts(units, docs)
+        if counts.shape[0] == 0 or counts.shape[1] == 0:  # sklearn refuses an empty corpus
+            counts = sparse.csr_matrix((1, max(self.n_features, 1)), dtype=np.float32)
+        self.tfidf.fit(counts)
+        self.fitted = True
+        return self
+
+    def _doc_counts(self, units: Units, docs: Sequence[Sequence[str]]) -> sparse.csr_matrix:
+        """Sum unit counts into document counts, the title weighted."""
+        counts = self._counts(units)
+        n_docs = len(docs)
+        doc_of_unit = _doc_of_unit(docs)
+        weights = np.ones(units.n_units, np.float32)
+        weights[_title_units(docs)] = self.title_weight
+        agg = sparse.csr_matrix((weights, (doc_of_unit, np.arange(units.n_units))),
+                                shape=(n_docs, units.n_units))
+        return (agg @ counts).tocsr()
+
+    def transform(self, docs: Sequence[Sequence[str]], titles: Sequence[str],
+                  langs: Sequence[str | None], passages: bool = False,
+                  units: Units | None = None
+                  ) -> tuple[sparse.csr_matrix, sparse.csr_matrix | None, np.ndarray]:
+        """Return document rows, passage rows (for documents with 2+ passages) and passage owners.
+
+        Parameters
+        ----------
+        docs : per document, its passages (a one-passage document is a list of one string)
+        titles, langs : per document
+        passages : also return one row per passage of multi-passage documents
+        units : token streams already computed for these documents (see Units.split)
+
+        Returns
+        -------
+        (documents × features, passages × features or None, owner document per passage row)
+        """
+        if units is None:
+            unit_texts, unit_langs, _, _ = _flatten(docs, titles, langs)
+            units = self._units(unit_texts, unit_langs, grow=False, groups=_doc_of_unit(docs))
+        doc_x = self._weight(self._doc_counts(units, docs))
+        if not passages:
+            return doc_x, None, np.zeros(0, np.int64)
+        counts = self._counts(units)
+        rows, owners = _passage_units(docs)
+        if not len(rows):
+            return doc_x, sparse.csr_matrix((0, self.n_features), dtype=np.float32), owners
+        return doc_x, self._weight(counts[rows]), owners
+
+
+def _surface_ids(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Return distinct surface tokens, the token id stream and its unit index, chunk by chunk.
+
+    Working in chunks keeps only one chunk's token strings alive at a time (bounded memory).
+    """
+    position: dict[str, int] = {_UNIT_MARK.strip(): 0}
+    id_parts: list[np.ndarray] = []
+    unit_parts: list[np.ndarray] = []
+    for start in range(0, len(texts), DEFAULT_CHUNK_UNITS):
+        chunk = texts[start:start + DEFAULT_CHUNK_UNITS]
+        tokens = _TOKEN.findall(normalise(_UNIT_MARK.join(chunk)))
+        for token in dict.fromkeys(tokens):
+            position.setdefault(token, len(position))
+        ids = np.fromiter(map(position.__getitem__, tokens), np.int64, count=len(tokens))
+        is_mark = ids == 0
+        id_parts.append(ids[~is_mark])
+        unit_parts.append(start + np.cumsum(is_mark)[~is_mark])
+    words = list(position)
+    if not id_parts:
+        return words, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return words, np.concatenate(id_parts), np.concatenate(unit_parts)
+
+
+def _detect_units(langs: list[str | None], words: list[str], ids: np.ndarray,
+                  unit: np.ndarray, groups: np.ndarray | None) -> list[str]:
+    """Fill missing unit languages with the language whose stop words their group uses most."""
+    if all(lang for lang in langs):
+        return langs
+    groups = np.arange(len(langs)) if groups is None else groups
+    member = np.zeros((len(words), len(DETECT_LANGS)), np.float64)
+    for w, word in enumerate(words):
+        for li in _STOP_LANGS.get(word, ()):
+            member[w, li] = 1.0
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    counts = np.zeros((n_groups, len(DETECT_LANGS)))
+    token_group = groups[unit]
+    for li in range(len(DETECT_LANGS)):
+        hit = member[:, li].astype(bool)[ids]
+        counts[:, li] = np.bincount(token_group[hit], minlength=n_groups)
+    best = counts.argmax(axis=1)
+    found = counts.max(axis=1) > 0
+    return [lang or (DETECT_LANGS[best[g]] if found[g] else DEFAULT_LANG)
+            for lang, g in zip(langs, groups, strict=True)]
+
+
+def _flatten(docs: Sequence[Sequence[str]], titles: Sequence[str],
+             langs: Sequence[str | None]) -> tuple[list[str], list, None, None]:
+    """Return unit texts and languages: per document its title, then its passages."""
+    texts: list[str] = []
+    unit_langs: list[str] = []
+    for passages, title, lang in zip(docs, titles, langs, strict=True):
+        texts.append(title)
+        texts.extend(passages)
+        unit_langs.extend([lang] * (1 + len(passages)))
+    return texts, unit_langs, None, None
+
+
+def _doc_of_unit(docs: Sequence[Sequence[str]]) -> np.ndarray:
+    """Return the document index of every unit (title first, then passages)."""
+    sizes = np.array([1 + len(p) for p in docs], np.int64)
+    return np.repeat(np.arange(len(docs)), sizes)
+
+
+def _title_units(docs: Sequence[Sequence[str]]) -> np.ndarray:
+    """Return the unit index of every document's title."""
+    sizes = np.array([1 + len(p) for p in docs], np.int64)
+    return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(docs) else \
+        np.zeros(0, np.int64)
+
+
+def _passage_units(docs: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Return unit indices and owners of the passages of documents with two or more passages."""
+    rows: list[int] = []
+    owners: list[int] = []
+    start = 0
+    for i, passages in enumerate(docs):
+        if len(passages) > 1:
+            rows.extend(range(start + 1, start + 1 + len(passages)))
+            owners.extend([i] * len(passages))
+        start += 1 + len(passages)
+    return np.array(rows, np.int64), np.array(owners, np.int64)
+
+
+def split_passages(text: str) -> list[str]:
+    """Split a description into its non-empty lines (one passage per line)."""
+    lines = [line.strip() for line in text.splitlines()]
+    return [line for line in lines if line] or [""]

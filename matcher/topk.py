@@ -1,0 +1,62 @@
+"""Top-k selection over sparse products, in row blocks with bounded memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from scipy import sparse
+from sparse_dot_topn import sp_matmul_topn
+
+DEFAULT_BLOCK_ROWS = 2048
+DEFAULT_THREADS = 2
+
+
+def top_k(similarity: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per row, the column ids and scores of the k best entries, best first.
+
+    Rows with fewer than k stored entries are padded with column -1 and score -inf. Ties are
+    broken by the lower column id, so the result is deterministic.
+    """
+    n = similarity.shape[0]
+    cols = np.full((n, k), -1, np.int64)
+    vals = np.full((n, k), -np.inf, np.float64)
+    indptr, indices, data = similarity.indptr, similarity.indices, similarity.data
+    lengths = np.diff(indptr)
+    if k <= 0 or not len(data):
+        return cols, vals
+    rows = np.repeat(np.arange(n), lengths)
+    order = np.lexsort((indices, -data.astype(np.float64), rows))
+    rank = np.arange(len(order)) - np.repeat(indptr[:-1], lengths)
+    keep = rank < k
+    cols[rows[keep], rank[keep]] = indices[order][keep]
+    vals[rows[keep], rank[keep]] = data[order][keep]
+    return cols, vals
+
+
+def blocks(n: int, size: int = DEFAULT_BLOCK_ROWS) -> Iterator[slice]:
+    """Yield consecutive row slices of at most size rows covering range(n)."""
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+def candidates(left: sparse.csr_matrix, right_t: sparse.csr_matrix, k: int,
+               block_rows: int = DEFAULT_BLOCK_ROWS, threads: int = DEFAULT_THREADS
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per row of left, the k columns of left @ right_t with the largest products.
+
+    right_t is the transposed right-hand matrix in CSR (features × items), so the product is
+    never dense: each block of rows keeps only its k best entries (sparse_dot_topn).
+    """
+    n = left.shape[0]
+    cols = np.full((n, k), -1, np.int64)
+    vals = np.full((n, k), -np.inf, np.float64)
+    k_eff = min(k, right_t.shape[1])
+    if n == 0 or k_eff == 0:
+        return cols, vals
+    for part in blocks(n, block_rows):
+        product = sp_matmul_topn(left[part], right_t, top_n=k_eff, threshold=0.0,
+                                 n_threads=threads if threads > 1 else None)
+        c, v = top_k(product.tocsr(), k)
+        cols[part], vals[part] = c, v
+    return cols, vals
