@@ -180,3 +180,14 @@ def test_final_failure_is_recorded_for_staff(session, corpus):
     session.refresh(corpus["o_water"])
     assert corpus["o_water"].scoring_state == ScoringState.FAILED
     assert job.status == "failed" and job.subject == f"offer:{corpus['o_water'].id}"
+
+
+def test_two_beats_sending_the_nightly_rebuild_make_one_job(app, session, corpus):
+    from workers import tasks
+
+    first = tasks.nightly_rebuild.run()
+    second = tasks.nightly_rebuild.run()
+    assert first == second
+    jobs = session.scalars(sa.select(Job).where(Job.kind == "rebuild")).all()
+    assert len(jobs) == 1 and jobs[0].dedupe_key.startswith("nightly-rebuild:")
+    assert jobs[0].status == JobStatus.DONE  # in-process on the embedded default
