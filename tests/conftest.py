@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,8 @@ def _admin_engine() -> sa.Engine:
 
 
 @pytest.fixture(scope="session")
-def pg_url():
-    """A fresh, migrated PostgreSQL database for this test run, dropped at the end."""
+def pg_admin():
+    """An engine on the PostgreSQL server of TEST_DATABASE_URL, or a skip/failure without it."""
     admin = _admin_engine()
     try:
         with admin.connect() as conn:
@@ -43,15 +44,30 @@ def pg_url():
     except sa.exc.OperationalError as exc:
         missing_service(f"PostgreSQL is not reachable at {TEST_DATABASE_URL}: "
                         f"{str(exc.orig).splitlines()[0]}")
-    name = f"coopmatch_test_{uuid.uuid4().hex[:10]}"
+    yield admin
+    admin.dispose()
+
+
+@contextmanager
+def scratch_database(admin: sa.Engine, label: str):
+    """Create a fresh, migrated database; drop it afterwards. Yields its URL."""
+    name = f"coopmatch_{label}_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = admin.url.set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_admin):
+    """A fresh, migrated PostgreSQL database for this test run, dropped at the end."""
+    with scratch_database(pg_admin, "test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from models import Base, Job, Match, Offer, Organization, OutboxMessage, Project
 from models.db import make_engine, make_session_factory
 from services import outbox, scoring
 from tests import factories as f
-from tests.conftest import OUTPUT_DIR, TEST_REDIS_URL, missing_service
+from tests.conftest import OUTPUT_DIR, TEST_REDIS_URL, missing_service, scratch_database
 from tests.integration.workers import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
@@ -31,9 +31,16 @@ def redis_url():
     return TEST_REDIS_URL
 
 
+@pytest.fixture(scope="module")
+def pg_url(pg_admin):
+    """A database of these tests' own: workers commit for real, so no shared rollback."""
+    with scratch_database(pg_admin, "workers") as url:
+        yield url
+
+
 @pytest.fixture
 def db(pg_url, redis_url):
-    """The run's PostgreSQL database emptied, and the Redis test database flushed."""
+    """This module's PostgreSQL database emptied, and the Redis test database flushed."""
     engine = make_engine(pg_url)
     with engine.begin() as conn:
         names = ", ".join(t.name for t in Base.metadata.sorted_tables)
