@@ -42,6 +42,8 @@ DEFAULT_MODALITY_WEIGHT = 0.15
 DEFAULT_THEMATIC_WEIGHT = 0.15
 DEFAULT_AMOUNT_WEIGHT = 0.10
 DEFAULT_TIME_WEIGHT = 0.05
+DEFAULT_SECTOR_WEIGHT = 0.10
+DEFAULT_RECORD_WEIGHT = 0.15
 DEFAULT_WHOLE_SHARE = 0.5
 DEFAULT_PASSAGE_TOP = 3
 DEFAULT_TEXT_POWER = 0.5
@@ -55,7 +57,8 @@ DEFAULT_SCORE_DECIMALS = 6
 STATE_FILE = "state.joblib"
 META_FILE = "meta.json"
 
-COMPONENTS = ("text", "profile", "place", "modality", "thematic", "amount", "time")
+COMPONENTS = ("text", "profile", "place", "sector", "record", "modality", "thematic", "amount",
+              "time")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class MatchWeights:
     thematic: float = DEFAULT_THEMATIC_WEIGHT
     amount: float = DEFAULT_AMOUNT_WEIGHT
     time: float = DEFAULT_TIME_WEIGHT
+    sector: float = DEFAULT_SECTOR_WEIGHT
+    record: float = DEFAULT_RECORD_WEIGHT
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, float] | None) -> MatchWeights:
@@ -144,6 +149,8 @@ class MatchIndex:
     today: dt.date | None = None
     threads: int = DEFAULT_THREADS
     line_vocab: tuple[str, ...] = field(default=st.LINES)
+    sectors: dict[str, int] = field(default_factory=dict)
+    record_top: float = 0.0
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -177,6 +184,8 @@ class MatchIndex:
             index.demand.profile_feats = index.profiles.features(index.demand.rows,
                                                                  index.demand.texts)
         index.place_idf = st.place_idf(index.supply.fields.places)
+        records = index.supply.fields.record
+        index.record_top = float(np.nanmax(records)) if np.isfinite(records).any() else 0.0
         index.supply.transposed()
         index.demand.transposed()
         index.version = _version(__version__, supply, demand, weights, today, rates, glossary)
@@ -189,7 +198,8 @@ class MatchIndex:
         if prow is None:
             prow = sparse.csr_matrix((0, rows.shape[1]), dtype=np.float32)
         ptr = np.concatenate([[0], np.cumsum(np.bincount(owners, minlength=len(items)))])
-        fields = st.encode_items(items, self.countries, self.rates, self.kinds_extra)
+        fields = st.encode_items(items, self.countries, self.rates, self.kinds_extra,
+                                 self.sectors)
         texts = [t + "\n" + "\n".join(d) for t, d in zip(titles, docs, strict=True)]
         return Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields,
                     texts)
@@ -326,6 +336,8 @@ class MatchIndex:
         comps = {"text": self._text(d, s, di, sj)}
         comps["profile"] = self._profile(d, s, di, sj)
         comps["place"] = st.place_fit(d.fields.places, s.fields.places, self.place_idf, di, sj)
+        comps["sector"] = st.sector_fit(d.fields.sectors, s.fields.sectors, di, sj)
+        comps["record"] = st.record_fit(s.fields.record, sj, self.record_top)
         df, sf = d.fields, s.fields
         comps["modality"] = st.overlap_fit(df.modalities[di], sf.modalities[sj])
         comps["thematic"] = st.thematic_fit(df.lines[di], sf.lines[sj], df.sdgs[di],
@@ -393,12 +405,15 @@ class MatchIndex:
                      comps: dict[str, float]) -> dict:
         """Return the terms, concepts and per-component phrases (en, es) behind a pair."""
         vec = self.vectorizer
-        prod = d.rows[di].multiply(s.rows[sj]).tocoo()
-        order = np.lexsort((prod.col, -prod.data))
+        # Intersect the two CSR rows directly: slicing scipy rows per pair costs far more.
+        d_cols, d_vals = _csr_row(d.rows, di)
+        s_cols, s_vals = _csr_row(s.rows, sj)
+        cols, ia, ib = np.intersect1d(d_cols, s_cols, assume_unique=True, return_indices=True)
+        order = np.lexsort((cols, -(d_vals[ia] * s_vals[ib])))
         concept_start = vec.n_words + len(vec.bigram_keys)
         terms, concepts = [], []
         for k in order:
-            col = int(prod.col[k])
+            col = int(cols[k])
             if col >= concept_start:
                 if len(concepts) < ex.DEFAULT_MAX_CONCEPTS:
                     concepts.append(vec.concepts[col - concept_start])
@@ -421,7 +436,8 @@ class MatchIndex:
             out.append(ex.profile_phrase(int(self.profiles.n_passages[col])))
         if "place" in comps:
             names = {v: k for k, v in self.countries.items()}
-            shared = sorted(set(d.fields.places[di].indices) & set(s.fields.places[sj].indices))
+            shared = sorted(set(_csr_row(d.fields.places, di)[0])
+                            & set(_csr_row(s.fields.places, sj)[0]))
             out.append(ex.place_phrase([names[c] for c in shared]))
         if "thematic" in comps:
             lines = [x for b, x in enumerate(st.LINES) if df.lines[di] & sf.lines[sj] & (1 << b)]
@@ -454,6 +470,12 @@ def _docs(items: Sequence[Mapping], passages: bool
         titles.append(title)
         langs.append(str(item["lang"]) if item.get("lang") else None)
     return docs, titles, langs
+
+
+def _csr_row(matrix: sparse.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the column ids and values of one CSR row, without building a matrix."""
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    return matrix.indices[start:end], matrix.data[start:end]
 
 
 def _pair_dot(a: sparse.csr_matrix, b: sparse.csr_matrix, ia: np.ndarray, ib: np.ndarray

@@ -49,6 +49,8 @@ class Encoded:
     country: np.ndarray  # demand: own country id (-1 none)
     eligible_countries: sparse.csr_matrix  # supply × country id (empty row = anyone)
     places: sparse.csr_matrix  # item × country id: where it works (countries / top_countries)
+    sectors: sparse.csr_matrix | None = None  # item × sector code id (sectors / DAC sectors)
+    record: np.ndarray | None = None  # supply: size of the ally's record of activities (NaN)
 
 
 def _mask(values: object, vocab: Sequence, field_name: str, extra: dict | None = None) -> int:
@@ -93,9 +95,32 @@ def _list(value: object) -> list:
     return list(value) if isinstance(value, (list, tuple, set)) else [value]
 
 
+SECTOR_FIELDS = ("sectors", "dac_sectors", "top_dac_sectors")
+RECORD_FIELDS = ("record_size", "profile_activities")
+
+
+def _record_size(item: Mapping) -> float:
+    for name in RECORD_FIELDS:
+        value = item.get(name)
+        if value not in (None, ""):
+            try:
+                return float(value) if float(value) >= 0 else math.nan
+            except (TypeError, ValueError):
+                raise FieldError(f"{name} must be a number, not {value!r}") from None
+    return math.nan
+
+
+def _codes(rows: list[int], cols: list[int], n: int, width: int) -> sparse.csr_matrix:
+    matrix = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                               shape=(n, max(width, 1)))
+    matrix.data[:] = 1.0
+    return matrix
+
+
 def encode_items(items: Sequence[Mapping], countries: dict[str, int],
                  rates: Mapping[str, float] = DEFAULT_USD_RATES,
-                 kinds_extra: dict[str, int] | None = None) -> Encoded:
+                 kinds_extra: dict[str, int] | None = None,
+                 sectors: dict[str, int] | None = None) -> Encoded:
     """Encode the structured fields of items; `countries` maps country codes to ids and grows."""
     n = len(items)
     mod = np.zeros(n, np.int64)
@@ -112,6 +137,10 @@ def encode_items(items: Sequence[Mapping], countries: dict[str, int],
     elig_cols: list[int] = []
     place_rows: list[int] = []
     place_cols: list[int] = []
+    sector_rows: list[int] = []
+    sector_cols: list[int] = []
+    record = np.full(n, np.nan)
+    sectors = sectors if sectors is not None else {}
     extra = kinds_extra if kinds_extra is not None else {}
     for i, item in enumerate(items):
         mod[i] = _mask(_list(item.get("modalities")), MODALITIES, "modalities")
@@ -134,13 +163,19 @@ def encode_items(items: Sequence[Mapping], countries: dict[str, int],
         for code in _list(item.get("countries")) + _list(item.get("top_countries")):
             place_rows.append(i)
             place_cols.append(countries.setdefault(str(code).upper(), len(countries)))
+        for name in SECTOR_FIELDS:
+            for code in _list(item.get(name)):
+                sector_rows.append(i)
+                sector_cols.append(sectors.setdefault(str(code), len(sectors)))
+        record[i] = _record_size(item)
     width = max(len(countries), 1)
     elig = sparse.csr_matrix((np.ones(len(elig_rows), np.float32), (elig_rows, elig_cols)),
                              shape=(n, width))
     places = sparse.csr_matrix((np.ones(len(place_rows), np.float32), (place_rows, place_cols)),
                                shape=(n, width))
     places.data[:] = 1.0
-    return Encoded(mod, lin, sdg, kin, ekin, need, lo, hi, dead, own, elig, places)
+    return Encoded(mod, lin, sdg, kin, ekin, need, lo, hi, dead, own, elig, places,
+                   _codes(sector_rows, sector_cols, n, len(sectors)), record)
 
 
 def overlap_fit(demand_mask: np.ndarray, supply_mask: np.ndarray) -> np.ndarray:
@@ -242,3 +277,26 @@ def place_idf(s_places: sparse.csr_matrix) -> np.ndarray:
     n = s_places.shape[0]
     df = np.bincount(s_places.indices, minlength=s_places.shape[1]).astype(np.float64)
     return np.log((1 + n) / (1 + df))
+
+
+def sector_fit(d_sectors: sparse.csr_matrix, s_sectors: sparse.csr_matrix, di: np.ndarray,
+               sj: np.ndarray) -> np.ndarray:
+    """Return the share of the demand's sector codes the supply works in (NaN if none given)."""
+    width = min(d_sectors.shape[1], s_sectors.shape[1])
+    shared = np.asarray(d_sectors[:, :width][di].multiply(s_sectors[:, :width][sj])
+                        .sum(axis=1)).ravel()
+    n_d = np.diff(d_sectors.indptr)[di].astype(np.float64)
+    n_s = np.diff(s_sectors.indptr)[sj]
+    out = np.divide(shared, n_d, out=np.full(len(di), np.nan), where=n_d > 0)
+    out[n_s == 0] = np.nan
+    return np.clip(out, 0.0, 1.0)
+
+
+def record_fit(record: np.ndarray, sj: np.ndarray, top: float) -> np.ndarray:
+    """Return how active an ally is, log-scaled to [0, 1] against the most active (NaN unknown).
+
+    An ally with a long record of funded activities is, all else equal, the likelier partner.
+    """
+    if not top or math.isnan(top):
+        return np.full(len(sj), np.nan)
+    return np.clip(np.log1p(record[sj]) / math.log1p(top), 0.0, 1.0)

@@ -333,18 +333,24 @@ class TextVectorizer:
         return m
 
     def _weight(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
-        """Apply sublinear TF-IDF, boost concept columns and L2-normalise rows."""
+        """Apply sublinear TF-IDF (the fitted IDF), boost concept columns, L2-normalise rows."""
         if self.n_features == 0 or counts.shape[0] == 0:
             return sparse.csr_matrix(counts.shape, dtype=np.float32)
-        x = self.tfidf.transform(counts).astype(np.float32)
-        if self.concepts and self.concept_weight != 1.0:
-            start = self.n_words + len(self.bigram_keys)
-            scale = np.ones(self.n_features, np.float32)
-            scale[start:] = self.concept_weight
-            x = x @ sparse.diags(scale).tocsr()
-        x = normalize(x.tocsr(), copy=False)
+        x = counts.tocsr().astype(np.float32)
+        x.sum_duplicates()
+        x.data = (1.0 + np.log(x.data)) * self._column_scale()[x.indices]
+        x = normalize(x, copy=False)
         x.sort_indices()
-        return x.astype(np.float32)
+        return x
+
+    def _column_scale(self) -> np.ndarray:
+        """Return (and keep) IDF times the concept boost per feature column."""
+        scale = getattr(self, "_scale", None)
+        if scale is None or len(scale) != self.n_features:
+            scale = self.tfidf.idf_.astype(np.float32).copy()
+            scale[self.n_words + len(self.bigram_keys):] *= self.concept_weight
+            self._scale = scale
+        return scale
 
     # -- public ------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from sparse_dot_topn import sp_matmul_topn
 
 DEFAULT_BLOCK_ROWS = 2048
 DEFAULT_THREADS = 2
+DEFAULT_DIRECT_ROWS = 32  # below this many rows a plain scipy product is cheaper to set up
 
 
 def top_k(similarity: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -25,6 +26,11 @@ def top_k(similarity: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray
     lengths = np.diff(indptr)
     if k <= 0 or not len(data):
         return cols, vals
+    if n <= DEFAULT_DIRECT_ROWS and lengths.max() > 4 * k:
+        for r in range(n):
+            c, v = _row_top_k(indices[indptr[r]:indptr[r + 1]], data[indptr[r]:indptr[r + 1]], k)
+            cols[r, :len(c)], vals[r, :len(v)] = c, v
+        return cols, vals
     rows = np.repeat(np.arange(n), lengths)
     order = np.lexsort((indices, -data.astype(np.float64), rows))
     rank = np.arange(len(order)) - np.repeat(indptr[:-1], lengths)
@@ -32,6 +38,16 @@ def top_k(similarity: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray
     cols[rows[keep], rank[keep]] = indices[order][keep]
     vals[rows[keep], rank[keep]] = data[order][keep]
     return cols, vals
+
+
+def _row_top_k(indices: np.ndarray, data: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the k best (column, value) of one sparse row, ties to the lower column."""
+    if len(data) > k:
+        kth = np.partition(data, len(data) - k)[len(data) - k]
+        keep = data >= kth  # every entry tied with the k-th survives, so ties stay exact
+        indices, data = indices[keep], data[keep]
+    order = np.lexsort((indices, -data.astype(np.float64)))[:k]
+    return indices[order], data[order]
 
 
 def blocks(n: int, size: int = DEFAULT_BLOCK_ROWS) -> Iterator[slice]:
@@ -55,8 +71,13 @@ def candidates(left: sparse.csr_matrix, right_t: sparse.csr_matrix, k: int,
     if n == 0 or k_eff == 0:
         return cols, vals
     for part in blocks(n, block_rows):
-        product = sp_matmul_topn(left[part], right_t, top_n=k_eff, threshold=0.0,
-                                 n_threads=threads if threads > 1 else None)
-        c, v = top_k(product.tocsr(), k)
+        if part.stop - part.start < DEFAULT_DIRECT_ROWS:
+            product = (left[part] @ right_t).tocsr()
+            product.data[product.data <= 0] = 0
+            product.eliminate_zeros()
+        else:
+            product = sp_matmul_topn(left[part], right_t, top_n=k_eff, threshold=0.0,
+                                     n_threads=threads if threads > 1 else None).tocsr()
+        c, v = top_k(product, k)
         cols[part], vals[part] = c, v
     return cols, vals

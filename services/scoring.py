@@ -167,7 +167,8 @@ def upsert_pairs(session: Session, pairs: list[ScoredPair], version: str) -> int
             set_={"score": excluded.score, "components": excluded.components,
                   "explanation": excluded.explanation, "matcher_version": excluded.matcher_version,
                   "status": revived, "updated_at": sa.func.now()})
-        session.execute(stmt, rows[start:start + UPSERT_CHUNK])
+        # Core executemany on the session's connection: the ORM's bulk path adds nothing here.
+        session.connection().execute(stmt, rows[start:start + UPSERT_CHUNK])
     return len(rows)
 
 
