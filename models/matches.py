@@ -44,6 +44,7 @@ class Match(Timestamps, Base):
         sa.UniqueConstraint("project_id", "offer_id", name="uq_matches_pair"),
         sa.CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
         sa.Index("ix_matches_status_score", "status", "score"),
+        sa.Index("ix_matches_score_id", "score", "id"),  # the review queue's order (migration 0003)
     )
 
 

@@ -9,7 +9,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from services import accounts
@@ -33,7 +33,7 @@ class PasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField("Language", choices=[(code, code) for code in LANGUAGES])
+    language = SelectField("Language", choices=[SelectChoice(code, code) for code in LANGUAGES])
 
 
 def _safe_next(target: str | None) -> str | None:

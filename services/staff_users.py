@@ -1,0 +1,106 @@
+"""Administrators manage who signs in: create users, change roles, deactivate and reactivate."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models import Organization, User
+from models.enums import Role, Side
+from services import audit, users
+from services.db import committing
+from services.errors import Conflict, Invalid, NotFound
+
+ENTITY = "user"
+FIELDS = ("email", "role", "active", "organization_id", "name", "language")
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(sa.select(User).order_by(User.active.desc(), User.role,
+                                                         User.email)))
+
+
+def partner_organizations(session: Session) -> list[Organization]:
+    return list(session.scalars(sa.select(Organization).where(Organization.side == Side.SUPPLY)
+                                .order_by(Organization.name)))
+
+
+def get(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+def create(session: Session, admin_id: int, email: str, role: str, password: str, *,
+           name: str = "", language: str = "es", organization_id: int | None = None) -> User:
+    """Create a user (the password is hashed with scrypt); audited."""
+    if role != Role.PARTNER:
+        organization_id = None
+    user = users.create_user(session, email, role, password, name=name, language=language,
+                             organization_id=organization_id)
+    with committing(session):
+        audit.record(session, admin_id, ENTITY, user.id, "create", None,
+                     audit.snapshot(user, FIELDS))
+    return user
+
+
+def _admins_left(session: Session, excluding: int) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.role == Role.ADMIN, User.active.is_(True), User.id != excluding)) or 0
+
+
+def change(session: Session, admin_id: int, user: User, *, role: str | None = None,
+           active: bool | None = None, organization_id: int | None = None) -> User:
+    """Change a user's role, organisation or whether they may sign in; audited.
+
+    An administrator cannot demote or deactivate themself, and the last active administrator
+    is kept, so nobody locks the agency out of user management.
+    """
+    values: dict = {}
+    if role is not None:
+        if role not in {r.value for r in Role}:
+            raise Invalid("unknown role", {"role": ["Use admin, staff or partner."]})
+        values["role"] = Role(role)
+        if role == Role.PARTNER:
+            org = organization_id or user.organization_id
+            if org is None or session.get(Organization, org) is None:
+                raise Invalid("a partner needs an organisation",
+                              {"organization_id": ["Choose the partner's organisation."]})
+            values["organization_id"] = org
+    if active is not None:
+        values["active"] = bool(active)
+    losing_admin = user.role == Role.ADMIN and user.active and (
+        values.get("role", Role.ADMIN) != Role.ADMIN or values.get("active", True) is False)
+    if losing_admin:
+        if user.id == admin_id:
+            raise Conflict("you cannot remove your own administrator access",
+                           {"role": ["Ask another administrator to do it."]})
+        if not _admins_left(session, user.id):
+            raise Conflict("this is the last active administrator",
+                           {"role": ["Make another user an administrator first."]})
+    changed = {k: v for k, v in values.items() if getattr(user, k) != v}
+    if not changed:
+        return user
+    before = audit.snapshot(user, tuple(changed))
+    with committing(session):
+        for key, value in changed.items():
+            setattr(user, key, value)
+        if changed.get("active") is True:
+            user.failed_logins = 0
+            user.locked_until = None
+        audit.record(session, admin_id, ENTITY, user.id, "update", before,
+                     audit.snapshot(user, tuple(changed)))
+    return user
+
+
+def unlock(session: Session, admin_id: int, user: User) -> User:
+    """Lift a sign-in lock-out before it expires; audited."""
+    if user.locked_until is None:
+        return user
+    with committing(session):
+        audit.record(session, admin_id, ENTITY, user.id, "unlock",
+                     {"locked_until": audit.plain(user.locked_until)}, {"locked_until": None})
+        user.locked_until = None
+        user.failed_logins = 0
+    return user

@@ -1,0 +1,105 @@
+"""User management for administrators: create users, change roles, deactivate, unlock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from models.enums import Role
+from services import staff_users
+from services.errors import Conflict, DomainError, NotFound
+from web.app import db_session
+from web.staff import bp, common
+from web.staff.forms import ActionForm, NewUserForm, UserChangeForm
+
+
+def _admin_only() -> None:
+    if current_user.role != Role.ADMIN:
+        abort(403)
+
+
+def _person(user_id: int):
+    try:
+        return staff_users.get(db_session(), user_id)
+    except NotFound:
+        abort(404)
+
+
+def _org_choices():
+    return [SelectChoice(0, "—")] + [SelectChoice(o.id, o.name)
+                                     for o in staff_users.partner_organizations(db_session())]
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users():
+    _admin_only()
+    form = NewUserForm()
+    form.organization_id.choices = _org_choices()
+    if form.validate_on_submit():
+        try:
+            user = staff_users.create(
+                db_session(), current_user.id, form.email.data, form.role.data,
+                form.password.data, name=form.name.data or "", language=form.language.data,
+                organization_id=form.organization_id.data or None)
+        except Conflict:
+            form.email.errors = [*form.email.errors, _("A user with this email already exists.")]
+        except DomainError as exc:
+            if not common.apply_errors(form, exc):
+                form.email.errors = [*form.email.errors, _("The user could not be created.")]
+        else:
+            flash(_("%(email)s can now sign in.", email=user.email), "success")
+            return redirect(url_for("staff.users"))
+    people = staff_users.list_users(db_session())
+    change_forms = {}
+    for person in people:
+        change = UserChangeForm(prefix=f"u{person.id}", data={
+            "role": person.role.value, "active": person.active,
+            "organization_id": person.organization_id or 0})
+        change.organization_id.choices = form.organization_id.choices
+        change_forms[person.id] = change
+    status = 400 if form.errors else 200
+    return render_template("staff/users.html", form=form, people=people,
+                           change_forms=change_forms, action_form=ActionForm(),
+                           locked_ids=_locked(people)), status
+
+
+def _locked(people) -> set[int]:
+    now = datetime.now(UTC)
+    return {p.id for p in people if p.locked_until is not None
+            and (p.locked_until if p.locked_until.tzinfo else
+                 p.locked_until.replace(tzinfo=UTC)) > now}
+
+
+@bp.post("/users/<int:user_id>")
+def change_user(user_id: int):
+    _admin_only()
+    person = _person(user_id)
+    form = UserChangeForm(prefix=f"u{user_id}")
+    form.organization_id.choices = _org_choices()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        staff_users.change(db_session(), current_user.id, person, role=form.role.data,
+                           active=form.active.data,
+                           organization_id=form.organization_id.data or None)
+    except DomainError as exc:
+        common.flash_error(exc, _("The user could not be changed."))
+    else:
+        flash(_("%(email)s was updated.", email=person.email), "success")
+    return redirect(url_for("staff.users"))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def unlock_user(user_id: int):
+    _admin_only()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    person = _person(user_id)
+    staff_users.unlock(db_session(), current_user.id, person)
+    flash(_("%(email)s may sign in again.", email=person.email), "success")
+    return redirect(url_for("staff.users"))
