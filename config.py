@@ -69,6 +69,7 @@ class Settings:
     digest_weekday: int = 1
     digest_hour: int = 7
     digest_max_items: int = 20
+    digest_retry_delay: int = 60  # seconds before a failed digest is retried; doubles each time
     mail_server: str | None = None
     mail_port: int = 587
     mail_starttls: bool = True
@@ -159,6 +160,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             digest_weekday=int(env.get("COOPMATCH_DIGEST_WEEKDAY", 1)),
             digest_hour=int(env.get("COOPMATCH_DIGEST_HOUR", 7)),
             digest_max_items=int(env.get("COOPMATCH_DIGEST_MAX_ITEMS", 20)),
+            digest_retry_delay=int(env.get("COOPMATCH_DIGEST_RETRY_DELAY",
+                                           Settings.digest_retry_delay)),
             mail_server=env.get("COOPMATCH_MAIL_SERVER") or None,
             mail_port=int(env.get("COOPMATCH_MAIL_PORT", 587)),
             mail_starttls=_bool(env.get("COOPMATCH_MAIL_STARTTLS"), True),

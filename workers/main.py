@@ -8,6 +8,7 @@ the embedded default (no REDIS_URL) tasks run in-process with the app's own sess
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -74,10 +75,13 @@ def beat_schedule(settings: app_config.Settings) -> dict:
         "daily-expiry": {"task": "scoring.expire_offers",
                          "schedule": crontab(hour=settings.expire_hour, minute=15)},
         "outbox-sweep": {"task": "scoring.sweep", "schedule": SWEEP_EVERY},
+        "weekly-digest": {"task": "digest.send_weekly",
+                          "schedule": crontab(day_of_week=settings.digest_weekday,
+                                              hour=settings.digest_hour, minute=0)},
     }
 
 
-app = Celery("coopmatch", include=["workers.tasks"])
+app = Celery("coopmatch", include=["workers.tasks", "workers.digest_tasks"])
 # Read the environment when Celery first needs its configuration, never at import.
 app.add_defaults(lambda: celery_settings(runtime().settings))
 
@@ -104,6 +108,9 @@ def _drop_connections() -> None:
     # (Closing the old ones here would break kombu's shared producer registry.)
     app._pool = None
     app.amqp._producer_pool = None
+    # The result backend is cached too (per thread, or shared when thread-safe).
+    app._backend_cache = None
+    app._local = threading.local()
 
 
 def runtime() -> WorkerRuntime:

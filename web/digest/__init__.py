@@ -1,0 +1,218 @@
+"""Weekly digest pages: own subscription, preview of anyone's digest, one-click unsubscribe."""
+
+from __future__ import annotations
+
+import click
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale, format_date, format_datetime, format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from models import Offer
+from models.enums import Line
+from services import digest, mail, match_queries
+from services.errors import Invalid, NotFound
+from web import nav
+from web.app import db_session, runtime
+from web.extensions import csrf
+
+bp = Blueprint("digest", __name__, url_prefix="/digest")
+nav.register("digest.subscriptions", "Weekly digest", roles=("admin", "staff", "partner"),
+             order=80)
+
+LINE_LABELS = {
+    Line.SOCIAL_INCLUSION: _l("Social inclusion and rights"),
+    Line.ECONOMIC_DEVELOPMENT: _l("Economic development"),
+    Line.SUSTAINABLE_TERRITORY: _l("Sustainable territory"),
+    Line.HUMAN_DEVELOPMENT: _l("Human development"),
+    Line.GOVERNANCE_PEACE: _l("Governance, peace and security"),
+}
+STATUS_LABELS = {"active": _l("Active"), "paused": _l("Paused"),
+                 "unsubscribed": _l("Unsubscribed")}
+# The email's own CSP: its inline styles are allowed, nothing else loads; framed by our pages.
+EMAIL_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+             "frame-ancestors 'self'")
+PER_PAGE = 50
+
+
+def _choices(labels: dict) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in labels.items()]
+
+
+class SubscriptionForm(FlaskForm):
+    lines = SelectMultipleField(_l("Thematic lines"), choices=_choices(LINE_LABELS),
+                                option_widget=CheckboxInput(),
+                                widget=ListWidget(prefix_label=False))
+    min_score = IntegerField(_l("Minimum score (%)"), default=50,
+                             validators=[InputRequired(), NumberRange(0, 100)])
+    language = SelectField(_l("Language of the email"),
+                           choices=_choices({"es": "Español", "en": "English"}))
+    status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS))
+
+
+@bp.context_processor
+def _formatters() -> dict:
+    return {"format_date": format_date, "format_datetime": format_datetime,
+            "format_decimal": format_decimal, "format_percent": format_percent}
+
+
+def _settings():
+    return runtime(current_app).settings
+
+
+def _staff_only() -> None:
+    if not current_user.is_staff:
+        abort(403)
+
+
+def _subscription(subscription_id: int):
+    try:
+        return digest.get_subscription(db_session(), subscription_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/subscriptions", methods=["GET", "POST"])
+@login_required
+def subscriptions():
+    session = db_session()
+    own = digest.subscription_of(session, current_user)
+    form = SubscriptionForm(obj=None)
+    if request.method == "GET":
+        form.lines.data = list(own.lines) if own else []
+        form.min_score.data = round(own.min_score * 100) if own else (
+            0 if not current_user.is_staff else 50)
+        form.language.data = str(own.language) if own else str(current_user.language)
+        form.status.data = str(own.status) if own else "active"
+    if form.validate_on_submit():
+        try:
+            own = digest.save_subscription(
+                session, current_user, lines=form.lines.data or [],
+                min_score=form.min_score.data / 100, language=form.language.data,
+                status=form.status.data)
+        except Invalid as exc:
+            for name, messages in exc.fields.items():
+                getattr(form, name, form.status).errors.extend(_(m) for m in messages)
+        else:
+            flash(_("Your digest subscription is saved."), "success")
+            return redirect(url_for("digest.subscriptions"))
+    listing = None
+    if current_user.is_staff:
+        digest.ensure_partner_subscriptions(session)
+        page = max(request.args.get("page", 1, type=int), 1)
+        listing = digest.list_subscriptions(session, page=page, per_page=PER_PAGE)
+    status = 400 if form.errors else 200
+    return render_template("digest/subscriptions.html", form=form, own=own, listing=listing,
+                           status_labels=STATUS_LABELS, line_labels=LINE_LABELS), status
+
+
+@bp.get("/preview/<int:subscription_id>")
+@login_required
+def preview(subscription_id: int):
+    _staff_only()
+    sub = _subscription(subscription_id)
+    shown = digest.preview(db_session(), _settings(), sub)
+    return render_template("digest/preview.html", sub=sub, shown=shown,
+                           status_labels=STATUS_LABELS)
+
+
+@bp.get("/preview/<int:subscription_id>/email.html")
+@login_required
+def preview_email(subscription_id: int):
+    _staff_only()
+    shown = digest.preview(db_session(), _settings(), _subscription(subscription_id))
+    if shown.email is None:
+        abort(404)
+    response = make_response(shown.email.html)
+    response.headers["Content-Security-Policy"] = EMAIL_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.post("/preview/<int:subscription_id>/send-to-me")
+@login_required
+def send_to_me(subscription_id: int):
+    _staff_only()
+    sub = _subscription(subscription_id)
+    try:
+        sent = digest.send_preview(db_session(), _settings(), sub, current_user.email)
+    except mail.MailError as exc:
+        flash(_("The email could not be sent: %(error)s", error=str(exc)), "error")
+    else:
+        if sent:
+            flash(_("The digest was sent to %(email)s.", email=current_user.email), "success")
+        else:
+            flash(_("There is nothing new to send this week."), "warning")
+    return redirect(url_for("digest.preview", subscription_id=sub.id))
+
+
+@bp.get("/sends/<int:send_id>")
+@login_required
+def send_detail(send_id: int):
+    session = db_session()
+    try:
+        row = digest.get_send(session, send_id)
+    except NotFound:
+        abort(404)
+    if row.subscription.user_id != current_user.id and not current_user.is_staff:
+        abort(403)
+    items = digest.send_matches(session, _settings(), row)
+    return render_template("digest/send.html", row=row, items=items)
+
+
+@bp.get("/offers/<int:offer_id>/matches")
+@login_required
+def offer_matches(offer_id: int):
+    session = db_session()
+    offer = session.get(Offer, offer_id)
+    if offer is None:
+        abort(404)
+    if not current_user.is_staff and offer.organization_id != current_user.organization_id:
+        abort(403)
+    page = match_queries.matches_of(session, offer_id=offer.id, per_page=100)
+    return render_template("digest/offer_matches.html", offer=offer, matches=page.items)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" with no session
+def unsubscribe(token: str):
+    session = db_session()
+    try:
+        sub = digest.read_unsubscribe_token(session, _settings().secret_key, token)
+    except digest.LinkExpired:
+        return render_template("digest/unsubscribe.html", state="expired"), 410
+    except digest.InvalidLink:
+        return render_template("digest/unsubscribe.html", state="invalid"), 400
+    with force_locale(str(sub.language)):
+        if request.method == "POST":
+            if digest.unsubscribe(session, sub):
+                return render_template("digest/unsubscribe.html", state="done", sub=sub)
+            return render_template("digest/unsubscribe.html", state="already", sub=sub), 409
+        state = "already" if str(sub.status) == "unsubscribed" else "confirm"
+        return render_template("digest/unsubscribe.html", state=state, sub=sub, token=token)
+
+
+@bp.cli.command("send-weekly")
+def send_weekly_command() -> None:
+    """Send this week's digests now, in this process (the beat task does the same)."""
+    with runtime(current_app).session_factory() as session:
+        result = digest.send_weekly(session, _settings())
+    click.echo(f"digest {result.period}: {result.reserved} reserved, {result.sent} sent"
+               + (f", failed for subscriptions {result.failed} (run again to retry)"
+                  if result.failed else ""))
