@@ -15,6 +15,7 @@ from web import schemas
 from web.api import bp
 from web.api.auth import current_user, require_staff
 from web.app import db_session, runtime
+from web.public.notify import status_url
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,10 @@ def _register(resource: Resource) -> None:
         data = _partner_fields(user, resource.schema_in().load(payload), creating=True)
         obj = catalog.create(db_session(), resource.model, data)
         location = url_for(f"api.get_{resource.name}", item_id=obj.id)
-        return out_one.dump(obj), 201, {"Location": location}
+        body = out_one.dump(obj)
+        if resource.model is Offer:  # the signed link a partner follows the offer with
+            body["links"] = {"self": location, "status": status_url(obj)}
+        return body, 201, {"Location": location}
 
     def update_item(item_id: int):
         user = _caller(resource)
