@@ -1,6 +1,8 @@
 """SQLAlchemy models of CoopMatch; importing this package registers every table on Base."""
 
+from models.audit import AuditEvent
 from models.base import Base
+from models.digests import DigestMatchMark, DigestSend, Subscription
 from models.jobs import Job, Lock, OutboxMessage
 from models.matches import Alliance, Match
 from models.offers import Offer
@@ -9,4 +11,5 @@ from models.projects import Project
 from models.users import ApiToken, User
 
 __all__ = ["Alliance", "ApiToken", "Base", "Job", "Lock", "Match", "Offer", "Organization",
-           "OutboxMessage", "Project", "User"]
+           "OutboxMessage", "Project", "User", "AuditEvent",
+           "DigestMatchMark", "DigestSend", "Subscription"]

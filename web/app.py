@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None, settings: app_config.Settings | 
         REMEMBER_COOKIE_SECURE=settings.production,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,  # Redis down: limit in memory, keep serving
         BABEL_DEFAULT_LOCALE="es",
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
         WTF_CSRF_TIME_LIMIT=None,
@@ -101,6 +102,15 @@ def _init_web(app: Flask, settings: app_config.Settings) -> None:
     errors.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth_views.bp)
+    from web.digest import bp as digest_bp  # weekly digests (issue 7)
+
+    app.register_blueprint(digest_bp)
+    from web.staff import bp as staff_bp  # the staff workspace (issue 5)
+
+    app.register_blueprint(staff_bp)
+    from web.public import bp as public_bp  # the public offer forms (issue 6)
+
+    app.register_blueprint(public_bp)
     app.add_url_rule("/healthz", "healthz", healthz)
     pages.register(app)
     cli.register(app)
