@@ -61,7 +61,9 @@ def celery_settings(settings: app_config.Settings) -> dict:
         # publishing fails at once when the broker is down (the outbox keeps the task).
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout,
                                      "max_retries": 0},
-        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        # Sending a task subscribes to its result; with Redis down that must fail at once too.
+        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout,
+                                             "retry_policy": {"max_retries": 0}},
         "beat_schedule": beat_schedule(settings),
         "worker_hijack_root_logger": False,
     }
