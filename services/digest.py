@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,10 +39,10 @@ from config import Settings
 from models import DigestMatchMark, DigestSend, Match, Offer, Organization, Project, User
 from models.digests import DigestSendStatus, Subscription, SubscriptionKind, SubscriptionStatus
 from models.enums import Line, MatchStatus, OfferStatus, ProjectStatus, Role
-from services import digest_mail, locks, mail
+from services import digest_mail, locks, mail, signed_links
 from services.catalog import Page
 from services.db import committing
-from services.errors import DomainError, Invalid, NotFound
+from services.errors import Invalid, NotFound
 
 DEFAULT_MIN_RISE = 0.05  # a rescored match counts as improved when it gains 5 points
 DEFAULT_FIRST_WINDOW = timedelta(days=7)  # a new (or resumed) subscriber gets the last week
@@ -57,14 +56,8 @@ LIVE_MATCH = (MatchStatus.PROPOSED, MatchStatus.SHORTLISTED, MatchStatus.ACCEPTE
 SENDABLE = (DigestSendStatus.PENDING, DigestSendStatus.FAILED)
 
 
-class InvalidLink(DomainError):
-    status = 400
-    code = "invalid_link"
-
-
-class LinkExpired(DomainError):
-    status = 410
-    code = "link_expired"
+InvalidLink = signed_links.InvalidLink
+LinkExpired = signed_links.LinkExpired
 
 
 def _now() -> datetime:
@@ -183,25 +176,18 @@ def list_subscriptions(session: Session, page: int = 1, per_page: int = 50) -> P
 
 # -- unsubscribing by a signed link -----------------------------------------------------------
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
-
-
 def unsubscribe_token(secret_key: str, subscription_id: int) -> str:
     """A signed, timestamped token naming the subscription (checked with its max age)."""
-    return _serializer(secret_key).dumps({"s": subscription_id})
+    return signed_links.sign(secret_key, UNSUBSCRIBE_SALT, {"s": subscription_id})
 
 
 def read_unsubscribe_token(session: Session, secret_key: str, token: str,
                            max_age: timedelta = DEFAULT_TOKEN_MAX_AGE) -> Subscription:
     """Return the subscription a token names; InvalidLink when altered, LinkExpired when old."""
-    try:
-        payload = _serializer(secret_key).loads(token, max_age=int(max_age.total_seconds()))
-    except SignatureExpired as exc:
-        raise LinkExpired("this unsubscribe link has expired") from exc
-    except BadSignature as exc:
-        raise InvalidLink("this unsubscribe link is not valid") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+    payload = signed_links.read(secret_key, UNSUBSCRIBE_SALT, token, max_age,
+                                expired="this unsubscribe link has expired",
+                                invalid="this unsubscribe link is not valid")
+    if not isinstance(payload.get("s"), int):
         raise InvalidLink("this unsubscribe link is not valid")
     sub = session.get(Subscription, payload["s"])
     if sub is None:

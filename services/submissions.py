@@ -15,14 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from models import Match, Offer, Organization
 from models.enums import MatchStatus, OfferSource, OfferStatus, Side
-from services import catalog, moderation, outbox
+from services import catalog, moderation, outbox, signed_links
 from services.db import committing
-from services.errors import Conflict, DomainError, Invalid, NotFound
+from services.errors import Conflict, Invalid, NotFound
 from services.rules import offer_rule_errors
 from services.scoring_queue import queue_scoring
 
@@ -36,9 +35,7 @@ SHOWS_MATCHES = (OfferStatus.PUBLISHED, OfferStatus.CLOSED)
 CONTACT_REQUIRED = "Give an email address: we send the offer's link there."
 
 
-class LinkExpired(DomainError):
-    status = 410
-    code = "link_expired"
+LinkExpired = signed_links.LinkExpired
 
 
 @dataclass
@@ -140,10 +137,6 @@ def submit_offer(session: Session, data: Mapping[str, Any], *,
     return Submission(offer)
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=FOLLOW_SALT)
-
-
 def _email_digest(email: str | None) -> str:
     # The link is bound to the contact email without showing it in URLs and server logs.
     return hashlib.sha256((normalise_email(email) or "").encode()).hexdigest()[:20]
@@ -151,20 +144,17 @@ def _email_digest(email: str | None) -> str:
 
 def follow_token(secret_key: str, offer: Offer) -> str:
     """Return a signed token naming the offer and (by digest) its contact email."""
-    return _serializer(secret_key).dumps({"offer": offer.id,
-                                          "email": _email_digest(offer.contact_email)})
+    return signed_links.sign(secret_key, FOLLOW_SALT, {
+        "offer": offer.id, "email": _email_digest(offer.contact_email)})
 
 
 def read_follow_token(session: Session, secret_key: str, token: str,
                       max_age: timedelta = DEFAULT_LINK_MAX_AGE) -> Offer:
     """Return the offer a follow token names; LinkExpired when too old, NotFound when forged."""
-    try:
-        payload = _serializer(secret_key).loads(token, max_age=int(max_age.total_seconds()))
-    except SignatureExpired as exc:
-        raise LinkExpired("this link has expired: ask for a new one") from exc
-    except BadSignature as exc:
-        raise NotFound("this link is not valid") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("offer"), int):
+    payload = signed_links.read(secret_key, FOLLOW_SALT, token, max_age,
+                                expired="this link has expired: ask for a new one",
+                                invalid="this link is not valid", invalid_error=NotFound)
+    if not isinstance(payload.get("offer"), int):
         raise NotFound("this link is not valid")
     offer = session.get(Offer, payload["offer"])
     # A link stops working if the offer's contact changed: it was made for someone else.
