@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app web
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-all clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ test: install
 
 bench: install
 	$(BIN)/python bench/rank_speed.py
+
+# Every benchmark; the database ones need the PostgreSQL server of TEST_DATABASE_URL.
+bench-all: bench
+	$(BIN)/python bench/evaluate_bilingual.py
+	$(BIN)/python bench/rebuild_speed.py
+	$(BIN)/python bench/queue_speed.py
+	$(BIN)/python bench/digest_speed.py
+
+lint: install
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) instance test-output .pytest_cache
