@@ -9,6 +9,12 @@ measures, each in its own forked process so that peak memory is per system:
 - matcher: MatchIndex.fit on both sides, then rank_demand for every demand item, top k;
 - single: median time to rank one new demand item against the fitted index (no refit).
 
+Memory: each system runs in a forked child, which starts out sharing (and counting in its RSS)
+the parent's pages, including the generated corpus. A system's own peak is therefore reported
+as the child's peak resident set (VmHWM) minus its resident set right after the fork and a
+garbage collection (VmRSS), the same way for both systems; the child's raw peak RSS, which
+includes the corpus, is printed beside it.
+
 Usage: python bench/rank_speed.py [--data ../shared/benchdata] [--demand N] [--supply M]
 """
 
@@ -120,18 +126,35 @@ def single(supply: list[dict], demand: list[dict], top: int, runs: int) -> dict:
             "p90_ms": sorted(times)[int(0.9 * len(times)) - 1]}
 
 
+def memory_mib() -> tuple[float, float]:
+    """Return this process's (current, peak) resident set in MiB (VmRSS, VmHWM on Linux)."""
+    values = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                name, _, rest = line.partition(":")
+                if name in ("VmRSS", "VmHWM"):
+                    values[name] = int(rest.split()[0]) / 1024
+    except OSError:
+        pass
+    peak = values.get("VmHWM", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return values.get("VmRSS", peak), peak
+
+
 def in_child(func, *args) -> dict:
-    """Run func in a forked process; return its wall time, peak RSS and result."""
+    """Run func in a forked process; return its wall time, own and raw peak RSS and result."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read)
         gc.collect()
+        start_rss, _ = memory_mib()
         start = time.perf_counter()
         result = func(*args)
-        out = {"seconds": time.perf_counter() - start,
-               "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-               "result": result}
+        seconds = time.perf_counter() - start
+        _, peak = memory_mib()
+        out = {"seconds": seconds, "peak_mib": peak, "start_mib": start_rss,
+               "own_peak_mib": peak - start_rss, "result": result}
         with os.fdopen(write, "w") as handle:
             json.dump(out, handle)
         os._exit(0)
@@ -155,20 +178,25 @@ def main() -> None:
     pool = sentences(Path(args.data))
     supply, demand = corpus(pool, args.demand, args.supply, DEFAULT_SEED)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"corpus: {len(demand)} demand x {len(supply)} supply from {len(pool)} sentences; "
           f"top {args.top}; corpus in memory before fork: {base_rss:.0f} MiB")
     runs = {}
     if not args.skip_baseline:
         runs["baseline"] = in_child(baseline, supply, demand, args.top)
     runs["matcher"] = in_child(matcher, supply, demand, args.top)
+    print("memory: own peak = child's peak RSS (VmHWM) - its RSS after fork and gc; "
+          "raw peak includes the corpus")
     for name, run in runs.items():
-        print(f"{name:9s} {run['seconds']:8.1f} s   peak RSS {run['peak_mib']:7.0f} MiB")
+        print(f"{name:9s} {run['seconds']:8.1f} s   own peak {run['own_peak_mib']:7.0f} MiB   "
+              f"(raw peak RSS {run['peak_mib']:.0f} MiB, {run['start_mib']:.0f} at start)")
     if "baseline" in runs:
         ratio = runs["matcher"]["seconds"] / runs["baseline"]["seconds"]
         print(f"ratio matcher/baseline: {ratio:.2f}")
     one = in_child(single, supply, demand, args.top, args.single_runs)["result"]
     print(f"single new item against the fitted index: median {one['median_ms']:.1f} ms, "
           f"p90 {one['p90_ms']:.1f} ms")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ DEFAULT_EXHAUSTIVE_MAX = 4000
 DEFAULT_EXHAUSTIVE_BLOCK = 128
 DEFAULT_CANDIDATE_FACTOR = 1
 DEFAULT_CANDIDATE_EXTRA = 10
-DEFAULT_PAIR_CHUNK = 100_000
+DEFAULT_PAIR_CHUNK = 16_384
 DEFAULT_GRID_MAX = 20_000_000
 DEFAULT_SCORE_DECIMALS = 6
 STATE_FILE = "state.joblib"
@@ -300,16 +300,15 @@ class MatchIndex:
             qi, oj, scores = qi[keep], oj[keep], scores[keep]
             comps = {k: v[keep] for k, v in comps.items()}
             order = np.lexsort((oj, -scores, qi))
-            qs, starts = np.unique(qi[order], return_index=True)
-            for qrow, start in zip(qs, starts, strict=True):
-                sel = order[start:start + top_k]
-                sel = sel[qi[sel] == qrow]
-                results[qrow] = [self._pair(d_side, s_side, queries, others, int(qrow),
-                                            int(o), float(scores[k]),
-                                            {c: float(v[k]) for c, v in comps.items()
-                                             if not np.isnan(v[k])},
-                                            explain, demand_is_query)
-                                 for o, k in zip(oj[sel], sel, strict=True)]
+            take = order[_rank_in_group(qi[order]) < top_k]  # the top_k best of every query
+            # Python lists once per block: indexing numpy scalars per pair costs far more
+            q_list, o_list = qi[take].tolist(), oj[take].tolist()
+            s_list = scores[take].tolist()
+            c_lists = [(c, v[take].tolist()) for c, v in comps.items()]
+            for k, (qrow, orow) in enumerate(zip(q_list, o_list, strict=True)):
+                values = {c: v[k] for c, v in c_lists if v[k] == v[k]}  # NaN: not present
+                results[qrow].append(self._pair(d_side, s_side, queries, others, qrow, orow,
+                                                s_list[k], values, explain, demand_is_query))
         return results
 
     def _candidates(self, queries: Side, others: Side, q: np.ndarray, top_k: int,
@@ -327,8 +326,12 @@ class MatchIndex:
             best = np.argsort(-prof, axis=1, kind="stable")[:, :k]
             qi = np.concatenate([qi, np.repeat(q, best.shape[1])])
             oj = np.concatenate([oj, have[best].ravel()])
-        pairs = np.unique(np.stack([qi, oj]), axis=1)
-        return pairs[0], pairs[1]
+        width = max(len(others), 1)
+        pairs = np.sort(qi * width + oj)  # distinct pairs, ordered by query then other item
+        first = np.ones(len(pairs), bool)
+        first[1:] = pairs[1:] != pairs[:-1]
+        pairs = pairs[first]
+        return pairs // width, pairs % width
 
     def score_pairs(self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray
                     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -499,6 +502,15 @@ def _grid_or_pair_dot(a: sparse.csr_matrix, b: sparse.csr_matrix, ia: np.ndarray
         return _pair_dot(a, b, ia, ib)
     grid = (a[ua].astype(np.float64) @ b[ub].astype(np.float64).T).toarray()
     return grid[inv_a, inv_b]
+
+
+def _rank_in_group(groups: np.ndarray) -> np.ndarray:
+    """Return each position's rank within its run of equal values (groups given sorted)."""
+    n = len(groups)
+    if not n:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], groups[1:] != groups[:-1]]))
+    return np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
 
 
 def _group_top_mean(values: np.ndarray, groups: np.ndarray, n_groups: int, m: int

@@ -252,6 +252,12 @@ def eligible(d: Encoded, s: Encoded, di: np.ndarray, sj: np.ndarray) -> np.ndarr
     return kind_ok & country_ok
 
 
+def _take(matrix: sparse.csr_matrix, rows: np.ndarray, width: int) -> sparse.csr_matrix:
+    """Return matrix[rows][:, :width]: the pairs' rows first, so a query never copies a side."""
+    taken = matrix[rows]
+    return taken if taken.shape[1] == width else taken[:, :width]
+
+
 def place_fit(d_places: sparse.csr_matrix, s_places: sparse.csr_matrix, idf: np.ndarray,
               di: np.ndarray, sj: np.ndarray) -> np.ndarray:
     """Return the IDF-weighted share of the demand's countries where the supply works.
@@ -261,9 +267,8 @@ def place_fit(d_places: sparse.csr_matrix, s_places: sparse.csr_matrix, idf: np.
     largest possible IDF. NaN when either side lists no country.
     """
     width = min(d_places.shape[1], s_places.shape[1], len(idf))
-    dp = d_places[:, :width]
-    sp_ = s_places[:, :width]
-    shared = np.asarray(dp[di].multiply(sp_[sj]) @ idf[:width].astype(np.float64)).ravel()
+    shared = np.asarray(_take(d_places, di, width).multiply(_take(s_places, sj, width))
+                        @ idf[:width].astype(np.float64)).ravel()
     n_d = np.diff(d_places.indptr)[di].astype(np.float64)
     n_s = np.diff(s_places.indptr)[sj]
     top = float(idf.max()) if len(idf) else 1.0
@@ -283,7 +288,7 @@ def sector_fit(d_sectors: sparse.csr_matrix, s_sectors: sparse.csr_matrix, di: n
                sj: np.ndarray) -> np.ndarray:
     """Return the share of the demand's sector codes the supply works in (NaN if none given)."""
     width = min(d_sectors.shape[1], s_sectors.shape[1])
-    shared = np.asarray(d_sectors[:, :width][di].multiply(s_sectors[:, :width][sj])
+    shared = np.asarray(_take(d_sectors, di, width).multiply(_take(s_sectors, sj, width))
                         .sum(axis=1)).ravel()
     n_d = np.diff(d_sectors.indptr)[di].astype(np.float64)
     n_s = np.diff(s_sectors.indptr)[sj]

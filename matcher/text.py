@@ -17,7 +17,7 @@ import numpy as np
 import Stemmer
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
-from sklearn.preprocessing import normalize
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 DEFAULT_LANG = "en"
 DEFAULT_TITLE_WEIGHT = 2.0
@@ -93,6 +93,7 @@ _STOP_LANGS: dict[str, tuple[int, ...]] = {
 _TOKEN = re.compile(r"[^\W_]{2,}")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _UNIT_MARK = " qqunitqq "
+_HASH_MASK = (1 << 64) - 1
 
 
 def normalise(text: str) -> str:
@@ -123,11 +124,10 @@ def stemmer_for(lang: str) -> Stemmer.Stemmer | None:
 
 def phrase_hash(ids: np.ndarray) -> int:
     """Return the rolling hash the vectoriser uses for a sequence of word feature ids."""
-    h = np.uint64(0)
-    with np.errstate(over="ignore"):
-        for value in ids:
-            h = h * np.uint64(1_000_003) + np.uint64(int(value) + 1)
-    return int(h)
+    h = 0
+    for value in ids:  # plain ints modulo 2**64: the same value as uint64 arithmetic, faster
+        h = (h * 1_000_003 + int(value) + 1) & _HASH_MASK
+    return h
 
 
 @dataclass
@@ -138,13 +138,17 @@ class Units:
     unit: np.ndarray  # unit index per kept token
     n_units: int
     langs: list[str]  # language per unit
+    counts: sparse.csr_matrix | None = None  # unit × feature counts, once computed by fit
 
     def split(self, n_units: int) -> tuple[Units, Units]:
         """Return the streams of the first n_units units and of the rest (renumbered)."""
-        first = self.unit < n_units
-        return (Units(self.features[first], self.unit[first], n_units, self.langs[:n_units]),
-                Units(self.features[~first], self.unit[~first] - n_units,
-                      self.n_units - n_units, self.langs[n_units:]))
+        cut = int(np.searchsorted(self.unit, n_units))  # units are numbered in stream order
+        head = self.counts[:n_units] if self.counts is not None else None
+        tail = self.counts[n_units:] if self.counts is not None else None
+        return (Units(self.features[:cut], self.unit[:cut], n_units, self.langs[:n_units],
+                      head),
+                Units(self.features[cut:], self.unit[cut:] - n_units,
+                      self.n_units - n_units, self.langs[n_units:], tail))
 
 
 @dataclass
@@ -212,13 +216,23 @@ class TextVectorizer:
         lang_of_unit = np.array([lang_codes.index(x) for x in langs], np.int64)
         token_lang = lang_of_unit[unit] if len(unit) else np.zeros(0, np.int64)
         width = max(len(words), 1)
-        uniq, inverse = np.unique(token_lang * width + ids, return_inverse=True)
-        mapped = np.empty(len(uniq), np.int64)
+        # (language, surface token) keys are dense, so a lookup table replaces a sort of all
+        # tokens; the distinct keys come out in the same ascending order np.unique gives.
+        keys = token_lang * width
+        keys += ids
+        del token_lang
+        present = np.zeros(len(lang_codes) * width, bool)
+        present[keys] = True
+        uniq = np.flatnonzero(present)
+        del present
+        table = np.full(len(lang_codes) * width, -1,
+                        np.int32 if len(self.vocab) + len(uniq) < 2 ** 31 else np.int64)
         for li, lang in enumerate(lang_codes):
-            sel = np.flatnonzero(uniq // width == li)
+            sel = uniq[(uniq >= li * width) & (uniq < (li + 1) * width)]
             if len(sel):
-                mapped[sel] = self._word_ids([words[k] for k in uniq[sel] % width], lang, grow)
-        feats = mapped[inverse] if len(ids) else np.zeros(0, np.int64)
+                table[sel] = self._word_ids([words[k] for k in sel - li * width], lang, grow)
+        feats = table[keys] if len(ids) else np.zeros(0, np.int64)
+        del keys, table
         ok = feats >= 0
         return Units(feats[ok], unit[ok], len(texts), list(langs))
 
@@ -258,7 +272,8 @@ class TextVectorizer:
     def _bigram_keys(self, units: Units) -> tuple[np.ndarray, np.ndarray]:
         """Return (unit, key) of every within-unit bigram of word ids."""
         starts = self._ngram_starts(units, 2)
-        keys = units.features[starts] * max(self.n_words, 1) + units.features[starts + 1]
+        keys = units.features[starts].astype(np.int64) * max(self.n_words, 1)
+        keys += units.features[starts + 1]
         return units.unit[starts], keys
 
     def _phrase_matches(self, units: Units) -> tuple[np.ndarray, np.ndarray]:
@@ -312,7 +327,31 @@ class TextVectorizer:
     # -- counts ------------------------------------------------------------------------------
 
     def _counts(self, units: Units) -> sparse.csr_matrix:
-        """Return the unit × feature count matrix (words, kept bigrams, concepts)."""
+        """Return the unit × feature count matrix (words, kept bigrams, concepts).
+
+        Built DEFAULT_CHUNK_UNITS units at a time (n-grams never cross units, so the rows are
+        the same) to bound the memory of the intermediate coordinate arrays.
+        """
+        if units.counts is not None:
+            return units.counts
+        if units.n_units <= DEFAULT_CHUNK_UNITS:
+            return self._counts_block(units)
+        cuts = np.arange(0, units.n_units + DEFAULT_CHUNK_UNITS, DEFAULT_CHUNK_UNITS)
+        cuts[-1] = units.n_units
+        token_cuts = np.searchsorted(units.unit, cuts)  # units are numbered in stream order
+        parts = []
+        for a, b, lo, hi in zip(cuts[:-1], cuts[1:], token_cuts[:-1], token_cuts[1:],
+                                strict=True):
+            block = Units(units.features[lo:hi], units.unit[lo:hi] - a, int(b - a),
+                          units.langs[a:b])
+            parts.append(self._counts_block(block))
+        m = sparse.vstack(parts, format="csr")
+        del parts
+        m.sum_duplicates()  # already canonical: this only checks and sets the flag
+        return m
+
+    def _counts_block(self, units: Units) -> sparse.csr_matrix:
+        """Return the count matrix of a batch of units in one pass (see _counts)."""
         rows = [units.unit]
         cols = [units.features]
         b_unit, b_keys = self._bigram_keys(units)
@@ -339,7 +378,7 @@ class TextVectorizer:
         x = counts.tocsr().astype(np.float32)
         x.sum_duplicates()
         x.data = (1.0 + np.log(x.data)) * self._column_scale()[x.indices]
-        x = normalize(x, copy=False)
+        inplace_csr_row_normalize_l2(x)  # what sklearn's normalize does, without its checks
         x.sort_indices()
         return x
 
@@ -364,11 +403,18 @@ class TextVectorizer:
         self._build_phrases()
         b_unit, b_keys = self._bigram_keys(units)
         doc_of_unit = _doc_of_unit(docs)
-        pairs = np.unique(np.stack([doc_of_unit[b_unit], b_keys]), axis=1) if len(b_keys) else \
-            np.zeros((2, 0), np.int64)
-        keys, df = np.unique(pairs[1], return_counts=True)
+        # distinct (document, bigram) pairs as one int64 key each (bigram keys < n_words ** 2)
+        span = max(self.n_words, 1) ** 2
+        if span * max(len(docs), 1) < 2 ** 62:
+            pair_keys = _sorted_unique(doc_of_unit[b_unit] * span + b_keys)
+            keys, df = _sorted_unique(pair_keys % span, counts=True)
+            del pair_keys
+        else:  # too many words and documents for one int64 key
+            pairs = np.unique(np.stack([doc_of_unit[b_unit], b_keys]), axis=1)
+            keys, df = np.unique(pairs[1], return_counts=True)
         self.bigram_keys = keys[df >= self.bigram_min_df].astype(np.int64)
         self.tfidf = TfidfTransformer(sublinear_tf=True, norm=None)
+        units.counts = self._counts(units)  # kept on last_units: transform reuses the rows
         counts = self._doc_counts(units, docs)
         if counts.shape[0] == 0 or counts.shape[1] == 0:  # sklearn refuses an empty corpus
             counts = sparse.csr_matrix((1, max(self.n_features, 1)), dtype=np.float32)
@@ -407,6 +453,8 @@ class TextVectorizer:
         if units is None:
             unit_texts, unit_langs, _, _ = _flatten(docs, titles, langs)
             units = self._units(unit_texts, unit_langs, grow=False, groups=_doc_of_unit(docs))
+        if passages and units.counts is None:
+            units.counts = self._counts(units)  # documents and passages both read these rows
         doc_x = self._weight(self._doc_counts(units, docs))
         if not passages:
             return doc_x, None, np.zeros(0, np.int64)
@@ -430,14 +478,33 @@ def _surface_ids(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarra
         tokens = _TOKEN.findall(normalise(_UNIT_MARK.join(chunk)))
         for token in dict.fromkeys(tokens):
             position.setdefault(token, len(position))
-        ids = np.fromiter(map(position.__getitem__, tokens), np.int64, count=len(tokens))
+        # int32 streams (half the memory of int64) whenever the ids fit
+        id_type = np.int32 if len(position) < 2 ** 31 else np.int64
+        unit_type = np.int32 if len(texts) < 2 ** 31 else np.int64
+        ids = np.fromiter(map(position.__getitem__, tokens), id_type, count=len(tokens))
+        del tokens
         is_mark = ids == 0
         id_parts.append(ids[~is_mark])
-        unit_parts.append(start + np.cumsum(is_mark)[~is_mark])
+        unit_parts.append((np.cumsum(is_mark, dtype=unit_type) + unit_type(start))[~is_mark])
     words = list(position)
     if not id_parts:
         return words, np.zeros(0, np.int64), np.zeros(0, np.int64)
     return words, np.concatenate(id_parts), np.concatenate(unit_parts)
+
+
+def _sorted_unique(values: np.ndarray, counts: bool = False
+                   ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Return the sorted distinct values (and how often each occurs), by one in-place sort.
+
+    Same result as np.unique, which on large int64 arrays hashes first and is slower.
+    """
+    values = np.sort(values)
+    first = np.ones(len(values), bool)
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    uniq = values[first]
+    if not counts:
+        return uniq
+    return uniq, np.diff(np.append(np.flatnonzero(first), len(values)))
 
 
 def _detect_units(langs: list[str | None], words: list[str], ids: np.ndarray,

@@ -50,6 +50,22 @@ def _row_top_k(indices: np.ndarray, data: np.ndarray, k: int) -> tuple[np.ndarra
     return indices[order], data[order]
 
 
+def _row_candidates(indices: np.ndarray, data: np.ndarray, right_t: sparse.csr_matrix, k: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the k best positive products of one sparse row with right_t, ties to lower column.
+
+    The row is a dense accumulation over the rows of right_t it touches: one pass instead of the
+    two a sparse product makes, with the same float32 sums in the same order (feature by
+    feature), so the values equal those of `row @ right_t`.
+    """
+    if not len(indices):
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    touched = right_t[indices]  # the row's features, in order
+    sums = touched.T @ data  # CSC mat-vec: out[item] += data[f] * touched[f, item], f ascending
+    hit = np.flatnonzero(sums > 0)
+    return _row_top_k(hit, sums[hit], k)
+
+
 def blocks(n: int, size: int = DEFAULT_BLOCK_ROWS) -> Iterator[slice]:
     """Yield consecutive row slices of at most size rows covering range(n)."""
     for start in range(0, n, size):
@@ -62,7 +78,9 @@ def candidates(left: sparse.csr_matrix, right_t: sparse.csr_matrix, k: int,
     """Return, per row of left, the k columns of left @ right_t with the largest products.
 
     right_t is the transposed right-hand matrix in CSR (features × items), so the product is
-    never dense: each block of rows keeps only its k best entries (sparse_dot_topn).
+    never a dense matrix: each block of rows keeps only its k best entries (sparse_dot_topn);
+    a block of fewer than DEFAULT_DIRECT_ROWS rows (one new item) is done row by row, each as
+    one dense vector over the items. Both give the same float32 products.
     """
     n = left.shape[0]
     cols = np.full((n, k), -1, np.int64)
@@ -71,13 +89,14 @@ def candidates(left: sparse.csr_matrix, right_t: sparse.csr_matrix, k: int,
     if n == 0 or k_eff == 0:
         return cols, vals
     for part in blocks(n, block_rows):
-        if part.stop - part.start < DEFAULT_DIRECT_ROWS:
-            product = (left[part] @ right_t).tocsr()
-            product.data[product.data <= 0] = 0
-            product.eliminate_zeros()
-        else:
-            product = sp_matmul_topn(left[part], right_t, top_n=k_eff, threshold=0.0,
-                                     n_threads=threads if threads > 1 else None).tocsr()
+        if part.stop - part.start < DEFAULT_DIRECT_ROWS:  # a few rows: one at a time
+            for r in range(part.start, part.stop):
+                lo, hi = left.indptr[r], left.indptr[r + 1]
+                c, v = _row_candidates(left.indices[lo:hi], left.data[lo:hi], right_t, k)
+                cols[r, :len(c)], vals[r, :len(v)] = c, v
+            continue
+        product = sp_matmul_topn(left[part], right_t, top_n=k_eff, threshold=0.0,
+                                 n_threads=threads if threads > 1 else None).tocsr()
         c, v = top_k(product, k)
         cols[part], vals[part] = c, v
     return cols, vals
