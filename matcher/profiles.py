@@ -4,7 +4,9 @@ A supplier described by many passages (one funded activity per line) is a labell
 what it funds. A linear SVM (one-vs-rest) over those passages learns, per supplier, a weight
 vector that separates its activities from everyone else's; the score of a project for a
 supplier is then one sparse dot product, squashed into [0, 1]. Features are the word/concept
-TF-IDF rows plus character n-grams, which carry names, acronyms and house style.
+TF-IDF rows plus character n-grams, which carry names and acronyms, and "style" rows: word 1-3
+grams that keep function words and numbers ("the objective of the program is", "covid 19"),
+which carry the house style an ally writes its own activities in and the content features drop.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ DEFAULT_PROFILE_CENTER = -0.5
 DEFAULT_CHAR_NGRAMS = (3, 5)
 DEFAULT_CHAR_MAX_FEATURES = 150_000
 DEFAULT_LANG_FEATURE_WEIGHT = 0.5
+DEFAULT_STYLE_NGRAMS = (1, 3)
+DEFAULT_STYLE_MAX_FEATURES = 300_000
+STYLE_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 
 @dataclass
@@ -36,11 +41,17 @@ class Profiles:
     intercepts: np.ndarray
     chars: TfidfVectorizer
     n_passages: np.ndarray  # per profile, how many passages it was learned from
+    style: TfidfVectorizer | None = None  # word n-grams with function words (house style)
 
     def features(self, word_rows: sparse.csr_matrix, texts: list[str]) -> sparse.csr_matrix:
-        """Return the profile feature rows of items: word TF-IDF rows beside char n-grams."""
-        chars = self.chars.transform([normalise(t) for t in texts]).astype(np.float32)
-        return sparse.hstack([word_rows, chars, language_rows(texts)], format="csr")
+        """Return the profile feature rows of items: word rows, char n-grams, language, style."""
+        if not texts:  # scikit-learn refuses to transform nothing
+            return sparse.csr_matrix((0, self.weights.shape[0]), dtype=np.float32)
+        norm = [normalise(t) for t in texts]
+        blocks = [word_rows, self.chars.transform(norm), language_rows(texts)]
+        if self.style is not None:  # None in an index saved before style features
+            blocks.append(self.style.transform(norm))
+        return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
     def scores(self, feats: sparse.csr_matrix, columns: np.ndarray) -> np.ndarray:
         """Return squashed profile scores of feature rows against the given profile columns."""
@@ -86,8 +97,15 @@ def fit_profiles(passages: sparse.csr_matrix, passage_texts: list[str],
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=DEFAULT_CHAR_NGRAMS, min_df=2,
                             sublinear_tf=True, lowercase=False, dtype=np.float32,
                             max_features=DEFAULT_CHAR_MAX_FEATURES)
-    char_rows = chars.fit_transform(texts)
-    x = sparse.hstack([passages[keep], char_rows, language_rows(raw)], format="csr")
+    blocks = [passages[keep], chars.fit_transform(texts), language_rows(raw)]
+    style = TfidfVectorizer(ngram_range=DEFAULT_STYLE_NGRAMS, min_df=2, sublinear_tf=True,
+                            lowercase=False, dtype=np.float32, token_pattern=STYLE_TOKEN_PATTERN,
+                            max_features=DEFAULT_STYLE_MAX_FEATURES)
+    try:
+        blocks.append(style.fit_transform(texts))
+    except ValueError:  # no n-gram occurs twice (a tiny corpus): no style features
+        style = None
+    x = sparse.hstack(blocks, format="csr")
     svm = LinearSVC(C=DEFAULT_PROFILE_C, random_state=0).fit(x, labels)
     coef = svm.coef_ if len(owners) > 2 else np.vstack([-svm.coef_, svm.coef_])
     icpt = svm.intercept_ if len(owners) > 2 else np.array([-svm.intercept_[0],
@@ -95,4 +113,4 @@ def fit_profiles(passages: sparse.csr_matrix, passage_texts: list[str],
     weights = sparse.csr_matrix(coef.T.astype(np.float64))
     weights.eliminate_zeros()
     return Profiles(weights, icpt.astype(np.float64), chars,
-                    np.bincount(labels, minlength=len(owners)))
+                    np.bincount(labels, minlength=len(owners)), style)

@@ -148,3 +148,28 @@ def test_profiles_learned_from_records(glossary):
     pair = index.rank_demand(demand, 1, explain=True)[0][0]
     assert pair.supply_id == "health_donor" and "profile" in pair.components
     assert any("similar projects" in x for x in pair.explanation["en"])
+
+
+def test_profiles_keep_house_style_phrases(glossary):
+    def record(name, opening):
+        lines = [f"{opening} {topic}" for topic in ("schools", "clinics", "roads", "water",
+                                                      "markets", "parks")]
+        return {"id": name, "title": name, "description": "\n".join(lines)}
+
+    supply = [record("bank", "The objective of the program is to build"),
+              record("fund", "Grants awarded in 2020 for"), record("ngo", "We help with")]
+    index = MatchIndex.fit(supply, [], glossary=glossary)
+    style = index.profiles.style.vocabulary_
+    assert "the objective of" in style and "of the program" in style  # function words kept
+    assert "in 2020 for" in style  # and numbers
+    query = [{"id": "q", "title": "", "description": "The objective of the program is to build"
+              " bridges"}]
+    assert index.rank_demand(query, 1)[0][0].supply_id == "bank"
+
+
+def test_profiles_without_repeated_phrases_have_no_style(glossary):
+    supply = [{"id": f"s{k}", "title": "", "description": "\n".join(
+        f"w{k}x{i}" for i in range(5))} for k in range(2)]
+    index = MatchIndex.fit(supply, [], glossary=glossary)
+    assert index.profiles is not None and index.profiles.style is None
+    assert index.rank_demand([{"id": "q", "title": "", "description": "w0x1"}], 1)[0]
