@@ -37,7 +37,7 @@ from .topk import DEFAULT_THREADS, blocks, candidates
 
 DEFAULT_TEXT_WEIGHT = 0.40
 DEFAULT_PROFILE_WEIGHT = 0.55
-DEFAULT_PLACE_WEIGHT = 0.05
+DEFAULT_PLACE_WEIGHT = 0.10
 DEFAULT_MODALITY_WEIGHT = 0.15
 DEFAULT_THEMATIC_WEIGHT = 0.15
 DEFAULT_AMOUNT_WEIGHT = 0.10
@@ -184,8 +184,8 @@ class MatchIndex:
             index.demand.profile_feats = index.profiles.features(index.demand.rows,
                                                                  index.demand.texts)
         index.place_idf = st.place_idf(index.supply.fields.places)
-        records = index.supply.fields.record
-        index.record_top = float(np.nanmax(records)) if np.isfinite(records).any() else 0.0
+        excess = _record_excess(index.supply)
+        index.record_top = float(np.nanmax(excess)) if np.isfinite(excess).any() else 0.0
         index.supply.transposed()
         index.demand.transposed()
         index.version = _version(__version__, supply, demand, weights, today, rates, glossary)
@@ -340,7 +340,7 @@ class MatchIndex:
         comps["profile"] = self._profile(d, s, di, sj)
         comps["place"] = st.place_fit(d.fields.places, s.fields.places, self.place_idf, di, sj)
         comps["sector"] = st.sector_fit(d.fields.sectors, s.fields.sectors, di, sj)
-        comps["record"] = st.record_fit(s.fields.record, sj, self.record_top)
+        comps["record"] = st.record_fit(_record_excess(s), sj, self.record_top)
         df, sf = d.fields, s.fields
         comps["modality"] = st.overlap_fit(df.modalities[di], sf.modalities[sj])
         comps["thematic"] = st.thematic_fit(df.lines[di], sf.lines[sj], df.sdgs[di],
@@ -473,6 +473,11 @@ def _docs(items: Sequence[Mapping], passages: bool
         titles.append(title)
         langs.append(str(item["lang"]) if item.get("lang") else None)
     return docs, titles, langs
+
+
+def _record_excess(side: Side) -> np.ndarray:
+    """Return per item of a supply side its record beyond the passages of its text (log)."""
+    return st.record_excess(side.fields.record, np.diff(side.passage_ptr))
 
 
 def _csr_row(matrix: sparse.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:

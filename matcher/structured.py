@@ -297,11 +297,26 @@ def sector_fit(d_sectors: sparse.csr_matrix, s_sectors: sparse.csr_matrix, di: n
     return np.clip(out, 0.0, 1.0)
 
 
-def record_fit(record: np.ndarray, sj: np.ndarray, top: float) -> np.ndarray:
-    """Return how active an ally is, log-scaled to [0, 1] against the most active (NaN unknown).
+def record_excess(record: np.ndarray, passages: np.ndarray) -> np.ndarray:
+    """Return per ally the log of its record of activities beyond the passages its text holds.
 
-    An ally with a long record of funded activities is, all else equal, the likelier partner.
+    A learned profile already knows an ally through the activities it was fitted on; what its
+    text does not show is how many more there are when the text is a sample of a longer record
+    (40 of 586 activities, say). log(record / passages) is that correction of the prior, 0 for an
+    ally whose whole record is in its text, NaN where the record size is unknown.
+    """
+    shown = np.maximum(passages.astype(np.float64), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.log(np.maximum(record, 1.0) / shown)
+    return np.where(np.isnan(record), np.nan, np.maximum(out, 0.0))
+
+
+def record_fit(excess: np.ndarray, sj: np.ndarray, top: float) -> np.ndarray:
+    """Return the record prior in [0, 1]: record_excess against the index's largest (NaN unknown).
+
+    An ally whose record runs far beyond what its text shows is, all else equal, the likelier
+    partner. NaN for every pair when no ally in the index has such a record.
     """
     if not top or math.isnan(top):
         return np.full(len(sj), np.nan)
-    return np.clip(np.log1p(record[sj]) / math.log1p(top), 0.0, 1.0)
+    return np.clip(excess[sj] / top, 0.0, 1.0)

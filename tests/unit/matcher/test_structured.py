@@ -4,6 +4,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pytest
 
 from matcher import structured as st
 
@@ -68,3 +69,17 @@ def test_place_fit_weights_rare_countries():
     idf = st.place_idf(s.places)
     got = st.place_fit(d.places, s.places, idf, np.zeros(4, np.int64), np.arange(4))
     assert got[0] == got[1] > 0 and got[2] == 0.0 and math.isnan(got[3])
+
+
+def test_record_prior_counts_only_the_record_beyond_the_text():
+    record = np.array([586.0, 15.0, np.nan, 40.0])
+    passages = np.array([40, 15, 12, 0])  # the last is a single offer text: no passage rows
+    excess = st.record_excess(record, passages)
+    assert excess[0] == pytest.approx(np.log(586 / 40))
+    assert excess[1] == 0.0  # its whole record is in its text: the profile already knows it
+    assert np.isnan(excess[2])
+    assert excess[3] == pytest.approx(np.log(40))
+    fit = st.record_fit(excess, np.array([0, 1, 2, 3]), float(np.nanmax(excess)))
+    assert fit[0] == pytest.approx(np.log(586 / 40) / np.log(40)) and fit[3] == 1.0
+    assert fit[1] == 0.0 and np.isnan(fit[2])
+    assert np.isnan(st.record_fit(excess, np.array([0]), 0.0)).all()  # no ally has a record
