@@ -1,4 +1,4 @@
-"""Command line: `python -m matcher rank ...` and `python -m matcher evaluate ...`."""
+"""Command line: `python -m matcher rank|evaluate|tune ...`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import evaluate as ev
+from . import tune as tn
 from .index import MatchIndex
 from .jsonl import InputError, read_items
 from .structured import FieldError
@@ -27,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="print Recall@k and MRR against a baseline")
     evaluate.add_argument("--supply", required=True)
     evaluate.add_argument("--demand", required=True)
+    tune = sub.add_parser("tune", help="learn the component weights from labelled matches")
+    tune.add_argument("--supply", required=True)
+    tune.add_argument("--demand", required=True)
+    tune.add_argument("--folds", type=int, default=tn.DEFAULT_FOLDS)
+    tune.add_argument("--candidates", type=int, default=tn.DEFAULT_CANDIDATES,
+                      help="supply items scored per demand item besides its true ones")
     return parser
 
 
@@ -61,15 +68,40 @@ def evaluate(supply_path: str, demand_path: str) -> None:
         print(line)
 
 
+def tune(supply_path: str, demand_path: str, folds: int, candidates: int) -> None:
+    """Print configured against learned weights (cross-validated) and the learned weights."""
+    supply = read_items(supply_path)
+    demand = read_items(demand_path, require=("id", "true_supply_ids"))
+    index = MatchIndex.fit(supply, demand)
+    table = tn.pair_table(index, demand, candidates)
+    if table.n_groups < folds:
+        raise InputError(f"{demand_path}: {table.n_groups} demand item(s) with a true supply "
+                         f"item among the open pairs; tuning needs at least {folds}")
+    labelled = [demand[i] for i in table.origin]
+    configured = tn.ranked_ids(table, index, index.weights, ev.DEFAULT_MRR_CUTOFF)
+    learned_cv, _ = tn.cross_validate(table, index, folds, ev.DEFAULT_MRR_CUTOFF)
+    learned = tn.fit_weights(table, index.weights)
+    print(f"matcher {index.version}; {len(supply)} supply, {table.n_groups} labelled demand "
+          f"items, {len(table.group)} pairs; learned weights measured on held-out folds "
+          f"({folds})")
+    for line in ev.report(supply, labelled, {"configured": configured,
+                                             "learned-cv": learned_cv}):
+        print(line)
+    print("learned weights (all items), for COOPMATCH_MATCH_WEIGHTS:")
+    print(",".join(f"{k}={v:g}" for k, v in learned.as_dict().items()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 on malformed input)."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "rank":
             rank(args.supply, args.demand, args.top, args.explain)
-        else:
+        elif args.command == "evaluate":
             evaluate(args.supply, args.demand)
-    except (InputError, FieldError) as exc:
+        else:
+            tune(args.supply, args.demand, args.folds, args.candidates)
+    except (InputError, FieldError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
