@@ -11,6 +11,8 @@ from .topk import candidates
 
 DEFAULT_CUTOFFS = (1, 5, 10)
 DEFAULT_MRR_CUTOFF = 10
+DEFAULT_BOOTSTRAP_ROUNDS = 2000
+DEFAULT_BOOTSTRAP_SEED = 0
 POOLED_FUND_KIND = "pooled-fund"
 
 
@@ -28,6 +30,28 @@ def metrics(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> dict[s
         if first < DEFAULT_MRR_CUTOFF:
             out["MRR@10"] += 1.0 / (first + 1)
     return {k: (v / n if n else 0.0) for k, v in out.items()}
+
+
+def reciprocal_ranks(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> np.ndarray:
+    """Return per query 1 / rank of its first true item within the MRR cutoff (0 if none)."""
+    out = np.zeros(len(ranked))
+    for k, (ids, truth) in enumerate(zip(ranked, truths, strict=True)):
+        first = next((r for r, x in enumerate(ids[:DEFAULT_MRR_CUTOFF]) if x in truth), None)
+        if first is not None:
+            out[k] = 1.0 / (first + 1)
+    return out
+
+
+def paired_interval(a: np.ndarray, b: np.ndarray, rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
+                    seed: int = DEFAULT_BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """Return mean(a - b) and its 95 % paired bootstrap interval (queries resampled)."""
+    diff = np.asarray(a, float) - np.asarray(b, float)
+    if not len(diff):
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(rounds, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(diff.mean()), float(low), float(high)
 
 
 def slices(supply: Sequence[Mapping], demand: Sequence[Mapping]
@@ -82,11 +106,19 @@ def _text(item: Mapping) -> str:
 
 def report(supply: Sequence[Mapping], demand: Sequence[Mapping],
            systems: Mapping[str, Sequence[Sequence[object]]]) -> list[str]:
-    """Return table lines: one row per slice and system, metrics side by side."""
+    """Return table lines: one row per slice and system, metrics side by side.
+
+    With two or more systems, a last column gives the first system's MRR@10 minus the second's
+    with its 95 % paired bootstrap interval: a slice is only worse (or better) when its whole
+    interval is below (or above) zero; a slice of a few queries rarely is.
+    """
     truths = [set(d["true_supply_ids"]) for d in demand]
     names = list(systems)
     header = f"{'slice':28s} {'n':>5s} " + " ".join(
         f"{name + ' ' + m:>18s}" for m in ("R@1", "R@5", "R@10", "MRR@10") for name in names)
+    if len(names) > 1:
+        header += f"  {'MRR@10 ' + names[0] + ' - ' + names[1] + ' [95% CI]':>34s}"
+        rr = {name: reciprocal_ranks(systems[name], truths) for name in names[:2]}
     lines = [header]
     for label, keep in slices(supply, demand).items():
         rows = [i for i, d in enumerate(demand) if keep(d)]
@@ -96,5 +128,8 @@ def report(supply: Sequence[Mapping], demand: Sequence[Mapping],
                for name in names}
         cells = " ".join(f"{per[name][m]:18.3f}" for m in ("R@1", "R@5", "R@10", "MRR@10")
                          for name in names)
+        if len(names) > 1:
+            mean, low, high = paired_interval(rr[names[0]][rows], rr[names[1]][rows])
+            cells += f"  {f'{mean:+.3f} [{low:+.3f}, {high:+.3f}]':>34s}"
         lines.append(f"{label:28s} {len(rows):5d} {cells}")
     return lines

@@ -120,9 +120,16 @@ class Side:
     profile_feats: sparse.csr_matrix | None = None
     profile_col: np.ndarray | None = None  # supply: profile column per item (-1 none)
     rows_t: sparse.csr_matrix | None = None  # features × items, for products against this side
+    excess: np.ndarray | None = None  # supply: log of the record beyond the text (see record)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def record_excess(self) -> np.ndarray:
+        """Return (and keep) per item its record beyond the passages of its text (log)."""
+        if self.excess is None:
+            self.excess = st.record_excess(self.fields.record, np.diff(self.passage_ptr))
+        return self.excess
 
     def transposed(self) -> sparse.csr_matrix:
         """Return (and keep) the features × items matrix used as the right-hand product side."""
@@ -184,7 +191,7 @@ class MatchIndex:
             index.demand.profile_feats = index.profiles.features(index.demand.rows,
                                                                  index.demand.texts)
         index.place_idf = st.place_idf(index.supply.fields.places)
-        excess = _record_excess(index.supply)
+        excess = index.supply.record_excess()
         index.record_top = float(np.nanmax(excess)) if np.isfinite(excess).any() else 0.0
         index.supply.transposed()
         index.demand.transposed()
@@ -340,7 +347,7 @@ class MatchIndex:
         comps["profile"] = self._profile(d, s, di, sj)
         comps["place"] = st.place_fit(d.fields.places, s.fields.places, self.place_idf, di, sj)
         comps["sector"] = st.sector_fit(d.fields.sectors, s.fields.sectors, di, sj)
-        comps["record"] = st.record_fit(_record_excess(s), sj, self.record_top)
+        comps["record"] = st.record_fit(s.record_excess(), sj, self.record_top)
         df, sf = d.fields, s.fields
         comps["modality"] = st.overlap_fit(df.modalities[di], sf.modalities[sj])
         comps["thematic"] = st.thematic_fit(df.lines[di], sf.lines[sj], df.sdgs[di],
@@ -473,11 +480,6 @@ def _docs(items: Sequence[Mapping], passages: bool
         titles.append(title)
         langs.append(str(item["lang"]) if item.get("lang") else None)
     return docs, titles, langs
-
-
-def _record_excess(side: Side) -> np.ndarray:
-    """Return per item of a supply side its record beyond the passages of its text (log)."""
-    return st.record_excess(side.fields.record, np.diff(side.passage_ptr))
 
 
 def _csr_row(matrix: sparse.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:

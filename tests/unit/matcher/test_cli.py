@@ -47,3 +47,36 @@ def test_import_does_not_load_web_stack():
                          cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_paired_interval_separates_real_differences_from_noise():
+    import numpy as np
+
+    from matcher import evaluate as ev
+
+    better = np.array([1.0] * 50 + [0.5] * 50)
+    mean, low, high = ev.paired_interval(better, better - 0.5)
+    assert mean == 0.5 and low == high == 0.5
+    coin = np.array([1.0, 0.0, 0.5, 1.0])
+    mean, low, high = ev.paired_interval(coin, coin[::-1])
+    assert low < 0 < high  # four queries: no conclusion either way
+    assert ev.paired_interval(np.zeros(0), np.zeros(0)) == (0.0, 0.0, 0.0)
+    assert list(ev.reciprocal_ranks([["a", "b"], ["c"], []], [{"b"}, {"x"}, {"a"}])) == [
+        0.5, 0.0, 0.0]
+
+
+def test_evaluate_prints_slices_with_a_paired_interval(tmp_path):
+    s = _write(tmp_path / "s.jsonl", [{"id": "w", "title": "Water", "description": "water",
+                                       "kind": "bank"},
+                                      {"id": "r", "title": "Roads", "description": "roads"}])
+    d = _write(tmp_path / "d.jsonl", [{"id": 1, "title": "water", "description": "",
+                                       "lang": "en", "true_supply_ids": ["w"]},
+                                      {"id": 2, "title": "roads", "description": "",
+                                       "lang": "en", "true_supply_ids": ["r"]}])
+    out = _run("evaluate", "--supply", s, "--demand", d)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "matcher MRR@10" in lines[1] and "[95% CI]" in lines[1]
+    overall = next(x for x in lines if x.startswith("overall"))
+    assert overall.split()[1] == "2" and "[" in overall
+    assert any(x.startswith("supply kind=bank") for x in lines)
