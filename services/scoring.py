@@ -26,6 +26,7 @@ from models.enums import JobStatus, MatchStatus, OfferStatus, ProjectStatus, Sco
 from services import locks, outbox
 from services.db import committing
 from services.errors import Conflict, NotFound
+from services.scoring_queue import withdraw_missing
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +171,6 @@ def upsert_pairs(session: Session, pairs: list[ScoredPair], version: str) -> int
         # Core executemany on the session's connection: the ORM's bulk path adds nothing here.
         session.connection().execute(stmt, rows[start:start + UPSERT_CHUNK])
     return len(rows)
-
-
-def withdraw_missing(session: Session, key, item_ids: list[int], kept: list[tuple[int, int]]):
-    """Withdraw the proposed matches of `item_ids` (by `key`) that are not among `kept` pairs."""
-    query = sa.update(Match).where(key.in_(item_ids), Match.status == MatchStatus.PROPOSED)
-    if kept:
-        query = query.where(sa.tuple_(Match.project_id, Match.offer_id).not_in(kept))
-    return session.execute(query.values(status=MatchStatus.WITHDRAWN)).rowcount
 
 
 def _pairs_of(results: list[list[ScoredPair]]) -> list[ScoredPair]:

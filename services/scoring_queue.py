@@ -32,9 +32,19 @@ def queue_scoring(session: Session, item: Offer | Project) -> None:
         outbox.add(session, task, [item.id])
         return
     item.scoring_state = ScoringState.NOT_SCORED
-    key = Match.offer_id if isinstance(item, Offer) else Match.project_id
-    session.execute(sa.update(Match).where(key == item.id, Match.status == MatchStatus.PROPOSED)
-                    .values(status=MatchStatus.WITHDRAWN))
+    withdraw_missing(session, Match.offer_id if isinstance(item, Offer) else Match.project_id,
+                     [item.id], [])
+
+
+def withdraw_missing(session: Session, key, item_ids: list[int], kept: list[tuple[int, int]]):
+    """Withdraw the proposed matches of `item_ids` (by `key`) that are not among `kept` pairs.
+
+    Here rather than in services.scoring so that queueing does not import the matcher.
+    """
+    query = sa.update(Match).where(key.in_(item_ids), Match.status == MatchStatus.PROPOSED)
+    if kept:
+        query = query.where(sa.tuple_(Match.project_id, Match.offer_id).not_in(kept))
+    return session.execute(query.values(status=MatchStatus.WITHDRAWN)).rowcount
 
 
 def _mark_queued(model):
