@@ -72,6 +72,8 @@ def tune(supply_path: str, demand_path: str, folds: int, candidates: int) -> Non
     """Print configured against learned weights (cross-validated) and the learned weights."""
     supply = read_items(supply_path)
     demand = read_items(demand_path, require=("id", "true_supply_ids"))
+    if folds < 2:
+        raise InputError(f"--folds {folds}: cross-validation needs at least 2 folds")
     index = MatchIndex.fit(supply, demand)
     table = tn.pair_table(index, demand, candidates)
     if table.n_groups < folds:
@@ -101,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             evaluate(args.supply, args.demand)
         else:
             tune(args.supply, args.demand, args.folds, args.candidates)
-    except (InputError, FieldError, ValueError) as exc:
+    except (InputError, FieldError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

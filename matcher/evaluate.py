@@ -18,28 +18,25 @@ POOLED_FUND_KIND = "pooled-fund"
 
 def metrics(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> dict[str, float]:
     """Return Recall@1/5/10 and MRR@10 of ranked id lists against sets of true ids."""
-    n = len(ranked)
-    out = {f"R@{k}": 0.0 for k in DEFAULT_CUTOFFS}
-    out["MRR@10"] = 0.0
-    for ids, truth in zip(ranked, truths, strict=True):
-        first = next((r for r, x in enumerate(ids) if x in truth), None)
-        if first is None:
-            continue
-        for k in DEFAULT_CUTOFFS:
-            out[f"R@{k}"] += first < k
-        if first < DEFAULT_MRR_CUTOFF:
-            out["MRR@10"] += 1.0 / (first + 1)
-    return {k: (v / n if n else 0.0) for k, v in out.items()}
+    first = _first_hits(ranked, truths)
+    out = {f"R@{k}": float(np.mean(first < k)) if len(first) else 0.0 for k in DEFAULT_CUTOFFS}
+    out["MRR@10"] = float(np.mean(_reciprocal(first))) if len(first) else 0.0
+    return out
+
+
+def _first_hits(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> np.ndarray:
+    """Return per query the 0-based rank of its first true item (infinity if none)."""
+    return np.array([next((r for r, x in enumerate(ids) if x in truth), np.inf)
+                     for ids, truth in zip(ranked, truths, strict=True)], float)
+
+
+def _reciprocal(first: np.ndarray) -> np.ndarray:
+    return np.where(first < DEFAULT_MRR_CUTOFF, 1.0 / (first + 1), 0.0)
 
 
 def reciprocal_ranks(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> np.ndarray:
     """Return per query 1 / rank of its first true item within the MRR cutoff (0 if none)."""
-    out = np.zeros(len(ranked))
-    for k, (ids, truth) in enumerate(zip(ranked, truths, strict=True)):
-        first = next((r for r, x in enumerate(ids[:DEFAULT_MRR_CUTOFF]) if x in truth), None)
-        if first is not None:
-            out[k] = 1.0 / (first + 1)
-    return out
+    return _reciprocal(_first_hits(ranked, truths))
 
 
 def paired_interval(a: np.ndarray, b: np.ndarray, rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,

@@ -356,13 +356,8 @@ class MatchIndex:
         days = sf.deadline[sj] - self._today().toordinal()
         comps["time"] = st.time_fit(days)
         w = self.weights.as_dict()
-        total = np.zeros(len(di))
-        norm = np.zeros(len(di))
-        for name, values in comps.items():
-            known = ~np.isnan(values)
-            total[known] += w[name] * values[known]
-            norm[known] += w[name]
-        scores = np.round(np.divide(total, norm, out=np.zeros(len(di)), where=norm > 0),
+        scores = np.round(weighted_mean(np.stack([comps[c] for c in COMPONENTS], axis=1),
+                                        np.array([w[c] for c in COMPONENTS])),
                           DEFAULT_SCORE_DECIMALS)
         ok = st.is_open(sf.deadline[sj], self._today()) & st.eligible(df, sf, di, sj)
         scores[~ok] = np.nan
@@ -467,6 +462,18 @@ class MatchIndex:
         if "time" in comps:
             out.append(ex.time_phrase(float(sf.deadline[sj]) - self._today().toordinal()))
         return [p for p in out if p is not None]
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Return per row (pair) the weighted mean of its components present (NaN: absent).
+
+    values is pairs × components in COMPONENTS order; weights renormalise over the present
+    ones, so a pair without, say, an amount is scored on the rest. 0 when none is present.
+    """
+    known = ~np.isnan(values)
+    total = np.where(known, values, 0.0) @ weights
+    norm = known @ weights
+    return np.divide(total, norm, out=np.zeros(len(values)), where=norm > 0)
 
 
 def _docs(items: Sequence[Mapping], passages: bool

@@ -49,7 +49,7 @@ class Profiles:
             return sparse.csr_matrix((0, self.weights.shape[0]), dtype=np.float32)
         norm = [normalise(t) for t in texts]
         blocks = [word_rows, self.chars.transform(norm), language_rows(texts)]
-        if self.style is not None:  # None in an index saved before style features
+        if self.style is not None:  # None: too few repeated n-grams, or an older index
             blocks.append(self.style.transform(norm))
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
 

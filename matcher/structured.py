@@ -306,9 +306,7 @@ def record_excess(record: np.ndarray, passages: np.ndarray) -> np.ndarray:
     ally whose whole record is in its text, NaN where the record size is unknown.
     """
     shown = np.maximum(passages.astype(np.float64), 1.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.log(np.maximum(record, 1.0) / shown)
-    return np.where(np.isnan(record), np.nan, np.maximum(out, 0.0))
+    return np.maximum(np.log(np.maximum(record, 1.0) / shown), 0.0)  # NaN stays NaN
 
 
 def record_fit(excess: np.ndarray, sj: np.ndarray, top: float) -> np.ndarray:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from .index import COMPONENTS, MatchIndex, MatchWeights
+from .index import COMPONENTS, DEFAULT_SCORE_DECIMALS, MatchIndex, MatchWeights, weighted_mean
 
 DEFAULT_CANDIDATES = 50
 DEFAULT_FOLDS = 5
@@ -58,18 +58,18 @@ def pair_table(index: MatchIndex, demand: Sequence[Mapping],
     """
     row_of = {sid: j for j, sid in enumerate(index.supply.ids)}
     queries = index.query_side(demand, as_supply=False)
-    ranked = index.rank_demand(demand, candidates)
-    gi, sj = [], []
+    ranked = index._rank(queries, index.supply, candidates, 0.0, False, demand_is_query=True)
+    gi, sj, truth = [], [], []
     for i, (item, pairs) in enumerate(zip(demand, ranked, strict=True)):
-        rows = {row_of[p.supply_id] for p in pairs}
-        rows |= {row_of[t] for t in item.get("true_supply_ids") or () if t in row_of}
+        true_rows = {row_of[t] for t in item.get("true_supply_ids") or () if t in row_of}
+        rows = sorted({row_of[p.supply_id] for p in pairs} | true_rows)
         gi.extend([i] * len(rows))
-        sj.extend(sorted(rows))
+        sj.extend(rows)
+        truth.extend(j in true_rows for j in rows)
     gi_a, sj_a = np.array(gi, np.int64), np.array(sj, np.int64)
+    truth = np.array(truth, bool)
     scores, comps = index.score_pairs(queries, index.supply, gi_a, sj_a)
     values = np.stack([comps[name] for name in COMPONENTS], axis=1)
-    truth = np.array([index.supply.ids[j] in set(demand[i].get("true_supply_ids") or ())
-                      for i, j in zip(gi, sj, strict=True)], bool)
     ok = ~np.isnan(scores)
     has_truth = np.zeros(len(demand), bool)
     has_truth[gi_a[ok & truth]] = True
@@ -79,17 +79,9 @@ def pair_table(index: MatchIndex, demand: Sequence[Mapping],
     return table.rows(np.flatnonzero(has_truth))
 
 
-def weighted_scores(table: PairTable, weights: np.ndarray) -> np.ndarray:
-    """Return each pair's weighted mean of its present components (as the index computes it)."""
-    known = ~np.isnan(table.values)
-    num = (np.where(known, table.values, 0.0) * weights).sum(axis=1)
-    den = (known * weights).sum(axis=1)
-    return np.divide(num, den, out=np.zeros(len(num)), where=den > 0)
-
-
 def _loss(table: PairTable, weights: np.ndarray, tau: float) -> float:
     """Return the mean negative log-likelihood of the true items, per demand item."""
-    s = tau * weighted_scores(table, weights)
+    s = tau * weighted_mean(table.values, weights)
     top = np.full(table.n_groups, -np.inf)
     np.maximum.at(top, table.group, s)
     e = np.exp(s - top[table.group])
@@ -127,7 +119,7 @@ def ranked_ids(table: PairTable, index: MatchIndex, weights: MatchWeights, top_k
                ) -> list[list[object]]:
     """Return per demand row of the table its supply ids, best first, under the given weights."""
     w = np.array([weights.as_dict()[name] for name in COMPONENTS])
-    s = np.round(weighted_scores(table, w), 6)
+    s = np.round(weighted_mean(table.values, w), DEFAULT_SCORE_DECIMALS)
     order = np.lexsort((table.supply, -s, table.group))
     out: list[list[object]] = [[] for _ in range(table.n_groups)]
     for k in order:
