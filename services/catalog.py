@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from models import Match, Offer, Organization, Project
 from services import outbox
-from services.db import committing
-from services.errors import Conflict, Invalid, NotFound
+from services.db import committing, fetch
+from services.errors import Conflict, Invalid
 from services.rules import offer_rule_errors, project_rule_errors
 from services.scoring_queue import queue_scoring
 
@@ -79,10 +79,7 @@ def _check_organization(session: Session, data: Mapping) -> None:
 
 def get(session: Session, model: Model, item_id: int):
     """Return the row `item_id` of `model`, or raise NotFound."""
-    obj = session.get(model, item_id)
-    if obj is None:
-        raise NotFound(f"{NAMES[model]} {item_id} does not exist")
-    return obj
+    return fetch(session, model, item_id, NAMES[model])
 
 
 def create(session: Session, model: Model, data: Mapping):

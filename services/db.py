@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.errors import Conflict, Invalid
+from services.errors import Conflict, Invalid, NotFound
 
 _CHECK_NAME = re.compile(r"ck_(\w+)")
 
@@ -23,6 +23,14 @@ def translate_integrity_error(exc: IntegrityError) -> Conflict | Invalid:
     found = _CHECK_NAME.search(text)
     rule = found.group(1) if found else "a database rule"
     return Invalid(f"the data breaks the rule {rule}", {"detail": [text]})
+
+
+def fetch(session: Session, model, key, name: str):
+    """Return the row of `model` with primary key `key`, or raise NotFound naming it."""
+    found = session.get(model, key)
+    if found is None:
+        raise NotFound(f"{name} {key} does not exist")
+    return found
 
 
 @contextmanager

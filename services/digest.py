@@ -41,8 +41,8 @@ from models.digests import DigestSendStatus, Subscription, SubscriptionKind, Sub
 from models.enums import Line, MatchStatus, OfferStatus, ProjectStatus, Role
 from services import digest_mail, locks, mail, signed_links
 from services.catalog import Page
-from services.db import committing
-from services.errors import Invalid, NotFound
+from services.db import committing, fetch
+from services.errors import Invalid
 
 DEFAULT_MIN_RISE = 0.05  # a rescored match counts as improved when it gains 5 points
 DEFAULT_FIRST_WINDOW = timedelta(days=7)  # a new (or resumed) subscriber gets the last week
@@ -92,10 +92,7 @@ def subscription_of(session: Session, user: User) -> Subscription | None:
 
 
 def get_subscription(session: Session, subscription_id: int) -> Subscription:
-    found = session.get(Subscription, subscription_id)
-    if found is None:
-        raise NotFound(f"subscription {subscription_id} does not exist")
-    return found
+    return fetch(session, Subscription, subscription_id, "subscription")
 
 
 def _validate(lines, min_score, language, status) -> dict[str, list[str]]:
@@ -633,10 +630,7 @@ def send_preview(session: Session, settings: Settings, sub: Subscription, to: st
 
 
 def get_send(session: Session, send_id: int) -> DigestSend:
-    found = session.get(DigestSend, send_id)
-    if found is None:
-        raise NotFound(f"digest {send_id} does not exist")
-    return found
+    return fetch(session, DigestSend, send_id, "digest")
 
 
 def send_matches(session: Session, settings: Settings, row: DigestSend) -> list[digest_mail.Item]:

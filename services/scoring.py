@@ -24,8 +24,8 @@ from matcher import MatchIndex, MatchWeights, ScoredPair
 from models import Job, Match, Offer, Project
 from models.enums import JobStatus, MatchStatus, OfferStatus, ProjectStatus, ScoringState
 from services import locks, outbox
-from services.db import committing
-from services.errors import Conflict, NotFound
+from services.db import committing, fetch
+from services.errors import Conflict
 from services.scoring_queue import withdraw_missing
 
 log = logging.getLogger(__name__)
@@ -261,10 +261,7 @@ def request_rebuild(session: Session, dedupe_key: str | None = None) -> Job:
 
 
 def get_job(session: Session, job_id: str) -> Job:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"job {job_id} does not exist")
-    return job
+    return fetch(session, Job, job_id, "job")
 
 
 def run_rebuild(session: Session, settings: Settings, job_id: str) -> Job:

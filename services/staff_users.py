@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from models import Organization, User
 from models.enums import Role, Side
 from services import audit, users
-from services.db import committing
-from services.errors import Conflict, Invalid, NotFound
+from services.db import committing, fetch
+from services.errors import Conflict, Invalid
 
 ENTITY = "user"
 FIELDS = ("email", "role", "active", "organization_id", "name", "language")
@@ -26,10 +26,7 @@ def partner_organizations(session: Session) -> list[Organization]:
 
 
 def get(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} does not exist")
-    return user
+    return fetch(session, User, user_id, "user")
 
 
 def create(session: Session, admin_id: int, email: str, role: str, password: str, *,
