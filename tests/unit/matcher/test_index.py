@@ -1,5 +1,6 @@
 """The match index: ranking, filters, explanations, ties, empty input, determinism, persistence."""
 
+import numpy as np
 import pytest
 
 from matcher import MatchIndex, MatchWeights, ScoredPair, __version__
@@ -173,3 +174,46 @@ def test_profiles_without_repeated_phrases_have_no_style(glossary):
     index = MatchIndex.fit(supply, [], glossary=glossary)
     assert index.profiles is not None and index.profiles.style is None
     assert index.rank_demand([{"id": "q", "title": "", "description": "w0x1"}], 1)[0]
+
+
+def test_profiles_weigh_house_style_above_shared_words(glossary, monkeypatch):
+    """The style group counts more than the content words (which the text component has)."""
+    from matcher import profiles
+
+    def record(name, lines):
+        return {"id": name, "title": name, "description": "\n".join(lines)}
+
+    places = ("Peru", "Chile", "Haiti", "Belize", "Panama", "Honduras")
+    topics = ("schools", "roads", "markets", "ports", "housing", "energy")
+    supply = [record("bank", [f"The objective of the program is to improve {t} in {c}"
+                              for t, c in zip(topics, places, strict=True)]),
+              record("health", [f"Vaccination {t} support" for t in
+                                ("clinics", "campaign", "cold chain", "nurses", "hospitals",
+                                 "outreach")]),
+              record("ngo", [f"We help families with {t}" for t in
+                             ("food", "shelter", "water", "schools", "clothes", "jobs")])]
+    query = [{"id": "q", "title": "", "description":
+              "The objective of the program is to improve vaccination clinics and nurses"}]
+
+    def profile_gap():
+        index = MatchIndex.fit(supply, [], glossary=glossary)
+        side = index.query_side(query, as_supply=False)
+        bank, health, _ = index.profiles.scores(side.profile_feats, np.arange(3))[0]
+        return index.profiles, bank - health
+
+    weighted, gap = profile_gap()
+    assert (weighted.word_weight, weighted.style_weight) == (
+        profiles.DEFAULT_WORD_BLOCK_WEIGHT, profiles.DEFAULT_STYLE_BLOCK_WEIGHT)
+    monkeypatch.setattr(profiles, "DEFAULT_WORD_BLOCK_WEIGHT", 1.0)
+    monkeypatch.setattr(profiles, "DEFAULT_STYLE_BLOCK_WEIGHT", 1.0)
+    _, flat_gap = profile_gap()
+    assert gap > flat_gap + 0.1
+
+
+def test_profiles_from_an_older_index_stay_unweighted(glossary):
+    supply = [{"id": f"s{k}", "title": "", "description": "\n".join(
+        f"topic{k} line {i} of the record" for i in range(5))} for k in range(2)]
+    prof = MatchIndex.fit(supply, [], glossary=glossary).profiles
+    for name in ("word_weight", "style_weight"):  # what an index pickled by 1.1.0 lacks
+        del prof.__dict__[name]
+    assert (prof.word_weight, prof.style_weight) == (1.0, 1.0)
