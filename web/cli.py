@@ -209,6 +209,24 @@ def export_cmd(kind: str, path: str, fmt: str | None) -> None:
         click.echo(f"{len(rows)} {kind} written to {path}", err=True)
 
 
+@click.command("export-labels")
+@with_appcontext
+@click.argument("directory", type=click.Path(file_okay=False))
+def export_labels(directory: str) -> None:
+    """Write the staff's accepted matches to DIRECTORY as labelled data for `matcher tune`."""
+    from services import labels
+
+    with _session() as session:
+        try:
+            found = labels.labelled_matches(session)
+        except DomainError as exc:
+            fail(exc.message)
+    supply, demand = labels.write_labels(found, Path(directory))
+    click.echo(f"{len(found.supply)} offers and {len(found.demand)} projects with "
+               f"{found.accepted} accepted matches written to {directory}", err=True)
+    click.echo(f"python -m matcher tune --supply {supply} --demand {demand}")
+
+
 @click.command("load-demo")
 @with_appcontext
 @click.option("--path", type=click.Path(exists=True, dir_okay=False), default=None)
@@ -258,6 +276,6 @@ def demo_accounts() -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
-    for command in (create_user, create_token, revoke_token, import_cmd, export_cmd, load_demo,
-                    demo_accounts, rebuild_matches):
+    for command in (create_user, create_token, revoke_token, import_cmd, export_cmd, export_labels,
+                    load_demo, demo_accounts, rebuild_matches):
         app.cli.add_command(command)

@@ -143,3 +143,18 @@ def test_import_updates_rows_with_a_known_ref(runner, session, tmp_path):
     assert "1 updated" in result.output
     assert session.scalar(sa.select(Project.title)) == "Parque del río, fase 2"
     assert count(session, Project) == 1
+
+
+def test_export_labels_writes_tune_input(runner, session, tmp_path):
+    result = runner.invoke(args=["export-labels", str(tmp_path / "labels")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("Error: no accepted matches yet: there is nothing to "
+                                     "learn from")
+    offer = f.offer(session)
+    f.match(session, f.project(session), offer, status="accepted")
+    result = runner.invoke(args=["export-labels", str(tmp_path / "labels")])
+    assert result.exit_code == 0, result.output
+    assert "1 offers and 1 projects with 1 accepted matches" in result.stderr
+    assert result.stdout.startswith("python -m matcher tune --supply ")
+    demand = (tmp_path / "labels" / "demand.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(demand[0])["true_supply_ids"] == [offer.id]
