@@ -4,7 +4,8 @@ Scoring a (demand, supply) pair combines components in [0, 1]:
 
 - text: cosine of the TF-IDF rows (stems, bigrams, glossary concepts) of the whole texts, mixed
   with the mean of the best passage cosines of a multi-passage supply item;
-- profile: for suppliers with a record of past activities, a learned linear profile;
+- profile: for suppliers with a record of past activities (their own passages, or their ally's
+  `record` shared by all its items), a learned linear profile;
 - place: IDF-weighted share of the project's countries where the supplier works;
 - modality, thematic (lines and SDGs), amount (range against remaining need in USD), time.
 
@@ -31,7 +32,7 @@ from scipy import sparse
 from . import explain as ex
 from . import structured as st
 from .glossary import Glossary, load_glossary
-from .profiles import Profiles, fit_profiles, profile_owners
+from .profiles import DEFAULT_PROFILE_MIN_PASSAGES, Profiles, fit_profiles, profile_owners
 from .text import TextVectorizer, Units, split_passages
 from .topk import DEFAULT_THREADS, blocks, candidates
 
@@ -158,6 +159,7 @@ class MatchIndex:
     line_vocab: tuple[str, ...] = field(default=st.LINES)
     sectors: dict[str, int] = field(default_factory=dict)
     record_top: float = 0.0
+    ally_cols: dict | None = None  # ally key -> profile column learned from its record
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -185,7 +187,7 @@ class MatchIndex:
                     countries=countries, kinds_extra=kinds_extra, rates=rates, today=today,
                     threads=threads)
         index.supply = index._side(supply, s_docs, s_titles, s_langs, True, s_units)
-        index._fit_profiles(s_docs)
+        index._fit_profiles(s_docs, supply)
         index.demand = index._side(demand, d_docs, d_titles, d_langs, False, d_units)
         if index.profiles is not None:
             index.demand.profile_feats = index.profiles.features(index.demand.rows,
@@ -211,17 +213,40 @@ class MatchIndex:
         return Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields,
                     texts)
 
-    def _fit_profiles(self, s_docs: list[list[str]]) -> None:
-        """Learn supplier profiles from multi-passage supply items, when there are a few."""
+    def _fit_profiles(self, s_docs: list[list[str]], supply: Sequence[Mapping]) -> None:
+        """Learn supplier profiles, when there are a few: one per ally with a record of past
+        activities (shared by all its items, and by its new items ranked later), one per other
+        item whose own text has many passages."""
         side = self.supply
         n = len(side)
+        allies, records = _ally_records(supply)
+        with_ally = np.array([_ally_key(item) in records for item in supply], bool)
         owners_of_rows = np.repeat(np.arange(n), np.diff(side.passage_ptr))
         owners = profile_owners(owners_of_rows, n)
+        owners = owners[~with_ally[owners]]  # an ally's record speaks for its items
         texts = [p for d in s_docs if len(d) > 1 for p in d]
-        self.profiles = fit_profiles(side.passages, texts, owners_of_rows, owners)
+        passages = side.passages
+        if allies:
+            record_texts = [t for a in allies for t in records[a]]
+            rows, _, _ = self.vectorizer.transform([[t] for t in record_texts],
+                                                   [""] * len(record_texts),
+                                                   [None] * len(record_texts))
+            passages = sparse.vstack([passages, rows], format="csr")
+            texts += record_texts
+            owners_of_rows = np.concatenate([owners_of_rows, n + np.repeat(
+                np.arange(len(allies)), [len(records[a]) for a in allies])])
+            owners = np.concatenate([owners, n + np.arange(len(allies))])  # stays sorted
+        self.profiles = fit_profiles(passages, texts, owners_of_rows, owners)
         side.profile_col = np.full(n, -1, np.int64)
-        if self.profiles is not None:
-            side.profile_col[owners] = np.arange(len(owners))
+        self.ally_cols = {}
+        if self.profiles is None:
+            return
+        items = owners[owners < n]
+        side.profile_col[items] = np.arange(len(items))
+        self.ally_cols = {a: len(items) + k for k, a in enumerate(allies)}
+        for i, item in enumerate(supply):
+            if with_ally[i]:
+                side.profile_col[i] = self.ally_cols[_ally_key(item)]
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -257,10 +282,13 @@ class MatchIndex:
         if as_supply:
             col = np.full(len(items), -1, np.int64)
             fitted = {sid: j for j, sid in enumerate(self.supply.ids)}
-            for i, sid in enumerate(side.ids):
+            allies = self.ally_cols or {}
+            for i, (sid, item) in enumerate(zip(side.ids, items, strict=True)):
                 j = fitted.get(sid)
                 if j is not None:
                     col[i] = self.supply.profile_col[j]
+                elif _ally_key(item) in allies:  # a new item of an ally with a learned record
+                    col[i] = allies[_ally_key(item)]
             side.profile_col = col
         elif self.profiles is not None:
             side.profile_feats = self.profiles.features(side.rows, side.texts)
@@ -487,6 +515,26 @@ def _docs(items: Sequence[Mapping], passages: bool
         titles.append(title)
         langs.append(str(item["lang"]) if item.get("lang") else None)
     return docs, titles, langs
+
+
+def _ally_key(item: Mapping) -> str | None:
+    ally = item.get("ally")
+    return None if ally is None or ally == "" else str(ally)
+
+
+def _ally_records(supply: Sequence[Mapping]) -> tuple[list[str], dict[str, list[str]]]:
+    """Return the allies with a record long enough to learn from, and their records.
+
+    An item's `record` lists its ally's past activities (one text each); items of one ally may
+    all carry it, and the first non-empty one is used.
+    """
+    records: dict[str, list[str]] = {}
+    for item in supply:
+        key = _ally_key(item)
+        if key is not None and key not in records and item.get("record"):
+            records[key] = [str(t) for t in item["record"] if str(t).strip()]
+    allies = [a for a, r in records.items() if len(r) >= DEFAULT_PROFILE_MIN_PASSAGES]
+    return allies, {a: records[a] for a in allies}
 
 
 def _csr_row(matrix: sparse.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:

@@ -217,3 +217,47 @@ def test_profiles_from_an_older_index_stay_unweighted(glossary):
     for name in ("word_weight", "style_weight"):  # what an index pickled by 1.1.0 lacks
         del prof.__dict__[name]
     assert (prof.word_weight, prof.style_weight) == (1.0, 1.0)
+
+
+def _record_world():
+    health = [f"Vaccination campaign and cold chain for district {k} clinics" for k in range(6)]
+    schools = [f"Teacher training and school meals in province {k}" for k in range(6)]
+    supply = [
+        {"id": "h1", "title": "Open call", "description": "Support for rural local governments.",
+         "ally": "health-fund", "record": health},
+        {"id": "h2", "title": "Second call", "description": "Grants for rural municipalities.",
+         "ally": "health-fund"},  # the same ally's record is given once
+        {"id": "e1", "title": "Open call", "description": "Support for rural local governments.",
+         "ally": "school-fund", "record": schools},
+        {"id": "x1", "title": "Open call", "description": "Support for rural local governments.",
+         "ally": "new-ally", "record": health[:2]},  # too short a record to learn from
+    ]
+    demand = [{"id": "q", "title": "Vacunación", "description":
+               "Vaccination campaign with a cold chain for rural clinics"}]
+    return supply, demand
+
+
+def test_ally_record_teaches_a_profile_shared_by_its_items(glossary):
+    supply, demand = _record_world()
+    index = MatchIndex.fit(supply, demand, glossary=glossary)
+    ranked = index.rank_demand(demand, 4, explain=True)[0]
+    assert [p.supply_id for p in ranked[:2]] == ["h1", "h2"]  # h1 and e1 have the same text
+    by_id = {p.supply_id: p for p in ranked}
+    assert by_id["h1"].components["profile"] == by_id["h2"].components["profile"]
+    assert by_id["h1"].components["profile"] > by_id["e1"].components["profile"]
+    assert "profile" not in by_id["x1"].components
+    assert any("learned from 6 past activities" in x for x in by_id["h2"].explanation["en"])
+
+
+def test_new_item_of_a_known_ally_gets_its_profile_without_refit(glossary):
+    supply, demand = _record_world()
+    index = MatchIndex.fit(supply, demand, glossary=glossary)
+    fresh = [{"id": "h9", "title": "New call", "description": "Support for rural cities.",
+              "ally": "health-fund"},
+             {"id": "z9", "title": "New call", "description": "Support for rural cities.",
+              "ally": "unknown"}]
+    known, unknown = index.rank_supply(fresh, 1)
+    assert "profile" in known[0].components and "profile" not in unknown[0].components
+    fitted = index.rank_demand(demand, 4)[0]
+    assert known[0].components["profile"] == next(
+        p.components["profile"] for p in fitted if p.supply_id == "h1")
