@@ -5,7 +5,9 @@ export writes every offer that was ever matchable (published, closed, or in a ma
 and every project with an accepted match as demand, its accepted offers in `true_supply_ids`.
 Offers go without their deadline: a decision was taken while the offer was open, and the days
 left then are not kept, so the `time` component is left out of the learning (it keeps its
-configured weight) instead of closing every offer whose deadline has passed since.
+configured weight) instead of closing every offer whose deadline has passed since. Nor do they
+carry their ally's record: its alliances are these very labels, and a profile learned from them
+would find its own answers, so `profile` keeps its configured weight too.
 """
 
 from __future__ import annotations

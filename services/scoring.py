@@ -21,8 +21,15 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from matcher import MatchIndex, MatchWeights, ScoredPair
-from models import Job, Match, Offer, Project
-from models.enums import JobStatus, MatchStatus, OfferStatus, ProjectStatus, ScoringState
+from models import Alliance, Job, Match, Offer, Project
+from models.enums import (
+    AllianceStage,
+    JobStatus,
+    MatchStatus,
+    OfferStatus,
+    ProjectStatus,
+    ScoringState,
+)
 from services import locks, outbox
 from services.db import committing, fetch
 from services.errors import Conflict
@@ -35,6 +42,7 @@ REBUILD_TASK = "scoring.rebuild_matches"
 DEFAULT_REFIT_SMALL = 5_000  # below this many open items, any change refits (it is cheap)
 DEFAULT_REFIT_AGE = 900.0  # seconds: a larger corpus refits at most this often on change
 UPSERT_CHUNK = 1_000
+DEFAULT_RECORD_MAX = 100  # an ally's newest alliances the matcher learns what it funds from
 
 
 class Busy(Exception):
@@ -50,9 +58,10 @@ def _plain(value):
     return None if value is None else float(value)
 
 
-def offer_item(offer: Offer) -> dict:
-    """The matcher's view of an offer."""
-    return {"id": offer.id, "title": offer.title, "description": offer.description,
+def offer_item(offer: Offer, record: list[str] | None = None) -> dict:
+    """The matcher's view of an offer; `ally` ties it to its organisation's record, which one
+    offer per organisation carries (see ally_records)."""
+    item = {"id": offer.id, "title": offer.title, "description": offer.description,
             "lang": offer.language, "lines": list(offer.lines or []),
             "sdgs": list(offer.sdgs or []), "modalities": list(offer.modalities or []),
             "amount_min": _plain(offer.amount_min), "amount_max": _plain(offer.amount_max),
@@ -60,7 +69,30 @@ def offer_item(offer: Offer) -> dict:
             "deadline": offer.deadline.isoformat() if offer.deadline else None,
             "eligible_kinds": list(offer.eligible_kinds or []),
             "eligible_countries": list(offer.eligible_countries or []),
-            "kind": str(offer.organization.kind), "country": offer.organization.country}
+            "kind": str(offer.organization.kind), "country": offer.organization.country,
+            "ally": f"org-{offer.organization_id}"}
+    if record:
+        item["record"] = record
+    return item
+
+
+def ally_records(session: Session) -> dict[int, list[str]]:
+    """Per organisation, the projects of its alliances ("title: description", newest first, at
+    most DEFAULT_RECORD_MAX): what it has funded, for the matcher to learn its profile from."""
+    rows = session.execute(
+        sa.select(Offer.organization_id, Project.id, Project.title, Project.description)
+        .select_from(Alliance).join(Match, Alliance.match_id == Match.id)
+        .join(Offer, Match.offer_id == Offer.id).join(Project, Match.project_id == Project.id)
+        .where(Alliance.stage != AllianceStage.DROPPED)  # a dropped alliance funded nothing
+        .order_by(Offer.organization_id, Alliance.started_on.desc(), Alliance.id.desc()))
+    records: dict[int, list[str]] = {}
+    seen: set[tuple[int, int]] = set()
+    for org_id, project_id, title, description in rows:
+        texts = records.setdefault(org_id, [])
+        if (org_id, project_id) not in seen and len(texts) < DEFAULT_RECORD_MAX:
+            seen.add((org_id, project_id))
+            texts.append(f"{title}: {description}")
+    return records
 
 
 def project_item(project: Project) -> dict:
@@ -83,14 +115,17 @@ def _open_projects() -> sa.Select:
 
 
 def _signature(session: Session, today: date) -> tuple:
-    """What the fitted corpus depends on: counts and last changes of open items, and the day."""
+    """What the fitted corpus depends on: counts and last changes of open items and of
+    alliances (the allies' records), and the day."""
     parts = [today.isoformat()]
     for query in (_open_offers(today), _open_projects()):
         sub = query.order_by(None).subquery()
         count, last = session.execute(sa.select(sa.func.count(), sa.func.max(sub.c.updated_at))
                                       .select_from(sub)).one()
         parts += [count, str(last)]
-    return tuple(parts)
+    count, last = session.execute(sa.select(sa.func.count(), sa.func.max(Alliance.updated_at))
+                                  .select_from(Alliance)).one()
+    return (*parts, count, str(last))  # a new alliance changes an ally's record
 
 
 @dataclass
@@ -108,7 +143,10 @@ _cache_lock = threading.Lock()
 def fit_index(session: Session, settings: Settings, today: date | None = None) -> MatchIndex:
     """Fit a new index on every published, not yet closed offer and every open project."""
     today = today or agency_today(settings)
-    supply = [offer_item(o) for o in session.scalars(_open_offers(today)).unique()]
+    records = ally_records(session)
+    supply = []
+    for offer in session.scalars(_open_offers(today)).unique():
+        supply.append(offer_item(offer, records.pop(offer.organization_id, None)))  # once each
     demand = [project_item(p) for p in session.scalars(_open_projects()).unique()]
     return MatchIndex.fit(supply, demand, weights=MatchWeights.from_mapping(settings.match_weights),
                           today=today, rates=settings.usd_rates)

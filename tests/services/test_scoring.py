@@ -191,3 +191,61 @@ def test_two_beats_sending_the_nightly_rebuild_make_one_job(app, session, corpus
     jobs = session.scalars(sa.select(Job).where(Job.kind == "rebuild")).all()
     assert len(jobs) == 1 and jobs[0].dedupe_key.startswith("nightly-rebuild:")
     assert jobs[0].status == JobStatus.DONE  # in-process on the embedded default
+
+
+def _alliance(session, offer, project, started_on, stage="in_execution"):
+    from models import Alliance
+
+    match = f.match(session, project, offer, status="accepted")
+    session.add(Alliance(match_id=match.id, stage=stage, started_on=started_on))
+    session.commit()
+
+
+@pytest.fixture
+def records(session):
+    """Two allies with a record of six past alliances each, and one generic open call each."""
+    city = f.organization(session, name="Secretaría de Salud", kind="local_public",
+                          side="demand", country="CO")
+    allies = {}
+    for name, topic in (("Health Fund", "vaccination campaign and cold chain for clinics"),
+                        ("Schools Fund", "teacher training and school meals")):
+        ally = f.organization(session, name=name, kind="foundation")
+        past = f.offer(session, ally, title=f"{name} 2020 call", status="closed",
+                       deadline=date(2020, 12, 31))
+        for k in range(6):
+            project = f.project(session, city, title=f"Proyecto {k}: {topic}",
+                                description=f"Past project on {topic} in district {k}.",
+                                status="closed")
+            _alliance(session, past, project, date(2020, 1, 1) + timedelta(days=k))
+        allies[name] = f.offer(session, ally, title="Open call for cities",
+                               description="Support for local governments in Latin America.")
+    need = f.project(session, city, title="Vacunación en zonas rurales",
+                     description="Vaccination campaign with a cold chain for rural clinics.")
+    return {"health": allies["Health Fund"], "schools": allies["Schools Fund"], "need": need,
+            "city": city}
+
+
+def test_allies_records_teach_the_matcher_what_they_fund(session, records, low_threshold):
+    texts = scoring.ally_records(session)[records["health"].organization_id]
+    assert len(texts) == 6 and texts[0].startswith("Proyecto 5: vaccination")  # newest first
+    scoring.score_project(session, low_threshold, records["need"].id)
+    rows = matches(session)
+    health = rows[(records["need"].id, records["health"].id)]
+    schools = rows[(records["need"].id, records["schools"].id)]
+    assert health.components["profile"] > schools.components["profile"]
+    assert health.score > schools.score  # the two offers' own texts are the same
+    assert any("6 past activities" in x for x in health.explanation["en"])
+
+
+def test_every_offer_of_an_ally_shares_its_profile(session, records, low_threshold):
+    fresh = f.offer(session, records["health"].organization, title="Another open call",
+                    description="Support for local governments in Latin America.")
+    scoring.score_offer(session, low_threshold, fresh.id)
+    assert "profile" in matches(session)[(records["need"].id, fresh.id)].components
+
+
+def test_a_new_alliance_refits_the_index(session, records, low_threshold):
+    before = scoring.current_index(session, low_threshold).version
+    project = f.project(session, records["city"], title="Otro proyecto", status="closed")
+    _alliance(session, records["schools"], project, date(2026, 1, 1))
+    assert scoring.current_index(session, low_threshold).version != before
