@@ -220,7 +220,8 @@ class MatchIndex:
         side = self.supply
         n = len(side)
         allies, records = _ally_records(supply)
-        with_ally = np.array([_ally_key(item) in records for item in supply], bool)
+        keys = [_ally_key(item) for item in supply]
+        with_ally = np.array([k in records for k in keys], bool)
         owners_of_rows = np.repeat(np.arange(n), np.diff(side.passage_ptr))
         owners = profile_owners(owners_of_rows, n)
         owners = owners[~with_ally[owners]]  # an ally's record speaks for its items
@@ -244,9 +245,8 @@ class MatchIndex:
         items = owners[owners < n]
         side.profile_col[items] = np.arange(len(items))
         self.ally_cols = {a: len(items) + k for k, a in enumerate(allies)}
-        for i, item in enumerate(supply):
-            if with_ally[i]:
-                side.profile_col[i] = self.ally_cols[_ally_key(item)]
+        for i in np.flatnonzero(with_ally):
+            side.profile_col[i] = self.ally_cols[keys[i]]
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -287,8 +287,8 @@ class MatchIndex:
                 j = fitted.get(sid)
                 if j is not None:
                     col[i] = self.supply.profile_col[j]
-                elif _ally_key(item) in allies:  # a new item of an ally with a learned record
-                    col[i] = allies[_ally_key(item)]
+                else:  # a new item of an ally with a learned record gets its profile
+                    col[i] = allies.get(_ally_key(item), -1)
             side.profile_col = col
         elif self.profiles is not None:
             side.profile_feats = self.profiles.features(side.rows, side.texts)

@@ -12,7 +12,6 @@ would find its own answers, so `profile` keeps its configured weight too.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import Match, Offer, Project
 from models.enums import MatchStatus, OfferStatus
+from services import transfer
 from services.errors import Invalid
 from services.scoring import offer_item, project_item
 
@@ -64,7 +64,6 @@ def write_labels(labels: LabelSet, directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = directory / SUPPLY_FILE, directory / DEMAND_FILE
     for path, items in zip(paths, (labels.supply, labels.demand), strict=True):
-        with path.open("w", encoding="utf-8") as stream:
-            for item in items:
-                stream.write(json.dumps(item, ensure_ascii=False) + "\n")
+        with path.open("w", encoding="utf-8") as stream:  # every item of a side has one shape
+            transfer.write_rows(stream, items, "jsonl", items[0] if items else ())
     return paths
