@@ -5,6 +5,6 @@ Pure Python, numpy, scipy and scikit-learn; no web, database or task-queue impor
 
 from .index import MatchIndex, MatchWeights, ScoredPair
 
-__version__ = "1.2.0"
+__version__ = "1.3.0"
 
 __all__ = ["MatchIndex", "MatchWeights", "ScoredPair", "__version__"]

@@ -25,6 +25,8 @@ DEFAULT_CONCEPT_WEIGHT = 1.5
 DEFAULT_BIGRAM_MIN_DF = 2
 DEFAULT_MAX_PHRASE_LEN = 6
 DEFAULT_DETECT_CHARS = 1500
+DEFAULT_OVERRIDE_MIN_STOPS = 3  # a unit's own stop words overrule its given language from 3 on
+DEFAULT_OVERRIDE_RATIO = 3.0  # ... and when 3 times as many as the given language's
 DEFAULT_CHUNK_UNITS = 20_000
 
 STEMMER_NAMES = {
@@ -208,10 +210,10 @@ class TextVectorizer:
                groups: np.ndarray | None = None) -> Units:
         """Tokenise, drop stop words and map tokens to word ids, one pass over all units.
 
-        Units whose language is None get the language detected over their group (document).
+        Each unit's language comes from `_unit_languages` (given, detected, or corrected).
         """
         words, ids, unit = _surface_ids(texts)
-        langs = _detect_units(list(langs), words, ids, unit, groups)
+        langs = _unit_languages(list(langs), words, ids, unit, groups)
         lang_codes = sorted(set(langs))
         lang_of_unit = np.array([lang_codes.index(x) for x in langs], np.int64)
         token_lang = lang_of_unit[unit] if len(unit) else np.zeros(0, np.int64)
@@ -507,26 +509,41 @@ def _sorted_unique(values: np.ndarray, counts: bool = False
     return uniq, np.diff(np.append(np.flatnonzero(first), len(values)))
 
 
-def _detect_units(langs: list[str | None], words: list[str], ids: np.ndarray,
-                  unit: np.ndarray, groups: np.ndarray | None) -> list[str]:
-    """Fill missing unit languages with the language whose stop words their group uses most."""
-    if all(lang for lang in langs):
-        return langs
-    groups = np.arange(len(langs)) if groups is None else groups
-    member = np.zeros((len(words), len(DETECT_LANGS)), np.float64)
+def _unit_languages(langs: list[str | None], words: list[str], ids: np.ndarray,
+                    unit: np.ndarray, groups: np.ndarray | None) -> list[str]:
+    """Return the language each unit is read in, from the given ones and the units' stop words.
+
+    A unit without a language takes the one whose stop words its group (document) uses most. A
+    given language is a hint, not a rule: a unit whose own stop words clearly say another one (at
+    least DEFAULT_OVERRIDE_MIN_STOPS of them, DEFAULT_OVERRIDE_RATIO times as many as of the given
+    language) is read in that one, so an English offer filed as Spanish is not stemmed as Spanish
+    and an ally's record can mix languages passage by passage.
+    """
+    n_units = len(langs)
+    member = np.zeros((len(words), len(DETECT_LANGS)), bool)
     for w, word in enumerate(words):
         for li in _STOP_LANGS.get(word, ()):
-            member[w, li] = 1.0
-    n_groups = int(groups.max()) + 1 if len(groups) else 0
-    counts = np.zeros((n_groups, len(DETECT_LANGS)))
-    token_group = groups[unit]
+            member[w, li] = True
+    counts = np.zeros((n_units, len(DETECT_LANGS)), np.int64)
     for li in range(len(DETECT_LANGS)):
-        hit = member[:, li].astype(bool)[ids]
-        counts[:, li] = np.bincount(token_group[hit], minlength=n_groups)
-    best = counts.argmax(axis=1)
-    found = counts.max(axis=1) > 0
-    return [lang or (DETECT_LANGS[best[g]] if found[g] else DEFAULT_LANG)
-            for lang, g in zip(langs, groups, strict=True)]
+        counts[:, li] = np.bincount(unit[member[:, li][ids]], minlength=n_units)
+    out = list(langs)
+    if not all(out):
+        groups = np.arange(n_units) if groups is None else groups
+        n_groups = int(groups.max()) + 1 if n_units else 0
+        by_group = np.stack([np.bincount(groups, weights=counts[:, li], minlength=n_groups)
+                             for li in range(len(DETECT_LANGS))], axis=1)
+        best, found = by_group.argmax(axis=1), by_group.max(axis=1) > 0
+        out = [lang or (DETECT_LANGS[best[g]] if found[g] else DEFAULT_LANG)
+               for lang, g in zip(out, groups, strict=True)]
+    given = np.array([DETECT_LANGS.index(x) if x in DETECT_LANGS else -1 for x in out], np.int64)
+    best, top = counts.argmax(axis=1), counts.max(axis=1)
+    own = np.where(given >= 0, counts[np.arange(n_units), given.clip(0)], 0)
+    switch = (best != given) & (top >= DEFAULT_OVERRIDE_MIN_STOPS) & (
+        top >= DEFAULT_OVERRIDE_RATIO * own)
+    for u in np.flatnonzero(switch):
+        out[u] = DETECT_LANGS[best[u]]
+    return out
 
 
 def _flatten(docs: Sequence[Sequence[str]], titles: Sequence[str],

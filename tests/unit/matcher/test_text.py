@@ -80,3 +80,27 @@ def test_passage_rows_for_multi_passage_documents():
                                            ["en", "es"], passages=True)
     assert passages.shape[0] == 2
     assert owners.tolist() == [0, 0]
+
+
+def test_a_text_filed_in_the_wrong_language_is_read_in_its_own():
+    vec, _, _, _ = _fit()
+    text = [["The children in the schools and the school of the city"]]
+    as_en, _, _ = vec.transform(text, [""], ["en"])
+    as_es, _, _ = vec.transform(text, [""], ["es"])  # the form's language left at Spanish
+    assert (as_en != as_es).nnz == 0
+    names = {vec.feature_name(i) for i in as_es[0].indices}
+    assert sum(n.startswith("school") for n in names if " " not in n) == 1
+
+
+def test_languages_of_units_given_detected_and_corrected():
+    vec, _, _, _ = _fit()
+    units = vec._units(
+        ["The children of the city and the schools", "Escuelas",
+         "Los niños de las escuelas y la ciudad", "The schools of the region and the city",
+         "Les enfants et les écoles de la ville", "schools"],
+        ["es", "es", None, None, "ar", None], grow=False,
+        groups=np.array([0, 1, 2, 2, 3, 4]))
+    # clear English stop words overrule "es"; a two-word title keeps what it was given; a record
+    # without a language is detected as a whole, then each passage read in its own; a code we
+    # have no stop words for yields to clear French; no evidence at all falls back to English
+    assert units.langs == ["en", "es", "es", "en", "fr", "en"]
