@@ -6,6 +6,7 @@ import math
 
 DEFAULT_MAX_TERMS = 5
 DEFAULT_MAX_CONCEPTS = 5
+DEFAULT_PROFILE_SIMILAR = 0.5  # a profile score from here on reads "has funded similar projects"
 
 LINE_LABELS = {
     "social_inclusion": ("social inclusion", "inclusión social"),
@@ -101,7 +102,12 @@ def place_phrase(codes: list[str]) -> tuple[str, str] | None:
     return f"works where the project is: {joined}", f"trabaja donde está el proyecto: {joined}"
 
 
-def profile_phrase(n_passages: int) -> tuple[str, str]:
-    """Return the phrase for a supplier whose record of funded projects resembles the project."""
-    return (f"has funded similar projects (learned from {n_passages} past activities)",
-            f"ha financiado proyectos similares (aprendido de {n_passages} actividades)")
+def profile_phrase(n_passages: int, score: float) -> tuple[str, str]:
+    """Return the phrase for a supplier's learned profile: whether its record of funded
+    projects resembles the project (score from DEFAULT_PROFILE_SIMILAR on) or not."""
+    if score >= DEFAULT_PROFILE_SIMILAR:
+        return (f"has funded similar projects (learned from {n_passages} past activities)",
+                f"ha financiado proyectos similares (aprendido de {n_passages} actividades)")
+    return (f"its past activities are unlike this project (learned from {n_passages})",
+            f"sus actividades anteriores no se parecen a este proyecto (aprendido de "
+            f"{n_passages})")

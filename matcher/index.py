@@ -466,7 +466,7 @@ class MatchIndex:
         out: list[tuple[str, str] | None] = []
         if "profile" in comps:
             col = int(s.profile_col[sj])
-            out.append(ex.profile_phrase(int(self.profiles.n_passages[col])))
+            out.append(ex.profile_phrase(int(self.profiles.n_passages[col]), comps["profile"]))
         if "place" in comps:
             names = {v: k for k, v in self.countries.items()}
             shared = sorted(set(_csr_row(d.fields.places, di)[0])

@@ -246,7 +246,14 @@ def test_ally_record_teaches_a_profile_shared_by_its_items(glossary):
     assert by_id["h1"].components["profile"] == by_id["h2"].components["profile"]
     assert by_id["h1"].components["profile"] > by_id["e1"].components["profile"]
     assert "profile" not in by_id["x1"].components
-    assert any("learned from 6 past activities" in x for x in by_id["h2"].explanation["en"])
+    assert any("has funded similar projects (learned from 6 past activities)" in x
+               for x in by_id["h2"].explanation["en"])
+    # the school fund's record is profiled too, and says it does not fit: no false "similar"
+    assert by_id["e1"].components["profile"] < 0.5
+    assert "its past activities are unlike this project (learned from 6)" in \
+        by_id["e1"].explanation["en"]
+    assert "sus actividades anteriores no se parecen a este proyecto (aprendido de 6)" in \
+        by_id["e1"].explanation["es"]
 
 
 def test_new_item_of_a_known_ally_gets_its_profile_without_refit(glossary):
