@@ -34,6 +34,12 @@ STEMMER_NAMES = {
     "it": "italian", "nl": "dutch", "sv": "swedish", "fi": "finnish", "da": "danish",
     "no": "norwegian", "ca": "catalan",
 }
+# Glossary phrases are stemmed by every stemmer, each in its own space (plus one unstemmed space
+# for languages without a stemmer), and a text unit is matched in its language's space only:
+# a Spanish term found in an English text is stemmed as English, like the text, and what another
+# language's stemmer makes of a term ("cooperativa" read as Catalan: "cooper") cannot fire in a
+# text where the word merely looks the same ("cooperation" read as English: "cooper").
+PHRASE_SPACES = tuple(sorted(STEMMER_NAMES))
 
 _SPANISH = """
 a al algo algunas algunos ante antes aquel aquella aquellas aquellos aqui asi aun bajo bien
@@ -93,6 +99,7 @@ _STOP_LANGS: dict[str, tuple[int, ...]] = {
 }
 
 _TOKEN = re.compile(r"[^\W_]{2,}")
+_WORD = re.compile(r"[^\W_]+")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _UNIT_MARK = " qqunitqq "
 _HASH_MASK = (1 << 64) - 1
@@ -124,9 +131,14 @@ def stemmer_for(lang: str) -> Stemmer.Stemmer | None:
     return Stemmer.Stemmer(name) if name else None
 
 
-def phrase_hash(ids: np.ndarray) -> int:
-    """Return the rolling hash the vectoriser uses for a sequence of word feature ids."""
-    h = 0
+def phrase_space(lang: str) -> int:
+    """Return the stemmer space a language's units are matched against glossary phrases in."""
+    return PHRASE_SPACES.index(lang) if lang in PHRASE_SPACES else len(PHRASE_SPACES)
+
+
+def phrase_hash(ids: np.ndarray, space: int = 0) -> int:
+    """Return the rolling hash the vectoriser uses for word feature ids read in a stemmer space."""
+    h = space + 1
     for value in ids:  # plain ints modulo 2**64: the same value as uint64 arithmetic, faster
         h = (h * 1_000_003 + int(value) + 1) & _HASH_MASK
     return h
@@ -284,13 +296,14 @@ class TextVectorizer:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         rows, cols = [], []
         feats = (units.features + 1).astype(np.uint64)
+        space = np.array([phrase_space(lang) + 1 for lang in units.langs], np.uint64)
         with np.errstate(over="ignore"):
             for n in self.phrase_lengths:
                 starts = self._ngram_starts(units, n)
                 starts = starts[self.phrase_first[units.features[starts]]]
                 if not len(starts):
                     continue
-                h = np.zeros(len(starts), np.uint64)
+                h = space[units.unit[starts]]
                 for k in range(n):
                     h = h * np.uint64(1_000_003) + feats[starts + k]
                 pos = np.searchsorted(self.phrase_keys, h)
@@ -303,20 +316,23 @@ class TextVectorizer:
         return np.concatenate(rows), np.concatenate(cols)
 
     def _build_phrases(self) -> None:
-        """Stem every glossary phrase with every stemmer and index it by its rolling hash."""
+        """Stem every glossary phrase in every stemmer space and index it by its rolling hash."""
         table: dict[int, int] = {}
         lengths: set[int] = set()
         firsts: set[int] = set()
         tokenised = [tokenize(text) for text, _ in self.phrases]
+        words = [len(_WORD.findall(normalise(text))) for text, _ in self.phrases]
         flat = [t for toks in tokenised for t in toks]
-        for lang in sorted(STEMMER_NAMES):
+        for space, lang in enumerate((*PHRASE_SPACES, "")):  # "": no stemmer
             ids = self._word_ids(flat, lang, grow=True)
             start = 0
-            for toks, (_, concept) in zip(tokenised, self.phrases, strict=True):
+            for toks, n_words, (_, concept) in zip(tokenised, words, self.phrases, strict=True):
                 kept = [i for i in ids[start:start + len(toks)] if i >= 0]
                 start += len(toks)
+                if len(kept) == 1 < n_words:
+                    continue  # "co-funding", "open call", "e-government": what is left is generic
                 if kept and len(kept) <= DEFAULT_MAX_PHRASE_LEN:
-                    table.setdefault(phrase_hash(np.array(kept)), concept)
+                    table.setdefault(phrase_hash(np.array(kept), space), concept)
                     lengths.add(len(kept))
                     firsts.add(kept[0])
         keys = np.array(sorted(table), np.uint64)

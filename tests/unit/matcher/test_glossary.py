@@ -3,6 +3,7 @@
 import pytest
 
 from matcher.glossary import GlossaryError, load_glossary, parse_glossary
+from matcher.text import TextVectorizer
 
 
 def test_parse_glossary(glossary):
@@ -27,7 +28,53 @@ def test_shipped_glossary_loads():
     g = load_glossary()
     assert len(g.concepts) >= 50
     assert all(g.terms[c].get("es") and g.terms[c].get("en") for c in g.concepts)
+    assert sum(bool(g.terms[c].get("fr")) for c in g.concepts) >= 0.9 * len(g.concepts)
+
+
+def concepts_of(glossary, texts: list[tuple[str, str]]) -> list[set[str]]:
+    """Return the glossary concepts found in each (text, language)."""
+    vec = TextVectorizer(concepts=list(glossary.concepts), phrases=glossary.phrases)
+    docs, langs = [[t] for t, _ in texts], [lang for _, lang in texts]
+    vec.fit(docs, [""] * len(docs), langs)
+    rows, _, _ = vec.transform(docs, [""] * len(docs), langs)
+    first = vec.n_words + len(vec.bigram_keys)
+    return [{vec.concepts[j - first] for j in row.indices if j >= first} for row in rows]
+
+
+def test_common_words_do_not_fire_concepts_they_only_look_like():
+    # each of these once fired a concept through a term that stems the same or that stop words
+    # cut down: cooperativas, co-operatives, co-funding, integrity, informality, plazas,
+    # programming, connectivity, e-government, open call, no reembolsable
+    found = concepts_of(load_glossary(), [
+        ("La cooperación internacional de la ciudad y el plazo de la información", "es"),
+        ("International cooperation operations, funding and integration information", "en"),
+        ("The program is open to governments and connected applications", "en"),
+        ("Programa de créditos reembolsables", "es"),
+    ])
+    unwanted = {"social_economy", "cofinancing", "transparency", "informality", "public_space",
+                "ict", "digital_inclusion", "digital_transformation", "call_for_proposals",
+                "grant"}
+    assert [sorted(f & unwanted) for f in found] == [[], [], [], []]
+
+
+def test_concepts_in_three_languages_and_across_them():
+    found = concepts_of(load_glossary(), [
+        ("Agua potable y cooperativas de trabajo asociado", "es"),
+        ("Drinking water for worker cooperatives", "en"),
+        ("Eau potable pour les sociétés coopératives", "fr"),
+        ("A pilot of tactical urbanism with the urbanismo táctico team", "en"),
+    ])
+    assert all({"drinking_water", "social_economy"} <= f for f in found[:3])
+    assert "public_space" in found[3]  # a Spanish term inside an English text still counts
 
 
 def test_missing_file_gives_empty_glossary(tmp_path):
     assert load_glossary(tmp_path / "none.csv").concepts == ()
+
+
+def test_a_term_is_matched_as_the_text_is_stemmed_not_by_other_languages_stemmers():
+    # read as Catalan, "cooperativa" stems to "cooper", as English "cooperation" does
+    g = parse_glossary("concept,es,en\nsocial_economy,cooperativa,\n")
+    found = concepts_of(g, [("International cooperation", "en"), ("Una cooperativa", "es"),
+                            ("A cooperativa in Medellín", "en")])
+    assert found == [set(), {"social_economy"}, {"social_economy"}]
