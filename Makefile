@@ -31,6 +31,7 @@ bench: install
 # Every benchmark; the database ones need the PostgreSQL server of TEST_DATABASE_URL.
 bench-all: bench
 	$(BIN)/python bench/evaluate_bilingual.py
+	$(BIN)/python bench/evaluate_bilingual.py --data bench/data/bilingual_unseen
 	$(BIN)/python bench/profile_mix.py
 	$(BIN)/python bench/rebuild_speed.py
 	$(BIN)/python bench/queue_speed.py
