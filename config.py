@@ -125,9 +125,9 @@ class Settings:
 def _normalise_db_url(url: str) -> str:
     # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg 3 spelled out.
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -160,8 +160,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             digest_weekday=int(env.get("COOPMATCH_DIGEST_WEEKDAY", 1)),
             digest_hour=int(env.get("COOPMATCH_DIGEST_HOUR", 7)),
             digest_max_items=int(env.get("COOPMATCH_DIGEST_MAX_ITEMS", 20)),
-            digest_retry_delay=int(env.get("COOPMATCH_DIGEST_RETRY_DELAY",
-                                           Settings.digest_retry_delay)),
+            digest_retry_delay=int(
+                env.get("COOPMATCH_DIGEST_RETRY_DELAY", Settings.digest_retry_delay)
+            ),
             mail_server=env.get("COOPMATCH_MAIL_SERVER") or None,
             mail_port=int(env.get("COOPMATCH_MAIL_PORT", 587)),
             mail_starttls=_bool(env.get("COOPMATCH_MAIL_STARTTLS"), True),
@@ -171,10 +172,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             base_url=env.get("COOPMATCH_BASE_URL", Settings.base_url).rstrip("/"),
             rebuild_chunk=int(env.get("COOPMATCH_REBUILD_CHUNK", Settings.rebuild_chunk)),
             lock_ttl=int(env.get("COOPMATCH_LOCK_TTL", Settings.lock_ttl)),
-            visibility_timeout=int(env.get("COOPMATCH_VISIBILITY_TIMEOUT",
-                                           Settings.visibility_timeout)),
-            task_max_retries=int(env.get("COOPMATCH_TASK_MAX_RETRIES",
-                                         Settings.task_max_retries)),
+            visibility_timeout=int(
+                env.get("COOPMATCH_VISIBILITY_TIMEOUT", Settings.visibility_timeout)
+            ),
+            task_max_retries=int(env.get("COOPMATCH_TASK_MAX_RETRIES", Settings.task_max_retries)),
         )
     except ValueError as exc:
         raise ConfigError(f"a numeric setting cannot be read: {exc}") from exc

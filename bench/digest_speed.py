@@ -80,37 +80,79 @@ class QueryCounter:
 
 def _chunks(rows: list[dict], size: int = 5_000):
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 def seed(session, args, now: datetime) -> None:
     """Bulk-insert the world; the previous weekly run happened a week before `now`."""
     rng = random.Random(args.seed)
     n_partners = args.partners
-    session.execute(sa.insert(Organization), [
-        {"name": f"City entity {i}", "kind": "local_public", "side": "demand", "country": "CO"}
-        for i in range(50)])
-    session.execute(sa.insert(Organization), [
-        {"name": f"Ally {i}", "kind": rng.choice(["foundation", "multilateral", "bilateral"]),
-         "side": "supply", "country": "US"} for i in range(n_partners + 200)])
-    demand = list(session.scalars(sa.select(Organization.id).where(
-        Organization.side == "demand")))
-    supply = list(session.scalars(sa.select(Organization.id).where(
-        Organization.side == "supply").order_by(Organization.id)))
+    session.execute(
+        sa.insert(Organization),
+        [
+            {"name": f"City entity {i}", "kind": "local_public", "side": "demand", "country": "CO"}
+            for i in range(50)
+        ],
+    )
+    session.execute(
+        sa.insert(Organization),
+        [
+            {
+                "name": f"Ally {i}",
+                "kind": rng.choice(["foundation", "multilateral", "bilateral"]),
+                "side": "supply",
+                "country": "US",
+            }
+            for i in range(n_partners + 200)
+        ],
+    )
+    demand = list(session.scalars(sa.select(Organization.id).where(Organization.side == "demand")))
+    supply = list(
+        session.scalars(
+            sa.select(Organization.id)
+            .where(Organization.side == "supply")
+            .order_by(Organization.id)
+        )
+    )
     deadline = (now + timedelta(days=90)).date()
-    for rows in _chunks([{
-            "organization_id": supply[i % len(supply)], "title": f"Offer {i}",
-            "description": "Grants and technical assistance.", "modalities": ["grant"],
-            "lines": rng.sample(LINES, rng.randint(1, 2)), "sdgs": [11], "language": "en",
-            "status": "published", "source": "api", "deadline": deadline, "currency": "USD",
-            "eligible_kinds": [], "eligible_countries": []} for i in range(args.offers)]):
+    for rows in _chunks(
+        [
+            {
+                "organization_id": supply[i % len(supply)],
+                "title": f"Offer {i}",
+                "description": "Grants and technical assistance.",
+                "modalities": ["grant"],
+                "lines": rng.sample(LINES, rng.randint(1, 2)),
+                "sdgs": [11],
+                "language": "en",
+                "status": "published",
+                "source": "api",
+                "deadline": deadline,
+                "currency": "USD",
+                "eligible_kinds": [],
+                "eligible_countries": [],
+            }
+            for i in range(args.offers)
+        ]
+    ):
         session.execute(sa.insert(Offer), rows)
-    for rows in _chunks([{
-            "organization_id": rng.choice(demand), "title": f"Proyecto {i}",
-            "description": "Proyecto de la ciudad.", "language": "es",
-            "lines": rng.sample(LINES, 1), "sdgs": [11], "modalities": ["grant"],
-            "currency": "USD", "stage": "formulation", "status": "open"}
-            for i in range(args.projects)]):
+    for rows in _chunks(
+        [
+            {
+                "organization_id": rng.choice(demand),
+                "title": f"Proyecto {i}",
+                "description": "Proyecto de la ciudad.",
+                "language": "es",
+                "lines": rng.sample(LINES, 1),
+                "sdgs": [11],
+                "modalities": ["grant"],
+                "currency": "USD",
+                "stage": "formulation",
+                "status": "open",
+            }
+            for i in range(args.projects)
+        ]
+    ):
         session.execute(sa.insert(Project), rows)
     offers = list(session.scalars(sa.select(Offer.id)))
     projects = list(session.scalars(sa.select(Project.id)))
@@ -118,42 +160,72 @@ def seed(session, args, now: datetime) -> None:
     while len(pairs) < args.matches:
         pairs.add((rng.choice(projects), rng.choice(offers)))
     span = timedelta(weeks=args.weeks).total_seconds()
-    for rows in _chunks([{
-            "project_id": p, "offer_id": o, "score": round(rng.uniform(0.2, 0.92), 4),
-            "components": {"text": 0.5}, "matcher_version": "bench",
-            "status": "withdrawn" if rng.random() < 0.05 else "proposed",
-            "explanation": {"terms": [], "concepts": [], "es": ["Comparten la línea."],
-                            "en": ["Same thematic line."]},
-            "created_at": now - timedelta(seconds=rng.uniform(0, span))}
-            for p, o in sorted(pairs)]):
+    for rows in _chunks(
+        [
+            {
+                "project_id": p,
+                "offer_id": o,
+                "score": round(rng.uniform(0.2, 0.92), 4),
+                "components": {"text": 0.5},
+                "matcher_version": "bench",
+                "status": "withdrawn" if rng.random() < 0.05 else "proposed",
+                "explanation": {
+                    "terms": [],
+                    "concepts": [],
+                    "es": ["Comparten la línea."],
+                    "en": ["Same thematic line."],
+                },
+                "created_at": now - timedelta(seconds=rng.uniform(0, span)),
+            }
+            for p, o in sorted(pairs)
+        ]
+    ):
         session.execute(sa.insert(Match), rows)
-    staff_rows = [{"email": f"staff{i}@agency.example", "role": "staff",
-                   "language": rng.choice(["es", "en"])} for i in range(args.staff)]
-    partner_rows = [{"email": f"partner{i}@ally.example", "role": "partner",
-                     "language": rng.choice(["es", "en"]), "organization_id": supply[i]}
-                    for i in range(n_partners)]
+    staff_rows = [
+        {"email": f"staff{i}@agency.example", "role": "staff", "language": rng.choice(["es", "en"])}
+        for i in range(args.staff)
+    ]
+    partner_rows = [
+        {
+            "email": f"partner{i}@ally.example",
+            "role": "partner",
+            "language": rng.choice(["es", "en"]),
+            "organization_id": supply[i],
+        }
+        for i in range(n_partners)
+    ]
     for rows in _chunks(staff_rows + partner_rows):
         session.execute(sa.insert(User), rows)
     last_run = now - timedelta(days=7)
     subs = []
     for user_id, role, language in session.execute(sa.select(User.id, User.role, User.language)):
         staff = role == "staff"
-        subs.append({"user_id": user_id, "kind": "staff" if staff else "partner",
-                     "lines": rng.sample(LINES, rng.randint(0, 2)) if staff else [],
-                     "min_score": rng.choice([0.3, 0.5, 0.6]) if staff else 0.0,
-                     "language": str(language), "status": "active",
-                     "covered_until": last_run if rng.random() < 0.9 else now - timedelta(
-                         days=rng.choice([14, 21]))})
+        subs.append(
+            {
+                "user_id": user_id,
+                "kind": "staff" if staff else "partner",
+                "lines": rng.sample(LINES, rng.randint(0, 2)) if staff else [],
+                "min_score": rng.choice([0.3, 0.5, 0.6]) if staff else 0.0,
+                "language": str(language),
+                "status": "active",
+                "covered_until": last_run
+                if rng.random() < 0.9
+                else now - timedelta(days=rng.choice([14, 21])),
+            }
+        )
     for rows in _chunks(subs):
         session.execute(sa.insert(Subscription), rows)
     # The previous weekly run marked what existed then; since, a few matches were rescored up.
     digest.refresh_marks(session, last_run)
-    session.execute(sa.delete(digest.DigestMatchMark).where(
-        digest.DigestMatchMark.raised_at > last_run))
+    session.execute(
+        sa.delete(digest.DigestMatchMark).where(digest.DigestMatchMark.raised_at > last_run)
+    )
     risen = rng.sample(sorted(pairs), int(args.matches * DEFAULT_RISEN_SHARE))
-    session.execute(sa.update(Match).where(
-        sa.tuple_(Match.project_id, Match.offer_id).in_(risen), Match.score < 0.9)
-        .values(score=Match.score + 0.08))
+    session.execute(
+        sa.update(Match)
+        .where(sa.tuple_(Match.project_id, Match.offer_id).in_(risen), Match.score < 0.9)
+        .values(score=Match.score + 0.08)
+    )
     session.commit()
     # A live database has statistics (autovacuum); a fresh bulk load needs them made.
     session.execute(sa.text("ANALYZE"))
@@ -189,42 +261,55 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         with factory() as session:
             seed(session, args, now)
-        print(f"seeded {args.staff + args.partners:,} subscribers ({args.staff} staff), "
-              f"{args.matches:,} matches, {args.offers:,} offers, {args.projects:,} projects "
-              f"in {time.perf_counter() - started:.1f}s")
+        print(
+            f"seeded {args.staff + args.partners:,} subscribers ({args.staff} staff), "
+            f"{args.matches:,} matches, {args.offers:,} offers, {args.projects:,} projects "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
 
         with factory() as session, QueryCounter(engine) as counter:
             started = time.perf_counter()
             digests = digest.build_digests(session, settings, period, now)
             build_time = time.perf_counter() - started
         items = sum(d.match_count for d in digests)
-        print(f"build: {len(digests):,} non-empty digests ({items:,} matches in all) for "
-              f"{args.staff + args.partners:,} subscribers in {build_time:.2f}s, "
-              f"{counter.count} SQL queries")
+        print(
+            f"build: {len(digests):,} non-empty digests ({items:,} matches in all) for "
+            f"{args.staff + args.partners:,} subscribers in {build_time:.2f}s, "
+            f"{counter.count} SQL queries"
+        )
 
         with factory() as session, QueryCounter(engine) as counter:
             started = time.perf_counter()
             digest.refresh_marks(session, now)
-            reserved = digest._reserve(session, period,
-                                       digest.build_digests(session, settings, period, now))
+            reserved = digest._reserve(
+                session, period, digest.build_digests(session, settings, period, now)
+            )
             session.commit()
             phase_time = time.perf_counter() - started
-        print(f"weekly build phase (refresh marks + build + reserve {reserved:,} rows): "
-              f"{phase_time:.2f}s, {counter.count} SQL statements")
+        print(
+            f"weekly build phase (refresh marks + build + reserve {reserved:,} rows): "
+            f"{phase_time:.2f}s, {counter.count} SQL statements"
+        )
 
         if args.send:
             with factory() as session:
-                due = list(session.scalars(sa.select(DigestSend.subscription_id)
-                                           .where(DigestSend.period == period)
-                                           .limit(args.send)))
+                due = list(
+                    session.scalars(
+                        sa.select(DigestSend.subscription_id)
+                        .where(DigestSend.period == period)
+                        .limit(args.send)
+                    )
+                )
                 with QueryCounter(engine) as counter:
                     started = time.perf_counter()
                     for sub_id in due:
                         digest.send_one(session, settings, sub_id, period, now=now)
                     send_time = time.perf_counter() - started
-            print(f"send to files: {len(due)} digests in {send_time:.2f}s "
-                  f"({1000 * send_time / max(len(due), 1):.1f} ms and "
-                  f"{counter.count / max(len(due), 1):.0f} statements each)")
+            print(
+                f"send to files: {len(due)} digests in {send_time:.2f}s "
+                f"({1000 * send_time / max(len(due), 1):.1f} ms and "
+                f"{counter.count / max(len(due), 1):.0f} statements each)"
+            )
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
         engine.dispose()

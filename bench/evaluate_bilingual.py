@@ -36,8 +36,9 @@ def main() -> None:
     for name, glossary in (("concepts", load_glossary()), ("no-concepts", Glossary())):
         for suffix, s_items, d_items in (("", supply, demand), (" text", text_s, text_d)):
             index = MatchIndex.fit(s_items, d_items, glossary=glossary)
-            systems[name + suffix] = [[p.supply_id for p in row]
-                                      for row in index.rank_demand(d_items, 10)]
+            systems[name + suffix] = [
+                [p.supply_id for p in row] for row in index.rank_demand(d_items, 10)
+            ]
     systems["tfidf"] = ev.baseline_rank(supply, demand, 10)
     print(f"{len(supply)} supply, {len(demand)} demand")
     for line in ev.report(supply, demand, systems):

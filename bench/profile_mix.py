@@ -42,8 +42,9 @@ KEEP_LINES = 4  # the record's header line and three activities: below the five 
 PROFILE = COMPONENTS.index("profile")
 
 
-def ranked_ids(scores: np.ndarray, ids: list[str], k: int = ev.DEFAULT_MRR_CUTOFF
-               ) -> list[list[str]]:
+def ranked_ids(
+    scores: np.ndarray, ids: list[str], k: int = ev.DEFAULT_MRR_CUTOFF
+) -> list[list[str]]:
     """Return per query the ids of its k best supply items (ties by supply order, as `rank`)."""
     out = []
     for row in scores:
@@ -63,12 +64,15 @@ def main() -> None:
     demand = read_items(Path(args.data) / "demand.jsonl", require=("id", "true_supply_ids"))
     truths = [set(d["true_supply_ids"]) for d in demand]
     ids = [s["id"] for s in full]
-    print(f"{'seed':>4s} {'missing profile':24s} {'all':>7s} {'unprofiled':>11s} "
-          f"{'profiled':>9s}")
+    print(f"{'seed':>4s} {'missing profile':24s} {'all':>7s} {'unprofiled':>11s} {'profiled':>9s}")
     for seed in args.seeds:
         cut = set(random.Random(seed).sample(ids, len(ids) // 2))
-        supply = [dict(s, description="\n".join(s["description"].splitlines()[:KEEP_LINES]))
-                  if s["id"] in cut else s for s in full]
+        supply = [
+            dict(s, description="\n".join(s["description"].splitlines()[:KEEP_LINES]))
+            if s["id"] in cut
+            else s
+            for s in full
+        ]
         index = MatchIndex.fit(supply, demand)
         nd, ns = len(demand), len(supply)
         di, sj = np.repeat(np.arange(nd), ns), np.tile(np.arange(ns), nd)
@@ -77,14 +81,18 @@ def main() -> None:
         weights = np.array([index.weights.as_dict()[c] for c in COMPONENTS])
         filtered = np.isnan(scores).reshape(nd, ns)
         profile = values[:, PROFILE].reshape(nd, ns)
-        groups = {"all": list(range(nd)),
-                  "unprofiled": [i for i, t in enumerate(truths) if t and t <= cut],
-                  "profiled": [i for i, t in enumerate(truths) if t and not t & cut]}
-        fills = {"renormalise (matcher)": None,
-                 "query mean": np.nanmean(profile, axis=1),
-                 "query median": np.nanmedian(profile, axis=1),
-                 "query 75th percentile": np.nanpercentile(profile, 75, axis=1),
-                 "query 90th percentile": np.nanpercentile(profile, 90, axis=1)}
+        groups = {
+            "all": list(range(nd)),
+            "unprofiled": [i for i, t in enumerate(truths) if t and t <= cut],
+            "profiled": [i for i, t in enumerate(truths) if t and not t & cut],
+        }
+        fills = {
+            "renormalise (matcher)": None,
+            "query mean": np.nanmean(profile, axis=1),
+            "query median": np.nanmedian(profile, axis=1),
+            "query 75th percentile": np.nanpercentile(profile, 75, axis=1),
+            "query 90th percentile": np.nanpercentile(profile, 90, axis=1),
+        }
         fills.update({f"constant {c}": np.full(nd, c) for c in (0.1, 0.2, 0.3, 0.5)})
         fills.update({f"renormalise x {a}": a for a in (0.9, 1.1)})
         missing = np.isnan(values[:, PROFILE])
@@ -98,14 +106,17 @@ def main() -> None:
             total = total.reshape(nd, ns)
             total[filtered] = np.nan
             rr = ev.reciprocal_ranks(ranked_ids(total, ids), truths)
-            cells = " ".join(f"{rr[rows].mean():{w}.3f}"
-                             for rows, w in zip(groups.values(), (7, 11, 9), strict=True))
+            cells = " ".join(
+                f"{rr[rows].mean():{w}.3f}"
+                for rows, w in zip(groups.values(), (7, 11, 9), strict=True)
+            )
             print(f"{seed:4d} {name:24s} {cells}")
-        true_pairs = [profile[i, j] for i, t in enumerate(truths) for j in range(ns)
-                      if ids[j] in t]
-        print(f"{seed:4d} queries: {len(groups['unprofiled'])} unprofiled, "
-              f"{len(groups['profiled'])} profiled; profile score mean "
-              f"{np.nanmean(profile):.3f}, on true pairs {np.nanmean(true_pairs):.3f}")
+        true_pairs = [profile[i, j] for i, t in enumerate(truths) for j in range(ns) if ids[j] in t]
+        print(
+            f"{seed:4d} queries: {len(groups['unprofiled'])} unprofiled, "
+            f"{len(groups['profiled'])} profiled; profile score mean "
+            f"{np.nanmean(profile):.3f}, on true pairs {np.nanmean(true_pairs):.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,17 +40,54 @@ DEFAULT_WARMUP = 3
 DEFAULT_SEED = 11
 CHUNK = 5_000
 PASSWORD = "bench-password-1"
-LINES = ["social_inclusion", "economic_development", "sustainable_territory",
-         "human_development", "governance_peace"]
+LINES = [
+    "social_inclusion",
+    "economic_development",
+    "sustainable_territory",
+    "human_development",
+    "governance_peace",
+]
 MODALITIES = ["grant", "loan", "technical_assistance", "knowledge_exchange", "in_kind"]
-KINDS = ["bilateral", "multilateral", "foundation", "city_network", "company", "university",
-         "ngo"]
-WORDS = ("movilidad", "eléctrica", "agua", "potable", "educación", "inicial", "empleo",
-         "juvenil", "seguridad", "ciudadana", "resiliencia", "climática", "vivienda", "salud",
-         "mental", "emprendimiento", "cultura", "deporte", "paz", "transport", "climate",
-         "resilience", "water", "education", "youth", "employment", "housing", "health", "peace",
-         "innovation", "digital", "governance", "gender", "inclusion", "migrants", "nutrition",
-         "energy")
+KINDS = ["bilateral", "multilateral", "foundation", "city_network", "company", "university", "ngo"]
+WORDS = (
+    "movilidad",
+    "eléctrica",
+    "agua",
+    "potable",
+    "educación",
+    "inicial",
+    "empleo",
+    "juvenil",
+    "seguridad",
+    "ciudadana",
+    "resiliencia",
+    "climática",
+    "vivienda",
+    "salud",
+    "mental",
+    "emprendimiento",
+    "cultura",
+    "deporte",
+    "paz",
+    "transport",
+    "climate",
+    "resilience",
+    "water",
+    "education",
+    "youth",
+    "employment",
+    "housing",
+    "health",
+    "peace",
+    "innovation",
+    "digital",
+    "governance",
+    "gender",
+    "inclusion",
+    "migrants",
+    "nutrition",
+    "energy",
+)
 # The single filters timed, plus the unfiltered queue; values chosen to be typical, not easy.
 FILTERS = [
     ("none", {}),
@@ -78,56 +115,107 @@ def fill(engine: sa.Engine, n_matches: int, n_projects: int, n_offers: int, seed
     rng = random.Random(seed)
     today = date.today()
     with engine.begin() as conn:
-        supply = [{"name": f"Ally {i}", "kind": KINDS[i % len(KINDS)], "side": "supply",
-                   "country": rng.choice(["US", "DE", "ES", "FR", "JP", "KR", "CA"])}
-                  for i in range(140)]
-        demand = [{"name": f"Secretaría {i}", "kind": "local_public", "side": "demand",
-                   "country": "CO"} for i in range(40)]
+        supply = [
+            {
+                "name": f"Ally {i}",
+                "kind": KINDS[i % len(KINDS)],
+                "side": "supply",
+                "country": rng.choice(["US", "DE", "ES", "FR", "JP", "KR", "CA"]),
+            }
+            for i in range(140)
+        ]
+        demand = [
+            {"name": f"Secretaría {i}", "kind": "local_public", "side": "demand", "country": "CO"}
+            for i in range(40)
+        ]
         conn.execute(sa.insert(Organization), supply + demand)
-        supply_ids = list(conn.scalars(sa.select(Organization.id)
-                                       .where(Organization.side == "supply")))
-        demand_ids = list(conn.scalars(sa.select(Organization.id)
-                                       .where(Organization.side == "demand")))
-        conn.execute(sa.insert(Project), [{
-            "organization_id": rng.choice(demand_ids), "title": f"Proyecto {i} {_text(rng, 5)}",
-            "description": _text(rng, 120), "language": "es", "lines": _sample(rng, LINES, 2),
-            "sdgs": rng.sample(range(1, 18), 2), "modalities": _sample(rng, MODALITIES, 2),
-            "budget": rng.randint(50, 5000) * 1_000_000, "cofinancing": 0, "currency": "COP",
-            "stage": rng.choice(["idea", "formulation", "ready"]), "status": "open",
-        } for i in range(n_projects)])
+        supply_ids = list(
+            conn.scalars(sa.select(Organization.id).where(Organization.side == "supply"))
+        )
+        demand_ids = list(
+            conn.scalars(sa.select(Organization.id).where(Organization.side == "demand"))
+        )
+        conn.execute(
+            sa.insert(Project),
+            [
+                {
+                    "organization_id": rng.choice(demand_ids),
+                    "title": f"Proyecto {i} {_text(rng, 5)}",
+                    "description": _text(rng, 120),
+                    "language": "es",
+                    "lines": _sample(rng, LINES, 2),
+                    "sdgs": rng.sample(range(1, 18), 2),
+                    "modalities": _sample(rng, MODALITIES, 2),
+                    "budget": rng.randint(50, 5000) * 1_000_000,
+                    "cofinancing": 0,
+                    "currency": "COP",
+                    "stage": rng.choice(["idea", "formulation", "ready"]),
+                    "status": "open",
+                }
+                for i in range(n_projects)
+            ],
+        )
         offers = []
         for i in range(n_offers):
             deadline = None if rng.random() < 0.25 else today + timedelta(days=rng.randint(0, 400))
-            offers.append({
-                "organization_id": rng.choice(supply_ids), "title": f"Offer {i} {_text(rng, 5)}",
-                "description": _text(rng, 120), "modalities": _sample(rng, MODALITIES, 2),
-                "lines": _sample(rng, LINES, 2), "sdgs": rng.sample(range(1, 18), 2),
-                "amount_min": 10_000, "amount_max": rng.randint(2, 500) * 100_000,
-                "currency": rng.choice(["USD", "EUR"]), "eligible_kinds": ["local_public"],
-                "eligible_countries": ["CO"], "deadline": deadline, "language": "en",
-                "status": "published", "source": "import"})
+            offers.append(
+                {
+                    "organization_id": rng.choice(supply_ids),
+                    "title": f"Offer {i} {_text(rng, 5)}",
+                    "description": _text(rng, 120),
+                    "modalities": _sample(rng, MODALITIES, 2),
+                    "lines": _sample(rng, LINES, 2),
+                    "sdgs": rng.sample(range(1, 18), 2),
+                    "amount_min": 10_000,
+                    "amount_max": rng.randint(2, 500) * 100_000,
+                    "currency": rng.choice(["USD", "EUR"]),
+                    "eligible_kinds": ["local_public"],
+                    "eligible_countries": ["CO"],
+                    "deadline": deadline,
+                    "language": "en",
+                    "status": "published",
+                    "source": "import",
+                }
+            )
         conn.execute(sa.insert(Offer), offers)
         project_ids = list(conn.scalars(sa.select(Project.id)))
         offer_ids = list(conn.scalars(sa.select(Offer.id)))
     pairs = rng.sample(range(len(project_ids) * len(offer_ids)), n_matches)
-    statuses = (["proposed"] * 86 + ["shortlisted"] * 5 + ["rejected"] * 5 + ["withdrawn"] * 3
-                + ["accepted"])
+    statuses = (
+        ["proposed"] * 86
+        + ["shortlisted"] * 5
+        + ["rejected"] * 5
+        + ["withdrawn"] * 3
+        + ["accepted"]
+    )
     batch = []
     with engine.begin() as conn:
         for number, pair in enumerate(pairs, 1):
             p, o = divmod(pair, len(offer_ids))
             score = round(min(max(rng.betavariate(2, 5), 0.0), 1.0), 6)
             terms = rng.sample(WORDS, 4)
-            batch.append({
-                "project_id": project_ids[p], "offer_id": offer_ids[o], "score": score,
-                "components": {"text": round(rng.random(), 3), "modality": rng.choice([0, .5, 1]),
-                               "thematic": round(rng.random(), 3), "amount": round(rng.random(), 3),
-                               "time": round(rng.random(), 3)},
-                "explanation": {"terms": terms, "concepts": [],
-                                "en": ["shared terms: " + ", ".join(terms), "deadline in 40 days"],
-                                "es": ["términos en común: " + ", ".join(terms),
-                                       "cierra en 40 días"]},
-                "status": rng.choice(statuses), "matcher_version": "bench"})
+            batch.append(
+                {
+                    "project_id": project_ids[p],
+                    "offer_id": offer_ids[o],
+                    "score": score,
+                    "components": {
+                        "text": round(rng.random(), 3),
+                        "modality": rng.choice([0, 0.5, 1]),
+                        "thematic": round(rng.random(), 3),
+                        "amount": round(rng.random(), 3),
+                        "time": round(rng.random(), 3),
+                    },
+                    "explanation": {
+                        "terms": terms,
+                        "concepts": [],
+                        "en": ["shared terms: " + ", ".join(terms), "deadline in 40 days"],
+                        "es": ["términos en común: " + ", ".join(terms), "cierra en 40 días"],
+                    },
+                    "status": rng.choice(statuses),
+                    "matcher_version": "bench",
+                }
+            )
             if len(batch) == CHUNK or number == len(pairs):
                 conn.execute(sa.insert(Match), batch)
                 batch = []
@@ -178,18 +266,25 @@ def _explain(engine: sa.Engine, settings) -> None:
     from services import reviews
 
     for name, args in FILTERS:
-        filters = reviews.QueueFilters(**{k: (float(v) if k == "min_score" else
-                                              int(v) if k == "deadline_days" else v)
-                                           for k, v in args.items()})
+        filters = reviews.QueueFilters(
+            **{
+                k: (float(v) if k == "min_score" else int(v) if k == "deadline_days" else v)
+                for k, v in args.items()
+            }
+        )
         with Session(engine) as session:
             query = reviews.queue_select(session, filters, date.today())
             if query is None:
                 print(f"\n-- {name}: no project or offer fits")
                 continue
-            compiled = query.limit(51).compile(dialect=engine.dialect,
-                                              compile_kwargs={"render_postcompile": True})
-            plan = session.connection().exec_driver_sql(
-                "EXPLAIN ANALYZE " + str(compiled), compiled.params).scalars()
+            compiled = query.limit(51).compile(
+                dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+            )
+            plan = (
+                session.connection()
+                .exec_driver_sql("EXPLAIN ANALYZE " + str(compiled), compiled.params)
+                .scalars()
+            )
             print(f"\n-- {name}\n" + "\n".join(plan))
 
 
@@ -212,8 +307,10 @@ def main() -> int:
         migrate.upgrade(url)
         start = time.perf_counter()
         fill(make_engine(url), args.matches, args.projects, args.offers, DEFAULT_SEED)
-        print(f"filled {args.matches:,} matches over {args.projects:,} projects and "
-              f"{args.offers:,} offers in {time.perf_counter() - start:.1f} s")
+        print(
+            f"filled {args.matches:,} matches over {args.projects:,} projects and "
+            f"{args.offers:,} offers in {time.perf_counter() - start:.1f} s"
+        )
         results = measure(url, args.repeat, args.explain)
     finally:
         if not args.keep:

@@ -58,13 +58,15 @@ def sentences(data: Path) -> list[str]:
             for line in handle:
                 item = json.loads(line)
                 for part in (item.get("description") or "").splitlines():
-                    out.update(s.strip() for s in _SENTENCE.split(part)
-                               if 20 <= len(s.strip()) <= 400)
+                    out.update(
+                        s.strip() for s in _SENTENCE.split(part) if 20 <= len(s.strip()) <= 400
+                    )
     return sorted(out)
 
 
-def corpus(pool: list[str], n_demand: int, n_supply: int, seed: int
-           ) -> tuple[list[dict], list[dict]]:
+def corpus(
+    pool: list[str], n_demand: int, n_supply: int, seed: int
+) -> tuple[list[dict], list[dict]]:
     """Return generated (supply, demand) items; some supply items have several passages."""
     rng = random.Random(seed)
 
@@ -80,9 +82,14 @@ def corpus(pool: list[str], n_demand: int, n_supply: int, seed: int
         else:
             text = " ".join(rng.sample(pool, rng.randint(3, 8)))
         supply.append({"id": f"s{i}", "title": title(), "description": text})
-    demand = [{"id": f"d{i}", "title": title(),
-               "description": " ".join(rng.sample(pool, rng.randint(2, 6)))}
-              for i in range(n_demand)]
+    demand = [
+        {
+            "id": f"d{i}",
+            "title": title(),
+            "description": " ".join(rng.sample(pool, rng.randint(2, 6))),
+        }
+        for i in range(n_demand)
+    ]
     return supply, demand
 
 
@@ -94,10 +101,10 @@ def baseline(supply: list[dict], demand: list[dict], top: int) -> None:
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     vec.fit(texts)
     s_rows = vec.transform(texts[: len(supply)])
-    d_rows = vec.transform(texts[len(supply):])
+    d_rows = vec.transform(texts[len(supply) :])
     s_t = s_rows.T.tocsr()
     for start in range(0, d_rows.shape[0], DEFAULT_BLOCK):
-        product = (d_rows[start:start + DEFAULT_BLOCK] @ s_t).tocsr()
+        product = (d_rows[start : start + DEFAULT_BLOCK] @ s_t).tocsr()
         for r in range(product.shape[0]):
             lo, hi = product.indptr[r], product.indptr[r + 1]
             data = product.data[lo:hi]
@@ -122,8 +129,10 @@ def single(supply: list[dict], demand: list[dict], top: int, runs: int) -> dict:
         start = time.perf_counter()
         index.rank_demand([item], top)
         times.append(1000 * (time.perf_counter() - start))
-    return {"median_ms": statistics.median(times),
-            "p90_ms": sorted(times)[int(0.9 * len(times)) - 1]}
+    return {
+        "median_ms": statistics.median(times),
+        "p90_ms": sorted(times)[int(0.9 * len(times)) - 1],
+    }
 
 
 def memory_mib() -> tuple[float, float]:
@@ -153,8 +162,13 @@ def in_child(func, *args) -> dict:
         result = func(*args)
         seconds = time.perf_counter() - start
         _, peak = memory_mib()
-        out = {"seconds": seconds, "peak_mib": peak, "start_mib": start_rss,
-               "own_peak_mib": peak - start_rss, "result": result}
+        out = {
+            "seconds": seconds,
+            "peak_mib": peak,
+            "start_mib": start_rss,
+            "own_peak_mib": peak - start_rss,
+            "result": result,
+        }
         with os.fdopen(write, "w") as handle:
             json.dump(out, handle)
         os._exit(0)
@@ -179,23 +193,31 @@ def main() -> None:
     supply, demand = corpus(pool, args.demand, args.supply, DEFAULT_SEED)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"corpus: {len(demand)} demand x {len(supply)} supply from {len(pool)} sentences; "
-          f"top {args.top}; corpus in memory before fork: {base_rss:.0f} MiB")
+    print(
+        f"corpus: {len(demand)} demand x {len(supply)} supply from {len(pool)} sentences; "
+        f"top {args.top}; corpus in memory before fork: {base_rss:.0f} MiB"
+    )
     runs = {}
     if not args.skip_baseline:
         runs["baseline"] = in_child(baseline, supply, demand, args.top)
     runs["matcher"] = in_child(matcher, supply, demand, args.top)
-    print("memory: own peak = child's peak RSS (VmHWM) - its RSS after fork and gc; "
-          "raw peak includes the corpus")
+    print(
+        "memory: own peak = child's peak RSS (VmHWM) - its RSS after fork and gc; "
+        "raw peak includes the corpus"
+    )
     for name, run in runs.items():
-        print(f"{name:9s} {run['seconds']:8.1f} s   own peak {run['own_peak_mib']:7.0f} MiB   "
-              f"(raw peak RSS {run['peak_mib']:.0f} MiB, {run['start_mib']:.0f} at start)")
+        print(
+            f"{name:9s} {run['seconds']:8.1f} s   own peak {run['own_peak_mib']:7.0f} MiB   "
+            f"(raw peak RSS {run['peak_mib']:.0f} MiB, {run['start_mib']:.0f} at start)"
+        )
     if "baseline" in runs:
         ratio = runs["matcher"]["seconds"] / runs["baseline"]["seconds"]
         print(f"ratio matcher/baseline: {ratio:.2f}")
     one = in_child(single, supply, demand, args.top, args.single_runs)["result"]
-    print(f"single new item against the fitted index: median {one['median_ms']:.1f} ms, "
-          f"p90 {one['p90_ms']:.1f} ms")
+    print(
+        f"single new item against the fitted index: median {one['median_ms']:.1f} ms, "
+        f"p90 {one['p90_ms']:.1f} ms"
+    )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

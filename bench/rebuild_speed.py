@@ -32,10 +32,16 @@ from models import migrate as migrations  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from services import demo, scoring  # noqa: E402
 
-DEFAULT_URL = os.environ.get("TEST_DATABASE_URL",
-                             "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-LINES = ["social_inclusion", "economic_development", "sustainable_territory",
-         "human_development", "governance_peace"]
+DEFAULT_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+LINES = [
+    "social_inclusion",
+    "economic_development",
+    "sustainable_territory",
+    "human_development",
+    "governance_peace",
+]
 MODALITIES = ["grant", "loan", "technical_assistance", "knowledge_exchange", "in_kind"]
 
 
@@ -62,31 +68,66 @@ def generate(session, n_projects: int, n_offers: int, seed: int = 11) -> None:
     p_titles = [p["title"] for p in data["projects"]]
     o_titles = [o["title"] for o in data["offers"]]
     city = Organization(name="Bench city", kind="local_public", side="demand", country="CO")
-    allies = [Organization(name=f"Bench ally {i}", kind=k, side="supply", country="US")
-              for i, k in enumerate(["bilateral", "multilateral", "foundation", "city_network",
-                                     "company", "university", "ngo"] * 6)]
+    allies = [
+        Organization(name=f"Bench ally {i}", kind=k, side="supply", country="US")
+        for i, k in enumerate(
+            [
+                "bilateral",
+                "multilateral",
+                "foundation",
+                "city_network",
+                "company",
+                "university",
+                "ngo",
+            ]
+            * 6
+        )
+    ]
     session.add_all([city, *allies])
     session.flush()
     today = date.today()
-    session.execute(sa.insert(Project), [{
-        "organization_id": city.id, "title": rng.choice(p_titles),
-        "description": " ".join(rng.sample(p_sent, 4)), "language": "es",
-        "lines": rng.sample(LINES, rng.randint(1, 2)), "sdgs": rng.sample(range(1, 18), 2),
-        "modalities": rng.sample(MODALITIES, rng.randint(1, 2)),
-        "budget": rng.randint(2, 500) * 100_000, "cofinancing": 0, "currency": "USD",
-        "stage": "formulation", "status": "open"} for _ in range(n_projects)])
+    session.execute(
+        sa.insert(Project),
+        [
+            {
+                "organization_id": city.id,
+                "title": rng.choice(p_titles),
+                "description": " ".join(rng.sample(p_sent, 4)),
+                "language": "es",
+                "lines": rng.sample(LINES, rng.randint(1, 2)),
+                "sdgs": rng.sample(range(1, 18), 2),
+                "modalities": rng.sample(MODALITIES, rng.randint(1, 2)),
+                "budget": rng.randint(2, 500) * 100_000,
+                "cofinancing": 0,
+                "currency": "USD",
+                "stage": "formulation",
+                "status": "open",
+            }
+            for _ in range(n_projects)
+        ],
+    )
     rows = []
     for _ in range(n_offers):
         low = rng.randint(1, 50) * 10_000
-        rows.append({
-            "organization_id": rng.choice(allies).id, "title": rng.choice(o_titles),
-            "description": " ".join(rng.sample(o_sent, 5)), "language": "en",
-            "lines": rng.sample(LINES, rng.randint(1, 2)), "sdgs": rng.sample(range(1, 18), 2),
-            "modalities": rng.sample(MODALITIES, rng.randint(1, 2)), "amount_min": low,
-            "amount_max": low * rng.randint(2, 20), "currency": "USD",
-            "eligible_kinds": [], "eligible_countries": [],
-            "deadline": today + timedelta(days=rng.randint(5, 300)),
-            "status": "published", "source": "import"})
+        rows.append(
+            {
+                "organization_id": rng.choice(allies).id,
+                "title": rng.choice(o_titles),
+                "description": " ".join(rng.sample(o_sent, 5)),
+                "language": "en",
+                "lines": rng.sample(LINES, rng.randint(1, 2)),
+                "sdgs": rng.sample(range(1, 18), 2),
+                "modalities": rng.sample(MODALITIES, rng.randint(1, 2)),
+                "amount_min": low,
+                "amount_max": low * rng.randint(2, 20),
+                "currency": "USD",
+                "eligible_kinds": [],
+                "eligible_countries": [],
+                "deadline": today + timedelta(days=rng.randint(5, 300)),
+                "status": "published",
+                "source": "import",
+            }
+        )
     session.execute(sa.insert(Offer), rows)
     session.commit()
 
@@ -100,12 +141,18 @@ def rebuild(factory, settings) -> dict:
         started = time.perf_counter()
         scoring.run_rebuild(session, settings, job.id)
         elapsed = time.perf_counter() - started
-        rows = session.scalar(sa.select(sa.func.count()).select_from(Match)
-                              .where(Match.status == "proposed"))
+        rows = session.scalar(
+            sa.select(sa.func.count()).select_from(Match).where(Match.status == "proposed")
+        )
         projects = session.scalar(sa.select(sa.func.count()).select_from(Project))
         offers = session.scalar(sa.select(sa.func.count()).select_from(Offer))
-    return {"projects": projects, "offers": offers, "seconds": round(elapsed, 2),
-            "rows": rows, "rows_per_second": round(rows / elapsed)}
+    return {
+        "projects": projects,
+        "offers": offers,
+        "seconds": round(elapsed, 2),
+        "rows": rows,
+        "rows_per_second": round(rows / elapsed),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         print("demo data      ", rebuild(factory, settings))
         print("demo, again    ", rebuild(factory, settings), "(rescoring: upserts only)")
         with factory() as session:
-            session.execute(sa.text("TRUNCATE matches, alliances, offers, projects, "
-                                    "organizations RESTART IDENTITY CASCADE"))
+            session.execute(
+                sa.text(
+                    "TRUNCATE matches, alliances, offers, projects, "
+                    "organizations RESTART IDENTITY CASCADE"
+                )
+            )
             session.commit()
             generate(session, args.projects, args.offers)
         print(f"{args.projects} x {args.offers}", rebuild(factory, settings))

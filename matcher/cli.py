@@ -17,8 +17,9 @@ DEFAULT_TOP = 10
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m matcher",
-                                     description="Rank cooperation offers against projects.")
+    parser = argparse.ArgumentParser(
+        prog="python -m matcher", description="Rank cooperation offers against projects."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     rank = sub.add_parser("rank", help="write the best supply items per demand item (JSONL)")
     rank.add_argument("--supply", required=True)
@@ -32,8 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--supply", required=True)
     tune.add_argument("--demand", required=True)
     tune.add_argument("--folds", type=int, default=tn.DEFAULT_FOLDS)
-    tune.add_argument("--candidates", type=int, default=tn.DEFAULT_CANDIDATES,
-                      help="supply items scored per demand item besides its true ones")
+    tune.add_argument(
+        "--candidates",
+        type=int,
+        default=tn.DEFAULT_CANDIDATES,
+        help="supply items scored per demand item besides its true ones",
+    )
     return parser
 
 
@@ -51,8 +56,9 @@ def rank(supply_path: str, demand_path: str, top: int, explain: bool) -> None:
                 match["components"] = p.components
                 match["explanation"] = p.explanation
             matches.append(match)
-        out.write(json.dumps({"demand_id": item["id"], "matches": matches},
-                             ensure_ascii=False) + "\n")
+        out.write(
+            json.dumps({"demand_id": item["id"], "matches": matches}, ensure_ascii=False) + "\n"
+        )
 
 
 def evaluate(supply_path: str, demand_path: str) -> None:
@@ -60,8 +66,9 @@ def evaluate(supply_path: str, demand_path: str) -> None:
     supply = read_items(supply_path)
     demand = read_items(demand_path, require=("id", "true_supply_ids"))
     index = MatchIndex.fit(supply, demand)
-    ranked = [[p.supply_id for p in pairs]
-              for pairs in index.rank_demand(demand, ev.DEFAULT_MRR_CUTOFF)]
+    ranked = [
+        [p.supply_id for p in pairs] for pairs in index.rank_demand(demand, ev.DEFAULT_MRR_CUTOFF)
+    ]
     base = ev.baseline_rank(supply, demand, ev.DEFAULT_MRR_CUTOFF)
     print(f"matcher {index.version}; {len(supply)} supply, {len(demand)} demand")
     for line in ev.report(supply, demand, {"matcher": ranked, "tfidf": base}):
@@ -77,17 +84,20 @@ def tune(supply_path: str, demand_path: str, folds: int, candidates: int) -> Non
     index = MatchIndex.fit(supply, demand)
     table = tn.pair_table(index, demand, candidates)
     if table.n_groups < folds:
-        raise InputError(f"{demand_path}: {table.n_groups} demand item(s) with a true supply "
-                         f"item among the open pairs; tuning needs at least {folds}")
+        raise InputError(
+            f"{demand_path}: {table.n_groups} demand item(s) with a true supply "
+            f"item among the open pairs; tuning needs at least {folds}"
+        )
     labelled = [demand[i] for i in table.origin]
     configured = tn.ranked_ids(table, index, index.weights, ev.DEFAULT_MRR_CUTOFF)
     learned_cv, _ = tn.cross_validate(table, index, folds, ev.DEFAULT_MRR_CUTOFF)
     learned = tn.fit_weights(table, index.weights)
-    print(f"matcher {index.version}; {len(supply)} supply, {table.n_groups} labelled demand "
-          f"items, {len(table.group)} pairs; learned weights measured on held-out folds "
-          f"({folds})")
-    for line in ev.report(supply, labelled, {"configured": configured,
-                                             "learned-cv": learned_cv}):
+    print(
+        f"matcher {index.version}; {len(supply)} supply, {table.n_groups} labelled demand "
+        f"items, {len(table.group)} pairs; learned weights measured on held-out folds "
+        f"({folds})"
+    )
+    for line in ev.report(supply, labelled, {"configured": configured, "learned-cv": learned_cv}):
         print(line)
     print("learned weights (all items), for COOPMATCH_MATCH_WEIGHTS:")
     print(",".join(f"{k}={v:g}" for k, v in learned.as_dict().items()))

@@ -26,8 +26,13 @@ def metrics(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> dict[s
 
 def _first_hits(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> np.ndarray:
     """Return per query the 0-based rank of its first true item (infinity if none)."""
-    return np.array([next((r for r, x in enumerate(ids) if x in truth), np.inf)
-                     for ids, truth in zip(ranked, truths, strict=True)], float)
+    return np.array(
+        [
+            next((r for r, x in enumerate(ids) if x in truth), np.inf)
+            for ids, truth in zip(ranked, truths, strict=True)
+        ],
+        float,
+    )
 
 
 def _reciprocal(first: np.ndarray) -> np.ndarray:
@@ -39,8 +44,12 @@ def reciprocal_ranks(ranked: Sequence[Sequence[object]], truths: Sequence[set]) 
     return _reciprocal(_first_hits(ranked, truths))
 
 
-def paired_interval(a: np.ndarray, b: np.ndarray, rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
-                    seed: int = DEFAULT_BOOTSTRAP_SEED) -> tuple[float, float, float]:
+def paired_interval(
+    a: np.ndarray,
+    b: np.ndarray,
+    rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
+    seed: int = DEFAULT_BOOTSTRAP_SEED,
+) -> tuple[float, float, float]:
     """Return mean(a - b) and its 95 % paired bootstrap interval (queries resampled)."""
     diff = np.asarray(a, float) - np.asarray(b, float)
     if not len(diff):
@@ -51,8 +60,9 @@ def paired_interval(a: np.ndarray, b: np.ndarray, rounds: int = DEFAULT_BOOTSTRA
     return float(diff.mean()), float(low), float(high)
 
 
-def slices(supply: Sequence[Mapping], demand: Sequence[Mapping]
-           ) -> dict[str, Callable[[Mapping], bool]]:
+def slices(
+    supply: Sequence[Mapping], demand: Sequence[Mapping]
+) -> dict[str, Callable[[Mapping], bool]]:
     """Return named predicates over demand items: overall, lang, self_reported, kind, hard, xl."""
     by_id = {s["id"]: s for s in supply}
     out: dict[str, Callable[[Mapping], bool]] = {"overall": lambda d: True}
@@ -66,11 +76,13 @@ def slices(supply: Sequence[Mapping], demand: Sequence[Mapping]
     kinds = sorted({str(s.get("kind")) for s in supply if s.get("kind")})
     for kind in kinds:
         out[f"supply kind={kind}"] = lambda d, k=kind: any(
-            by_id.get(t, {}).get("kind") == k for t in d["true_supply_ids"])
+            by_id.get(t, {}).get("kind") == k for t in d["true_supply_ids"]
+        )
 
     def hard(d: Mapping) -> bool:
         return d.get("self_reported") is False and all(
-            by_id.get(t, {}).get("kind") != POOLED_FUND_KIND for t in d["true_supply_ids"])
+            by_id.get(t, {}).get("kind") != POOLED_FUND_KIND for t in d["true_supply_ids"]
+        )
 
     def cross(d: Mapping) -> bool:
         langs = [by_id.get(t, {}).get("lang") for t in d["true_supply_ids"]]
@@ -82,8 +94,9 @@ def slices(supply: Sequence[Mapping], demand: Sequence[Mapping]
     return out
 
 
-def baseline_rank(supply: Sequence[Mapping], demand: Sequence[Mapping], top_k: int
-                  ) -> list[list[object]]:
+def baseline_rank(
+    supply: Sequence[Mapping], demand: Sequence[Mapping], top_k: int
+) -> list[list[object]]:
     """Rank supply per demand with plain TF-IDF (word 1-2 grams, sublinear tf, cosine)."""
     if not supply or not demand:
         return [[] for _ in demand]
@@ -91,7 +104,7 @@ def baseline_rank(supply: Sequence[Mapping], demand: Sequence[Mapping], top_k: i
     texts = [_text(x) for x in supply] + [_text(x) for x in demand]
     vec.fit(texts)
     s_rows = vec.transform(texts[: len(supply)])
-    d_rows = vec.transform(texts[len(supply):])
+    d_rows = vec.transform(texts[len(supply) :])
     cols, _ = candidates(d_rows, s_rows.T.tocsr(), top_k, threads=1)
     ids = [s["id"] for s in supply]
     return [[ids[c] for c in row if c >= 0] for row in cols]
@@ -101,8 +114,11 @@ def _text(item: Mapping) -> str:
     return f"{item.get('title') or ''}\n{item.get('description') or ''}"
 
 
-def report(supply: Sequence[Mapping], demand: Sequence[Mapping],
-           systems: Mapping[str, Sequence[Sequence[object]]]) -> list[str]:
+def report(
+    supply: Sequence[Mapping],
+    demand: Sequence[Mapping],
+    systems: Mapping[str, Sequence[Sequence[object]]],
+) -> list[str]:
     """Return table lines: one row per slice and system, metrics side by side.
 
     With two or more systems, a last column gives the first system's MRR@10 minus the second's
@@ -112,7 +128,8 @@ def report(supply: Sequence[Mapping], demand: Sequence[Mapping],
     truths = [set(d["true_supply_ids"]) for d in demand]
     names = list(systems)
     header = f"{'slice':28s} {'n':>5s} " + " ".join(
-        f"{name + ' ' + m:>18s}" for m in ("R@1", "R@5", "R@10", "MRR@10") for name in names)
+        f"{name + ' ' + m:>18s}" for m in ("R@1", "R@5", "R@10", "MRR@10") for name in names
+    )
     if len(names) > 1:
         header += f"  {'MRR@10 ' + names[0] + ' - ' + names[1] + ' [95% CI]':>34s}"
         rr = {name: reciprocal_ranks(systems[name], truths) for name in names[:2]}
@@ -121,10 +138,13 @@ def report(supply: Sequence[Mapping], demand: Sequence[Mapping],
         rows = [i for i, d in enumerate(demand) if keep(d)]
         if not rows:
             continue
-        per = {name: metrics([systems[name][i] for i in rows], [truths[i] for i in rows])
-               for name in names}
-        cells = " ".join(f"{per[name][m]:18.3f}" for m in ("R@1", "R@5", "R@10", "MRR@10")
-                         for name in names)
+        per = {
+            name: metrics([systems[name][i] for i in rows], [truths[i] for i in rows])
+            for name in names
+        }
+        cells = " ".join(
+            f"{per[name][m]:18.3f}" for m in ("R@1", "R@5", "R@10", "MRR@10") for name in names
+        )
         if len(names) > 1:
             mean, low, high = paired_interval(rr[names[0]][rows], rr[names[1]][rows])
             cells += f"  {f'{mean:+.3f} [{low:+.3f}, {high:+.3f}]':>34s}"

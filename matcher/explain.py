@@ -37,8 +37,9 @@ def money(usd: float, lang: str) -> str:
     return f"USD {text}"
 
 
-def text_phrases(terms: list[str], concepts_en: list[str], concepts_es: list[str]
-                 ) -> tuple[list[str], list[str]]:
+def text_phrases(
+    terms: list[str], concepts_en: list[str], concepts_es: list[str]
+) -> tuple[list[str], list[str]]:
     """Return the phrases naming the shared terms and concepts behind the text score."""
     en: list[str] = []
     es: list[str] = []
@@ -68,18 +69,24 @@ def modality_phrase(shared: list[str], needed: list[str]) -> tuple[str, str]:
         return f"{en} is what the project needs", f"{es} es lo que el proyecto necesita"
     en = ", ".join(MODALITY_LABELS.get(x, (x, x))[0] for x in needed)
     es = ", ".join(MODALITY_LABELS.get(x, (x, x))[1] for x in needed)
-    return (f"the project needs {en}, which this offer does not give",
-            f"el proyecto necesita {es}, que esta oferta no da")
+    return (
+        f"the project needs {en}, which this offer does not give",
+        f"el proyecto necesita {es}, que esta oferta no da",
+    )
 
 
 def amount_phrase(need_usd: float, share: float, too_big: bool) -> tuple[str, str]:
     """Return the phrase on how much of the remaining need the offer covers."""
     pct = int(round(100 * share))
     if too_big:
-        return (f"the offer's minimum exceeds the {money(need_usd, 'en')} still needed",
-                f"el mínimo de la oferta supera los {money(need_usd, 'es')} que faltan")
-    return (f"covers {pct} % of the {money(need_usd, 'en')} still needed",
-            f"cubre el {pct} % de los {money(need_usd, 'es')} que faltan")
+        return (
+            f"the offer's minimum exceeds the {money(need_usd, 'en')} still needed",
+            f"el mínimo de la oferta supera los {money(need_usd, 'es')} que faltan",
+        )
+    return (
+        f"covers {pct} % of the {money(need_usd, 'en')} still needed",
+        f"cubre el {pct} % de los {money(need_usd, 'es')} que faltan",
+    )
 
 
 def time_phrase(days: float) -> tuple[str, str] | None:
@@ -106,8 +113,11 @@ def profile_phrase(n_passages: int, score: float) -> tuple[str, str]:
     """Return the phrase for a supplier's learned profile: whether its record of funded
     projects resembles the project (score from DEFAULT_PROFILE_SIMILAR on) or not."""
     if score >= DEFAULT_PROFILE_SIMILAR:
-        return (f"has funded similar projects (learned from {n_passages} past activities)",
-                f"ha financiado proyectos similares (aprendido de {n_passages} actividades)")
-    return (f"its past activities are unlike this project (learned from {n_passages})",
-            f"sus actividades anteriores no se parecen a este proyecto (aprendido de "
-            f"{n_passages})")
+        return (
+            f"has funded similar projects (learned from {n_passages} past activities)",
+            f"ha financiado proyectos similares (aprendido de {n_passages} actividades)",
+        )
+    return (
+        f"its past activities are unlike this project (learned from {n_passages})",
+        f"sus actividades anteriores no se parecen a este proyecto (aprendido de {n_passages})",
+    )

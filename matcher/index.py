@@ -58,8 +58,17 @@ DEFAULT_SCORE_DECIMALS = 6
 STATE_FILE = "state.joblib"
 META_FILE = "meta.json"
 
-COMPONENTS = ("text", "profile", "place", "sector", "record", "modality", "thematic", "amount",
-              "time")
+COMPONENTS = (
+    "text",
+    "profile",
+    "place",
+    "sector",
+    "record",
+    "modality",
+    "thematic",
+    "amount",
+    "time",
+)
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,9 @@ class MatchWeights:
         mapping = dict(mapping or {})
         unknown = sorted(set(mapping) - set(COMPONENTS))
         if unknown:
-            raise ValueError(f"unknown match weight(s): {', '.join(unknown)}; "
-                             f"known: {', '.join(COMPONENTS)}")
+            raise ValueError(
+                f"unknown match weight(s): {', '.join(unknown)}; known: {', '.join(COMPONENTS)}"
+            )
         values = {k: float(v) for k, v in mapping.items()}
         if any(v < 0 for v in values.values()):
             raise ValueError("match weights must be >= 0")
@@ -164,10 +174,16 @@ class MatchIndex:
     # -- fitting -----------------------------------------------------------------------------
 
     @classmethod
-    def fit(cls, supply: Sequence[Mapping], demand: Sequence[Mapping],
-            weights: MatchWeights | None = None, today: dt.date | None = None,
-            rates: Mapping[str, float] | None = None, glossary: Glossary | None = None,
-            threads: int = DEFAULT_THREADS) -> MatchIndex:
+    def fit(
+        cls,
+        supply: Sequence[Mapping],
+        demand: Sequence[Mapping],
+        weights: MatchWeights | None = None,
+        today: dt.date | None = None,
+        rates: Mapping[str, float] | None = None,
+        glossary: Glossary | None = None,
+        threads: int = DEFAULT_THREADS,
+    ) -> MatchIndex:
         """Fit the index on all open supply and demand items (dicts with the JSONL fields)."""
         from . import __version__
 
@@ -182,16 +198,28 @@ class MatchIndex:
         vec.last_units = None
         countries: dict[str, int] = {}
         kinds_extra: dict[str, int] = {}
-        index = cls(version="", weights=weights, vectorizer=vec, glossary=glossary,
-                    supply=None, demand=None, profiles=None, place_idf=np.zeros(0),
-                    countries=countries, kinds_extra=kinds_extra, rates=rates, today=today,
-                    threads=threads)
+        index = cls(
+            version="",
+            weights=weights,
+            vectorizer=vec,
+            glossary=glossary,
+            supply=None,
+            demand=None,
+            profiles=None,
+            place_idf=np.zeros(0),
+            countries=countries,
+            kinds_extra=kinds_extra,
+            rates=rates,
+            today=today,
+            threads=threads,
+        )
         index.supply = index._side(supply, s_docs, s_titles, s_langs, True, s_units)
         index._fit_profiles(s_docs, supply)
         index.demand = index._side(demand, d_docs, d_titles, d_langs, False, d_units)
         if index.profiles is not None:
-            index.demand.profile_feats = index.profiles.features(index.demand.rows,
-                                                                 index.demand.texts)
+            index.demand.profile_feats = index.profiles.features(
+                index.demand.rows, index.demand.texts
+            )
         index.place_idf = st.place_idf(index.supply.fields.places)
         excess = index.supply.record_excess()
         index.record_top = float(np.nanmax(excess)) if np.isfinite(excess).any() else 0.0
@@ -200,18 +228,23 @@ class MatchIndex:
         index.version = _version(__version__, supply, demand, weights, today, rates, glossary)
         return index
 
-    def _side(self, items: Sequence[Mapping], docs: list[list[str]], titles: list[str],
-              langs: list[str | None], passages: bool, units: Units | None = None) -> Side:
+    def _side(
+        self,
+        items: Sequence[Mapping],
+        docs: list[list[str]],
+        titles: list[str],
+        langs: list[str | None],
+        passages: bool,
+        units: Units | None = None,
+    ) -> Side:
         """Vectorise and encode a batch of items."""
         rows, prow, owners = self.vectorizer.transform(docs, titles, langs, passages, units)
         if prow is None:
             prow = sparse.csr_matrix((0, rows.shape[1]), dtype=np.float32)
         ptr = np.concatenate([[0], np.cumsum(np.bincount(owners, minlength=len(items)))])
-        fields = st.encode_items(items, self.countries, self.rates, self.kinds_extra,
-                                 self.sectors)
+        fields = st.encode_items(items, self.countries, self.rates, self.kinds_extra, self.sectors)
         texts = [t + "\n" + "\n".join(d) for t, d in zip(titles, docs, strict=True)]
-        return Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields,
-                    texts)
+        return Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields, texts)
 
     def _fit_profiles(self, s_docs: list[list[str]], supply: Sequence[Mapping]) -> None:
         """Learn supplier profiles, when there are a few: one per ally with a record of past
@@ -229,13 +262,17 @@ class MatchIndex:
         passages = side.passages
         if allies:
             record_texts = [t for a in allies for t in records[a]]
-            rows, _, _ = self.vectorizer.transform([[t] for t in record_texts],
-                                                   [""] * len(record_texts),
-                                                   [None] * len(record_texts))
+            rows, _, _ = self.vectorizer.transform(
+                [[t] for t in record_texts], [""] * len(record_texts), [None] * len(record_texts)
+            )
             passages = sparse.vstack([passages, rows], format="csr")
             texts += record_texts
-            owners_of_rows = np.concatenate([owners_of_rows, n + np.repeat(
-                np.arange(len(allies)), [len(records[a]) for a in allies])])
+            owners_of_rows = np.concatenate(
+                [
+                    owners_of_rows,
+                    n + np.repeat(np.arange(len(allies)), [len(records[a]) for a in allies]),
+                ]
+            )
             owners = np.concatenate([owners, n + np.arange(len(allies))])  # stays sorted
         self.profiles = fit_profiles(passages, texts, owners_of_rows, owners)
         side.profile_col = np.full(n, -1, np.int64)
@@ -257,9 +294,13 @@ class MatchIndex:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         joblib.dump(self, path / STATE_FILE, compress=3)
-        meta = {"version": self.version, "matcher_version": __version__,
-                "n_supply": len(self.supply), "n_demand": len(self.demand),
-                "weights": self.weights.as_dict()}
+        meta = {
+            "version": self.version,
+            "matcher_version": __version__,
+            "n_supply": len(self.supply),
+            "n_demand": len(self.demand),
+            "weights": self.weights.as_dict(),
+        }
         (path / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return path
 
@@ -294,16 +335,18 @@ class MatchIndex:
             side.profile_feats = self.profiles.features(side.rows, side.texts)
         return side
 
-    def rank_demand(self, demand: Sequence[Mapping], top_k: int, min_score: float = 0.0,
-                    explain: bool = False) -> list[list[ScoredPair]]:
+    def rank_demand(
+        self, demand: Sequence[Mapping], top_k: int, min_score: float = 0.0, explain: bool = False
+    ) -> list[list[ScoredPair]]:
         """Return, per demand item, its best supply items (best first), without refitting."""
         if not demand:
             return []
         queries = self.query_side(demand, as_supply=False)
         return self._rank(queries, self.supply, top_k, min_score, explain, demand_is_query=True)
 
-    def rank_supply(self, supply: Sequence[Mapping], top_k: int, min_score: float = 0.0,
-                    explain: bool = False) -> list[list[ScoredPair]]:
+    def rank_supply(
+        self, supply: Sequence[Mapping], top_k: int, min_score: float = 0.0, explain: bool = False
+    ) -> list[list[ScoredPair]]:
         """Return, per supply item, its best demand items (best first), without refitting."""
         if not supply:
             return []
@@ -313,8 +356,15 @@ class MatchIndex:
     def _today(self) -> dt.date:
         return self.today or dt.date.today()
 
-    def _rank(self, queries: Side, others: Side, top_k: int, min_score: float, explain: bool,
-              demand_is_query: bool) -> list[list[ScoredPair]]:
+    def _rank(
+        self,
+        queries: Side,
+        others: Side,
+        top_k: int,
+        min_score: float,
+        explain: bool,
+        demand_is_query: bool,
+    ) -> list[list[ScoredPair]]:
         """Score candidate pairs block by block and keep the best top_k per query."""
         results: list[list[ScoredPair]] = [[] for _ in range(len(queries))]
         if not len(others) or top_k <= 0:
@@ -342,12 +392,25 @@ class MatchIndex:
             c_lists = [(c, v[take].tolist()) for c, v in comps.items()]
             for k, (qrow, orow) in enumerate(zip(q_list, o_list, strict=True)):
                 values = {c: v[k] for c, v in c_lists if v[k] == v[k]}  # NaN: not present
-                results[qrow].append(self._pair(d_side, s_side, queries, others, qrow, orow,
-                                                s_list[k], values, explain, demand_is_query))
+                results[qrow].append(
+                    self._pair(
+                        d_side,
+                        s_side,
+                        queries,
+                        others,
+                        qrow,
+                        orow,
+                        s_list[k],
+                        values,
+                        explain,
+                        demand_is_query,
+                    )
+                )
         return results
 
-    def _candidates(self, queries: Side, others: Side, q: np.ndarray, top_k: int,
-                    demand_is_query: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _candidates(
+        self, queries: Side, others: Side, q: np.ndarray, top_k: int, demand_is_query: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return candidate (query, other) pairs: best text cosines and, if any, best profiles."""
         k = top_k * DEFAULT_CANDIDATE_FACTOR + DEFAULT_CANDIDATE_EXTRA
         cols, _ = candidates(queries.rows[q], others.transposed(), k, threads=self.threads)
@@ -368,8 +431,9 @@ class MatchIndex:
         pairs = pairs[first]
         return pairs // width, pairs % width
 
-    def score_pairs(self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray
-                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def score_pairs(
+        self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Return final scores (NaN for filtered pairs) and component arrays for (di, sj) pairs."""
         comps = {"text": self._text(d, s, di, sj)}
         comps["profile"] = self._profile(d, s, di, sj)
@@ -378,15 +442,18 @@ class MatchIndex:
         comps["record"] = st.record_fit(s.record_excess(), sj, self.record_top)
         df, sf = d.fields, s.fields
         comps["modality"] = st.overlap_fit(df.modalities[di], sf.modalities[sj])
-        comps["thematic"] = st.thematic_fit(df.lines[di], sf.lines[sj], df.sdgs[di],
-                                            sf.sdgs[sj])
+        comps["thematic"] = st.thematic_fit(df.lines[di], sf.lines[sj], df.sdgs[di], sf.sdgs[sj])
         comps["amount"] = st.amount_fit(df.need_usd[di], sf.min_usd[sj], sf.max_usd[sj])
         days = sf.deadline[sj] - self._today().toordinal()
         comps["time"] = st.time_fit(days)
         w = self.weights.as_dict()
-        scores = np.round(weighted_mean(np.stack([comps[c] for c in COMPONENTS], axis=1),
-                                        np.array([w[c] for c in COMPONENTS])),
-                          DEFAULT_SCORE_DECIMALS)
+        scores = np.round(
+            weighted_mean(
+                np.stack([comps[c] for c in COMPONENTS], axis=1),
+                np.array([w[c] for c in COMPONENTS]),
+            ),
+            DEFAULT_SCORE_DECIMALS,
+        )
         ok = st.is_open(sf.deadline[sj], self._today()) & st.eligible(df, sf, di, sj)
         scores[~ok] = np.nan
         return scores, comps
@@ -425,17 +492,26 @@ class MatchIndex:
 
     # -- explanations ------------------------------------------------------------------------
 
-    def _pair(self, d: Side, s: Side, queries: Side, others: Side, qrow: int, orow: int,
-              score: float, comps: dict[str, float], explain: bool,
-              demand_is_query: bool) -> ScoredPair:
+    def _pair(
+        self,
+        d: Side,
+        s: Side,
+        queries: Side,
+        others: Side,
+        qrow: int,
+        orow: int,
+        score: float,
+        comps: dict[str, float],
+        explain: bool,
+        demand_is_query: bool,
+    ) -> ScoredPair:
         """Build one ScoredPair (with its explanation when asked)."""
         di, sj = (qrow, orow) if demand_is_query else (orow, qrow)
         comps = {k: round(v, DEFAULT_SCORE_DECIMALS) for k, v in comps.items()}
         why = self.explain_pair(d, s, di, sj, comps) if explain else None
         return ScoredPair(d.ids[di], s.ids[sj], score, comps, why)
 
-    def explain_pair(self, d: Side, s: Side, di: int, sj: int,
-                     comps: dict[str, float]) -> dict:
+    def explain_pair(self, d: Side, s: Side, di: int, sj: int, comps: dict[str, float]) -> dict:
         """Return the terms, concepts and per-component phrases (en, es) behind a pair."""
         vec = self.vectorizer
         # Intersect the two CSR rows directly: slicing scipy rows per pair costs far more.
@@ -452,15 +528,19 @@ class MatchIndex:
                     concepts.append(vec.concepts[col - concept_start])
             elif len(terms) < ex.DEFAULT_MAX_TERMS:
                 terms.append(vec.feature_name(col))
-        en, es = ex.text_phrases(terms, [self.glossary.label(c, "en") for c in concepts],
-                                 [self.glossary.label(c, "es") for c in concepts])
+        en, es = ex.text_phrases(
+            terms,
+            [self.glossary.label(c, "en") for c in concepts],
+            [self.glossary.label(c, "es") for c in concepts],
+        )
         for phrase in self._field_phrases(d, s, di, sj, comps):
             en.append(phrase[0])
             es.append(phrase[1])
         return {"terms": terms, "concepts": concepts, "en": en, "es": es}
 
-    def _field_phrases(self, d: Side, s: Side, di: int, sj: int,
-                       comps: dict[str, float]) -> list[tuple[str, str]]:
+    def _field_phrases(
+        self, d: Side, s: Side, di: int, sj: int, comps: dict[str, float]
+    ) -> list[tuple[str, str]]:
         """Return one (en, es) phrase per structured component present in the pair."""
         df, sf = d.fields, s.fields
         out: list[tuple[str, str] | None] = []
@@ -469,24 +549,27 @@ class MatchIndex:
             out.append(ex.profile_phrase(int(self.profiles.n_passages[col]), comps["profile"]))
         if "place" in comps:
             names = {v: k for k, v in self.countries.items()}
-            shared = sorted(set(_csr_row(d.fields.places, di)[0])
-                            & set(_csr_row(s.fields.places, sj)[0]))
+            shared = sorted(
+                set(_csr_row(d.fields.places, di)[0]) & set(_csr_row(s.fields.places, sj)[0])
+            )
             out.append(ex.place_phrase([names[c] for c in shared]))
         if "thematic" in comps:
             lines = [x for b, x in enumerate(st.LINES) if df.lines[di] & sf.lines[sj] & (1 << b)]
             sdgs = [n for b, n in enumerate(st.SDGS) if df.sdgs[di] & sf.sdgs[sj] & (1 << b)]
             out.append(ex.thematic_phrase(lines, sdgs))
         if "modality" in comps:
-            both = [x for b, x in enumerate(st.MODALITIES)
-                    if df.modalities[di] & sf.modalities[sj] & (1 << b)]
+            both = [
+                x
+                for b, x in enumerate(st.MODALITIES)
+                if df.modalities[di] & sf.modalities[sj] & (1 << b)
+            ]
             need = [x for b, x in enumerate(st.MODALITIES) if df.modalities[di] & (1 << b)]
             out.append(ex.modality_phrase(both, need))
         if "amount" in comps:
             need = float(df.need_usd[di])
             lo = float(sf.min_usd[sj])
             too_big = not np.isnan(lo) and lo > need
-            out.append(ex.amount_phrase(need, st.coverage(need, float(sf.max_usd[sj])),
-                                        too_big))
+            out.append(ex.amount_phrase(need, st.coverage(need, float(sf.max_usd[sj])), too_big))
         if "time" in comps:
             out.append(ex.time_phrase(float(sf.deadline[sj]) - self._today().toordinal()))
         return [p for p in out if p is not None]
@@ -504,8 +587,9 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.divide(total, norm, out=np.zeros(len(values)), where=norm > 0)
 
 
-def _docs(items: Sequence[Mapping], passages: bool
-          ) -> tuple[list[list[str]], list[str], list[str | None]]:
+def _docs(
+    items: Sequence[Mapping], passages: bool
+) -> tuple[list[list[str]], list[str], list[str | None]]:
     """Return per item its passages (or whole description), title and language (None: detect)."""
     docs, titles, langs = [], [], []
     for item in items:
@@ -543,8 +627,9 @@ def _csr_row(matrix: sparse.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarra
     return matrix.indices[start:end], matrix.data[start:end]
 
 
-def _pair_dot(a: sparse.csr_matrix, b: sparse.csr_matrix, ia: np.ndarray, ib: np.ndarray
-              ) -> np.ndarray:
+def _pair_dot(
+    a: sparse.csr_matrix, b: sparse.csr_matrix, ia: np.ndarray, ib: np.ndarray
+) -> np.ndarray:
     """Return the dot products of rows a[ia[k]] and b[ib[k]], in float64, chunk by chunk."""
     out = np.zeros(len(ia))
     for start in range(0, len(ia), DEFAULT_PAIR_CHUNK):
@@ -555,8 +640,9 @@ def _pair_dot(a: sparse.csr_matrix, b: sparse.csr_matrix, ia: np.ndarray, ib: np
     return out
 
 
-def _grid_or_pair_dot(a: sparse.csr_matrix, b: sparse.csr_matrix, ia: np.ndarray,
-                      ib: np.ndarray) -> np.ndarray:
+def _grid_or_pair_dot(
+    a: sparse.csr_matrix, b: sparse.csr_matrix, ia: np.ndarray, ib: np.ndarray
+) -> np.ndarray:
     """Return row dot products, through one sparse product when the pairs fill a small grid."""
     ua, inv_a = np.unique(ia, return_inverse=True)
     ub, inv_b = np.unique(ib, return_inverse=True)
@@ -575,8 +661,7 @@ def _rank_in_group(groups: np.ndarray) -> np.ndarray:
     return np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
 
 
-def _group_top_mean(values: np.ndarray, groups: np.ndarray, n_groups: int, m: int
-                    ) -> np.ndarray:
+def _group_top_mean(values: np.ndarray, groups: np.ndarray, n_groups: int, m: int) -> np.ndarray:
     """Return, per group, the mean of its m largest values (groups given as ids 0..n-1)."""
     order = np.lexsort((-values, groups))
     g = groups[order]
@@ -589,14 +674,25 @@ def _group_top_mean(values: np.ndarray, groups: np.ndarray, n_groups: int, m: in
     return sums / np.maximum(counts, 1)
 
 
-def _version(matcher_version: str, supply: Sequence[Mapping], demand: Sequence[Mapping],
-             weights: MatchWeights, today: dt.date | None, rates: Mapping[str, float],
-             glossary: Glossary) -> str:
+def _version(
+    matcher_version: str,
+    supply: Sequence[Mapping],
+    demand: Sequence[Mapping],
+    weights: MatchWeights,
+    today: dt.date | None,
+    rates: Mapping[str, float],
+    glossary: Glossary,
+) -> str:
     """Return a stable id of a fitted state: matcher version plus a hash of its inputs."""
     h = hashlib.sha256()
-    for part in (matcher_version, json.dumps(weights.as_dict(), sort_keys=True),
-                 str(today), json.dumps(dict(rates), sort_keys=True),
-                 json.dumps(glossary.concepts), json.dumps(glossary.terms, sort_keys=True)):
+    for part in (
+        matcher_version,
+        json.dumps(weights.as_dict(), sort_keys=True),
+        str(today),
+        json.dumps(dict(rates), sort_keys=True),
+        json.dumps(glossary.concepts),
+        json.dumps(glossary.terms, sort_keys=True),
+    ):
         h.update(part.encode())
     for tag, items in (("s", supply), ("d", demand)):
         for item in items:

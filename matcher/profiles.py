@@ -58,8 +58,14 @@ class Profiles:
             return sparse.csr_matrix((0, self.weights.shape[0]), dtype=np.float32)
         norm = [normalise(t) for t in texts]
         style = self.style.transform(norm) if self.style is not None else None
-        return stack_features(word_rows, self.chars.transform(norm), language_rows(texts), style,
-                              self.word_weight, self.style_weight)
+        return stack_features(
+            word_rows,
+            self.chars.transform(norm),
+            language_rows(texts),
+            style,
+            self.word_weight,
+            self.style_weight,
+        )
 
     def scores(self, feats: sparse.csr_matrix, columns: np.ndarray) -> np.ndarray:
         """Return squashed profile scores of feature rows against the given profile columns."""
@@ -68,9 +74,14 @@ class Profiles:
         return squash(raw)
 
 
-def stack_features(words: sparse.csr_matrix, chars: sparse.csr_matrix,
-                   langs: sparse.csr_matrix, style: sparse.csr_matrix | None,
-                   word_weight: float, style_weight: float) -> sparse.csr_matrix:
+def stack_features(
+    words: sparse.csr_matrix,
+    chars: sparse.csr_matrix,
+    langs: sparse.csr_matrix,
+    style: sparse.csr_matrix | None,
+    word_weight: float,
+    style_weight: float,
+) -> sparse.csr_matrix:
     """Return the profile feature rows: the weighted groups side by side (style None: none)."""
     blocks = [words * word_weight, chars, langs]
     if style is not None:  # None: too few repeated n-grams, or an older index
@@ -82,8 +93,9 @@ def language_rows(texts: list[str]) -> sparse.csr_matrix:
     """Return one-hot rows of each text's detected language (what languages an ally funds in)."""
     cols = [DETECT_LANGS.index(detect_language(t)) for t in texts]
     data = np.full(len(texts), DEFAULT_LANG_FEATURE_WEIGHT, np.float32)
-    return sparse.csr_matrix((data, (np.arange(len(texts)), cols)),
-                             shape=(len(texts), len(DETECT_LANGS)))
+    return sparse.csr_matrix(
+        (data, (np.arange(len(texts)), cols)), shape=(len(texts), len(DETECT_LANGS))
+    )
 
 
 def squash(margin: np.ndarray) -> np.ndarray:
@@ -97,8 +109,12 @@ def profile_owners(passage_owners: np.ndarray, n_items: int) -> np.ndarray:
     return np.flatnonzero(counts >= DEFAULT_PROFILE_MIN_PASSAGES)
 
 
-def fit_profiles(passages: sparse.csr_matrix, passage_texts: list[str],
-                 passage_owners: np.ndarray, owners: np.ndarray) -> Profiles | None:
+def fit_profiles(
+    passages: sparse.csr_matrix,
+    passage_texts: list[str],
+    passage_owners: np.ndarray,
+    owners: np.ndarray,
+) -> Profiles | None:
     """Fit one linear profile per owner from its passages (None when fewer than two owners).
 
     Parameters
@@ -112,24 +128,47 @@ def fit_profiles(passages: sparse.csr_matrix, passage_texts: list[str],
     labels = np.searchsorted(owners, passage_owners[keep])
     raw = [t for t, k in zip(passage_texts, keep, strict=True) if k]
     texts = [normalise(t) for t in raw]
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=DEFAULT_CHAR_NGRAMS, min_df=2,
-                            sublinear_tf=True, lowercase=False, dtype=np.float32,
-                            max_features=DEFAULT_CHAR_MAX_FEATURES)
-    style = TfidfVectorizer(ngram_range=DEFAULT_STYLE_NGRAMS, min_df=2, sublinear_tf=True,
-                            lowercase=False, dtype=np.float32, token_pattern=STYLE_TOKEN_PATTERN,
-                            max_features=DEFAULT_STYLE_MAX_FEATURES)
+    chars = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=DEFAULT_CHAR_NGRAMS,
+        min_df=2,
+        sublinear_tf=True,
+        lowercase=False,
+        dtype=np.float32,
+        max_features=DEFAULT_CHAR_MAX_FEATURES,
+    )
+    style = TfidfVectorizer(
+        ngram_range=DEFAULT_STYLE_NGRAMS,
+        min_df=2,
+        sublinear_tf=True,
+        lowercase=False,
+        dtype=np.float32,
+        token_pattern=STYLE_TOKEN_PATTERN,
+        max_features=DEFAULT_STYLE_MAX_FEATURES,
+    )
     try:
         style_rows = style.fit_transform(texts)
     except ValueError:  # no n-gram occurs twice (a tiny corpus): no style features
         style, style_rows = None, None
-    x = stack_features(passages[keep], chars.fit_transform(texts), language_rows(raw),
-                       style_rows, DEFAULT_WORD_BLOCK_WEIGHT, DEFAULT_STYLE_BLOCK_WEIGHT)
+    x = stack_features(
+        passages[keep],
+        chars.fit_transform(texts),
+        language_rows(raw),
+        style_rows,
+        DEFAULT_WORD_BLOCK_WEIGHT,
+        DEFAULT_STYLE_BLOCK_WEIGHT,
+    )
     svm = LinearSVC(C=DEFAULT_PROFILE_C, random_state=0).fit(x, labels)
     coef = svm.coef_ if len(owners) > 2 else np.vstack([-svm.coef_, svm.coef_])
-    icpt = svm.intercept_ if len(owners) > 2 else np.array([-svm.intercept_[0],
-                                                             svm.intercept_[0]])
+    icpt = svm.intercept_ if len(owners) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
     weights = sparse.csr_matrix(coef.T.astype(np.float64))
     weights.eliminate_zeros()
-    return Profiles(weights, icpt.astype(np.float64), chars,
-                    np.bincount(labels, minlength=len(owners)), style,
-                    DEFAULT_WORD_BLOCK_WEIGHT, DEFAULT_STYLE_BLOCK_WEIGHT)
+    return Profiles(
+        weights,
+        icpt.astype(np.float64),
+        chars,
+        np.bincount(labels, minlength=len(owners)),
+        style,
+        DEFAULT_WORD_BLOCK_WEIGHT,
+        DEFAULT_STYLE_BLOCK_WEIGHT,
+    )

@@ -22,10 +22,23 @@ DEFAULT_TIME_FULL_DAYS = 30
 DEFAULT_TIME_FLOOR = 0.2
 
 MODALITIES = ("grant", "loan", "technical_assistance", "knowledge_exchange", "in_kind")
-LINES = ("social_inclusion", "economic_development", "sustainable_territory",
-         "human_development", "governance_peace")
-KINDS = ("bilateral", "multilateral", "foundation", "city_network", "company", "university",
-         "ngo", "local_public")
+LINES = (
+    "social_inclusion",
+    "economic_development",
+    "sustainable_territory",
+    "human_development",
+    "governance_peace",
+)
+KINDS = (
+    "bilateral",
+    "multilateral",
+    "foundation",
+    "city_network",
+    "company",
+    "university",
+    "ngo",
+    "local_public",
+)
 SDGS = tuple(range(1, 18))
 
 
@@ -111,16 +124,20 @@ def _record_size(item: Mapping) -> float:
 
 
 def _codes(rows: list[int], cols: list[int], n: int, width: int) -> sparse.csr_matrix:
-    matrix = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
-                               shape=(n, max(width, 1)))
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, cols)), shape=(n, max(width, 1))
+    )
     matrix.data[:] = 1.0
     return matrix
 
 
-def encode_items(items: Sequence[Mapping], countries: dict[str, int],
-                 rates: Mapping[str, float] = DEFAULT_USD_RATES,
-                 kinds_extra: dict[str, int] | None = None,
-                 sectors: dict[str, int] | None = None) -> Encoded:
+def encode_items(
+    items: Sequence[Mapping],
+    countries: dict[str, int],
+    rates: Mapping[str, float] = DEFAULT_USD_RATES,
+    kinds_extra: dict[str, int] | None = None,
+    sectors: dict[str, int] | None = None,
+) -> Encoded:
     """Encode the structured fields of items; `countries` maps country codes to ids and grows."""
     n = len(items)
     mod = np.zeros(n, np.int64)
@@ -169,13 +186,29 @@ def encode_items(items: Sequence[Mapping], countries: dict[str, int],
                 sector_cols.append(sectors.setdefault(str(code), len(sectors)))
         record[i] = _record_size(item)
     width = max(len(countries), 1)
-    elig = sparse.csr_matrix((np.ones(len(elig_rows), np.float32), (elig_rows, elig_cols)),
-                             shape=(n, width))
-    places = sparse.csr_matrix((np.ones(len(place_rows), np.float32), (place_rows, place_cols)),
-                               shape=(n, width))
+    elig = sparse.csr_matrix(
+        (np.ones(len(elig_rows), np.float32), (elig_rows, elig_cols)), shape=(n, width)
+    )
+    places = sparse.csr_matrix(
+        (np.ones(len(place_rows), np.float32), (place_rows, place_cols)), shape=(n, width)
+    )
     places.data[:] = 1.0
-    return Encoded(mod, lin, sdg, kin, ekin, need, lo, hi, dead, own, elig, places,
-                   _codes(sector_rows, sector_cols, n, len(sectors)), record)
+    return Encoded(
+        mod,
+        lin,
+        sdg,
+        kin,
+        ekin,
+        need,
+        lo,
+        hi,
+        dead,
+        own,
+        elig,
+        places,
+        _codes(sector_rows, sector_cols, n, len(sectors)),
+        record,
+    )
 
 
 def overlap_fit(demand_mask: np.ndarray, supply_mask: np.ndarray) -> np.ndarray:
@@ -187,8 +220,9 @@ def overlap_fit(demand_mask: np.ndarray, supply_mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def thematic_fit(d_lines: np.ndarray, s_lines: np.ndarray, d_sdgs: np.ndarray,
-                 s_sdgs: np.ndarray) -> np.ndarray:
+def thematic_fit(
+    d_lines: np.ndarray, s_lines: np.ndarray, d_sdgs: np.ndarray, s_sdgs: np.ndarray
+) -> np.ndarray:
     """Return the mean of line overlap and SDG overlap, over those known on both sides."""
     parts = np.stack([overlap_fit(d_lines, s_lines), overlap_fit(d_sdgs, s_sdgs)])
     known = ~np.isnan(parts)
@@ -246,8 +280,7 @@ def eligible(d: Encoded, s: Encoded, di: np.ndarray, sj: np.ndarray) -> np.ndarr
         hit = np.zeros(restricted.sum(), bool)
         known = (own >= 0) & (own < width)
         if known.any():
-            hit[known] = np.asarray(
-                s.eligible_countries[rows[known], own[known]]).ravel() > 0
+            hit[known] = np.asarray(s.eligible_countries[rows[known], own[known]]).ravel() > 0
         country_ok[restricted] = hit | (own < 0)
     return kind_ok & country_ok
 
@@ -258,8 +291,13 @@ def _take(matrix: sparse.csr_matrix, rows: np.ndarray, width: int) -> sparse.csr
     return taken if taken.shape[1] == width else taken[:, :width]
 
 
-def place_fit(d_places: sparse.csr_matrix, s_places: sparse.csr_matrix, idf: np.ndarray,
-              di: np.ndarray, sj: np.ndarray) -> np.ndarray:
+def place_fit(
+    d_places: sparse.csr_matrix,
+    s_places: sparse.csr_matrix,
+    idf: np.ndarray,
+    di: np.ndarray,
+    sj: np.ndarray,
+) -> np.ndarray:
     """Return the IDF-weighted share of the demand's countries where the supply works.
 
     A country most suppliers work in says little; one only a few work in says much, so each
@@ -267,8 +305,10 @@ def place_fit(d_places: sparse.csr_matrix, s_places: sparse.csr_matrix, idf: np.
     largest possible IDF. NaN when either side lists no country.
     """
     width = min(d_places.shape[1], s_places.shape[1], len(idf))
-    shared = np.asarray(_take(d_places, di, width).multiply(_take(s_places, sj, width))
-                        @ idf[:width].astype(np.float64)).ravel()
+    shared = np.asarray(
+        _take(d_places, di, width).multiply(_take(s_places, sj, width))
+        @ idf[:width].astype(np.float64)
+    ).ravel()
     n_d = np.diff(d_places.indptr)[di].astype(np.float64)
     n_s = np.diff(s_places.indptr)[sj]
     top = float(idf.max()) if len(idf) else 1.0
@@ -284,12 +324,14 @@ def place_idf(s_places: sparse.csr_matrix) -> np.ndarray:
     return np.log((1 + n) / (1 + df))
 
 
-def sector_fit(d_sectors: sparse.csr_matrix, s_sectors: sparse.csr_matrix, di: np.ndarray,
-               sj: np.ndarray) -> np.ndarray:
+def sector_fit(
+    d_sectors: sparse.csr_matrix, s_sectors: sparse.csr_matrix, di: np.ndarray, sj: np.ndarray
+) -> np.ndarray:
     """Return the share of the demand's sector codes the supply works in (NaN if none given)."""
     width = min(d_sectors.shape[1], s_sectors.shape[1])
-    shared = np.asarray(_take(d_sectors, di, width).multiply(_take(s_sectors, sj, width))
-                        .sum(axis=1)).ravel()
+    shared = np.asarray(
+        _take(d_sectors, di, width).multiply(_take(s_sectors, sj, width)).sum(axis=1)
+    ).ravel()
     n_d = np.diff(d_sectors.indptr)[di].astype(np.float64)
     n_s = np.diff(s_sectors.indptr)[sj]
     out = np.divide(shared, n_d, out=np.full(len(di), np.nan), where=n_d > 0)

@@ -30,9 +30,18 @@ DEFAULT_OVERRIDE_RATIO = 3.0  # ... and when 3 times as many as the given langua
 DEFAULT_CHUNK_UNITS = 20_000
 
 STEMMER_NAMES = {
-    "en": "english", "es": "spanish", "fr": "french", "de": "german", "pt": "portuguese",
-    "it": "italian", "nl": "dutch", "sv": "swedish", "fi": "finnish", "da": "danish",
-    "no": "norwegian", "ca": "catalan",
+    "en": "english",
+    "es": "spanish",
+    "fr": "french",
+    "de": "german",
+    "pt": "portuguese",
+    "it": "italian",
+    "nl": "dutch",
+    "sv": "swedish",
+    "fi": "finnish",
+    "da": "danish",
+    "no": "norwegian",
+    "ca": "catalan",
 }
 # Glossary phrases are stemmed by every stemmer, each in its own space (plus one unstemmed space
 # for languages without a stemmer), and a text unit is matched in its language's space only:
@@ -77,8 +86,22 @@ _SWEDISH = """
 att av de den det detta dom efter en ett for fran har i inom med mot och om pa som till under
 var vid vi ar samt genom
 """.split()  # noqa: SIM905
-_FINNISH = ["ja", "on", "ei", "se", "joka", "jotka", "myos", "seka", "tai", "etta", "kanssa",
-            "ovat", "oli", "mukaan"]
+_FINNISH = [
+    "ja",
+    "on",
+    "ei",
+    "se",
+    "joka",
+    "jotka",
+    "myos",
+    "seka",
+    "tai",
+    "etta",
+    "kanssa",
+    "ovat",
+    "oli",
+    "mukaan",
+]
 
 STOP_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(ENGLISH_STOP_WORDS),
@@ -159,10 +182,16 @@ class Units:
         cut = int(np.searchsorted(self.unit, n_units))  # units are numbered in stream order
         head = self.counts[:n_units] if self.counts is not None else None
         tail = self.counts[n_units:] if self.counts is not None else None
-        return (Units(self.features[:cut], self.unit[:cut], n_units, self.langs[:n_units],
-                      head),
-                Units(self.features[cut:], self.unit[cut:] - n_units,
-                      self.n_units - n_units, self.langs[n_units:], tail))
+        return (
+            Units(self.features[:cut], self.unit[:cut], n_units, self.langs[:n_units], head),
+            Units(
+                self.features[cut:],
+                self.unit[cut:] - n_units,
+                self.n_units - n_units,
+                self.langs[n_units:],
+                tail,
+            ),
+        )
 
 
 @dataclass
@@ -218,8 +247,13 @@ class TextVectorizer:
 
     # -- token streams -----------------------------------------------------------------------
 
-    def _units(self, texts: Sequence[str], langs: Sequence[str | None], grow: bool,
-               groups: np.ndarray | None = None) -> Units:
+    def _units(
+        self,
+        texts: Sequence[str],
+        langs: Sequence[str | None],
+        grow: bool,
+        groups: np.ndarray | None = None,
+    ) -> Units:
         """Tokenise, drop stop words and map tokens to word ids, one pass over all units.
 
         Each unit's language comes from `_unit_languages` (given, detected, or corrected).
@@ -239,8 +273,11 @@ class TextVectorizer:
         present[keys] = True
         uniq = np.flatnonzero(present)
         del present
-        table = np.full(len(lang_codes) * width, -1,
-                        np.int32 if len(self.vocab) + len(uniq) < 2 ** 31 else np.int64)
+        table = np.full(
+            len(lang_codes) * width,
+            -1,
+            np.int32 if len(self.vocab) + len(uniq) < 2**31 else np.int64,
+        )
         for li, lang in enumerate(lang_codes):
             sel = uniq[(uniq >= li * width) & (uniq < (li + 1) * width)]
             if len(sel):
@@ -280,7 +317,7 @@ class TextVectorizer:
         m = len(units.features) - n + 1
         if m <= 0:
             return np.zeros(0, np.int64)
-        same = units.unit[: m] == units.unit[n - 1:]
+        same = units.unit[:m] == units.unit[n - 1 :]
         return np.flatnonzero(same)
 
     def _bigram_keys(self, units: Units) -> tuple[np.ndarray, np.ndarray]:
@@ -327,7 +364,7 @@ class TextVectorizer:
             ids = self._word_ids(flat, lang, grow=True)
             start = 0
             for toks, n_words, (_, concept) in zip(tokenised, words, self.phrases, strict=True):
-                kept = [i for i in ids[start:start + len(toks)] if i >= 0]
+                kept = [i for i in ids[start : start + len(toks)] if i >= 0]
                 start += len(toks)
                 if len(kept) == 1 < n_words:
                     continue  # "co-funding", "open call", "e-government": what is left is generic
@@ -358,10 +395,10 @@ class TextVectorizer:
         cuts[-1] = units.n_units
         token_cuts = np.searchsorted(units.unit, cuts)  # units are numbered in stream order
         parts = []
-        for a, b, lo, hi in zip(cuts[:-1], cuts[1:], token_cuts[:-1], token_cuts[1:],
-                                strict=True):
-            block = Units(units.features[lo:hi], units.unit[lo:hi] - a, int(b - a),
-                          units.langs[a:b])
+        for a, b, lo, hi in zip(cuts[:-1], cuts[1:], token_cuts[:-1], token_cuts[1:], strict=True):
+            block = Units(
+                units.features[lo:hi], units.unit[lo:hi] - a, int(b - a), units.langs[a:b]
+            )
             parts.append(self._counts_block(block))
         m = sparse.vstack(parts, format="csr")
         del parts
@@ -405,14 +442,15 @@ class TextVectorizer:
         scale = getattr(self, "_scale", None)
         if scale is None or len(scale) != self.n_features:
             scale = self.tfidf.idf_.astype(np.float32).copy()
-            scale[self.n_words + len(self.bigram_keys):] *= self.concept_weight
+            scale[self.n_words + len(self.bigram_keys) :] *= self.concept_weight
             self._scale = scale
         return scale
 
     # -- public ------------------------------------------------------------------------------
 
-    def fit(self, docs: Sequence[Sequence[str]], titles: Sequence[str],
-            langs: Sequence[str]) -> TextVectorizer:
+    def fit(
+        self, docs: Sequence[Sequence[str]], titles: Sequence[str], langs: Sequence[str]
+    ) -> TextVectorizer:
         """Fit vocabulary, bigrams and IDF on documents given as (passages, title, language)."""
         self.vocab, self.word_names, self._cache = {}, [], {}
         unit_texts, unit_langs, _, _ = _flatten(docs, titles, langs)
@@ -423,7 +461,7 @@ class TextVectorizer:
         doc_of_unit = _doc_of_unit(docs)
         # distinct (document, bigram) pairs as one int64 key each (bigram keys < n_words ** 2)
         span = max(self.n_words, 1) ** 2
-        if span * max(len(docs), 1) < 2 ** 62:
+        if span * max(len(docs), 1) < 2**62:
             pair_keys = _sorted_unique(doc_of_unit[b_unit] * span + b_keys)
             keys, df = _sorted_unique(pair_keys % span, counts=True)
             del pair_keys
@@ -447,14 +485,19 @@ class TextVectorizer:
         doc_of_unit = _doc_of_unit(docs)
         weights = np.ones(units.n_units, np.float32)
         weights[_title_units(docs)] = self.title_weight
-        agg = sparse.csr_matrix((weights, (doc_of_unit, np.arange(units.n_units))),
-                                shape=(n_docs, units.n_units))
+        agg = sparse.csr_matrix(
+            (weights, (doc_of_unit, np.arange(units.n_units))), shape=(n_docs, units.n_units)
+        )
         return (agg @ counts).tocsr()
 
-    def transform(self, docs: Sequence[Sequence[str]], titles: Sequence[str],
-                  langs: Sequence[str | None], passages: bool = False,
-                  units: Units | None = None
-                  ) -> tuple[sparse.csr_matrix, sparse.csr_matrix | None, np.ndarray]:
+    def transform(
+        self,
+        docs: Sequence[Sequence[str]],
+        titles: Sequence[str],
+        langs: Sequence[str | None],
+        passages: bool = False,
+        units: Units | None = None,
+    ) -> tuple[sparse.csr_matrix, sparse.csr_matrix | None, np.ndarray]:
         """Return document rows, passage rows (for documents with 2+ passages) and passage owners.
 
         Parameters
@@ -492,13 +535,13 @@ def _surface_ids(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarra
     id_parts: list[np.ndarray] = []
     unit_parts: list[np.ndarray] = []
     for start in range(0, len(texts), DEFAULT_CHUNK_UNITS):
-        chunk = texts[start:start + DEFAULT_CHUNK_UNITS]
+        chunk = texts[start : start + DEFAULT_CHUNK_UNITS]
         tokens = _TOKEN.findall(normalise(_UNIT_MARK.join(chunk)))
         for token in dict.fromkeys(tokens):
             position.setdefault(token, len(position))
         # int32 streams (half the memory of int64) whenever the ids fit
-        id_type = np.int32 if len(position) < 2 ** 31 else np.int64
-        unit_type = np.int32 if len(texts) < 2 ** 31 else np.int64
+        id_type = np.int32 if len(position) < 2**31 else np.int64
+        unit_type = np.int32 if len(texts) < 2**31 else np.int64
         ids = np.fromiter(map(position.__getitem__, tokens), id_type, count=len(tokens))
         del tokens
         is_mark = ids == 0
@@ -510,8 +553,9 @@ def _surface_ids(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarra
     return words, np.concatenate(id_parts), np.concatenate(unit_parts)
 
 
-def _sorted_unique(values: np.ndarray, counts: bool = False
-                   ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def _sorted_unique(
+    values: np.ndarray, counts: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Return the sorted distinct values (and how often each occurs), by one in-place sort.
 
     Same result as np.unique, which on large int64 arrays hashes first and is slower.
@@ -525,8 +569,13 @@ def _sorted_unique(values: np.ndarray, counts: bool = False
     return uniq, np.diff(np.append(np.flatnonzero(first), len(values)))
 
 
-def _unit_languages(langs: list[str | None], words: list[str], ids: np.ndarray,
-                    unit: np.ndarray, groups: np.ndarray | None) -> list[str]:
+def _unit_languages(
+    langs: list[str | None],
+    words: list[str],
+    ids: np.ndarray,
+    unit: np.ndarray,
+    groups: np.ndarray | None,
+) -> list[str]:
     """Return the language each unit is read in, from the given ones and the units' stop words.
 
     A unit without a language takes the one whose stop words its group (document) uses most. A
@@ -547,23 +596,34 @@ def _unit_languages(langs: list[str | None], words: list[str], ids: np.ndarray,
     if not all(out):
         groups = np.arange(n_units) if groups is None else groups
         n_groups = int(groups.max()) + 1 if n_units else 0
-        by_group = np.stack([np.bincount(groups, weights=counts[:, li], minlength=n_groups)
-                             for li in range(len(DETECT_LANGS))], axis=1)
+        by_group = np.stack(
+            [
+                np.bincount(groups, weights=counts[:, li], minlength=n_groups)
+                for li in range(len(DETECT_LANGS))
+            ],
+            axis=1,
+        )
         best, found = by_group.argmax(axis=1), by_group.max(axis=1) > 0
-        out = [lang or (DETECT_LANGS[best[g]] if found[g] else DEFAULT_LANG)
-               for lang, g in zip(out, groups, strict=True)]
+        out = [
+            lang or (DETECT_LANGS[best[g]] if found[g] else DEFAULT_LANG)
+            for lang, g in zip(out, groups, strict=True)
+        ]
     given = np.array([DETECT_LANGS.index(x) if x in DETECT_LANGS else -1 for x in out], np.int64)
     best, top = counts.argmax(axis=1), counts.max(axis=1)
     own = np.where(given >= 0, counts[np.arange(n_units), given.clip(0)], 0)
-    switch = (best != given) & (top >= DEFAULT_OVERRIDE_MIN_STOPS) & (
-        top >= DEFAULT_OVERRIDE_RATIO * own)
+    switch = (
+        (best != given)
+        & (top >= DEFAULT_OVERRIDE_MIN_STOPS)
+        & (top >= DEFAULT_OVERRIDE_RATIO * own)
+    )
     for u in np.flatnonzero(switch):
         out[u] = DETECT_LANGS[best[u]]
     return out
 
 
-def _flatten(docs: Sequence[Sequence[str]], titles: Sequence[str],
-             langs: Sequence[str | None]) -> tuple[list[str], list, None, None]:
+def _flatten(
+    docs: Sequence[Sequence[str]], titles: Sequence[str], langs: Sequence[str | None]
+) -> tuple[list[str], list, None, None]:
     """Return unit texts and languages: per document its title, then its passages."""
     texts: list[str] = []
     unit_langs: list[str] = []
@@ -583,8 +643,11 @@ def _doc_of_unit(docs: Sequence[Sequence[str]]) -> np.ndarray:
 def _title_units(docs: Sequence[Sequence[str]]) -> np.ndarray:
     """Return the unit index of every document's title."""
     sizes = np.array([1 + len(p) for p in docs], np.int64)
-    return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(docs) else \
-        np.zeros(0, np.int64)
+    return (
+        np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        if len(docs)
+        else np.zeros(0, np.int64)
+    )
 
 
 def _passage_units(docs: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:

@@ -28,8 +28,10 @@ def top_k(similarity: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray
         return cols, vals
     if n <= DEFAULT_DIRECT_ROWS and lengths.max() > 4 * k:
         for r in range(n):
-            c, v = _row_top_k(indices[indptr[r]:indptr[r + 1]], data[indptr[r]:indptr[r + 1]], k)
-            cols[r, :len(c)], vals[r, :len(v)] = c, v
+            c, v = _row_top_k(
+                indices[indptr[r] : indptr[r + 1]], data[indptr[r] : indptr[r + 1]], k
+            )
+            cols[r, : len(c)], vals[r, : len(v)] = c, v
         return cols, vals
     rows = np.repeat(np.arange(n), lengths)
     order = np.lexsort((indices, -data.astype(np.float64), rows))
@@ -50,8 +52,9 @@ def _row_top_k(indices: np.ndarray, data: np.ndarray, k: int) -> tuple[np.ndarra
     return indices[order], data[order]
 
 
-def _row_candidates(indices: np.ndarray, data: np.ndarray, right_t: sparse.csr_matrix, k: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _row_candidates(
+    indices: np.ndarray, data: np.ndarray, right_t: sparse.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the k best positive products of one sparse row with right_t, ties to lower column.
 
     The row is a dense accumulation over the rows of right_t it touches: one pass instead of the
@@ -72,9 +75,13 @@ def blocks(n: int, size: int = DEFAULT_BLOCK_ROWS) -> Iterator[slice]:
         yield slice(start, min(n, start + size))
 
 
-def candidates(left: sparse.csr_matrix, right_t: sparse.csr_matrix, k: int,
-               block_rows: int = DEFAULT_BLOCK_ROWS, threads: int = DEFAULT_THREADS
-               ) -> tuple[np.ndarray, np.ndarray]:
+def candidates(
+    left: sparse.csr_matrix,
+    right_t: sparse.csr_matrix,
+    k: int,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+    threads: int = DEFAULT_THREADS,
+) -> tuple[np.ndarray, np.ndarray]:
     """Return, per row of left, the k columns of left @ right_t with the largest products.
 
     right_t is the transposed right-hand matrix in CSR (features × items), so the product is
@@ -93,10 +100,15 @@ def candidates(left: sparse.csr_matrix, right_t: sparse.csr_matrix, k: int,
             for r in range(part.start, part.stop):
                 lo, hi = left.indptr[r], left.indptr[r + 1]
                 c, v = _row_candidates(left.indices[lo:hi], left.data[lo:hi], right_t, k)
-                cols[r, :len(c)], vals[r, :len(v)] = c, v
+                cols[r, : len(c)], vals[r, : len(v)] = c, v
             continue
-        product = sp_matmul_topn(left[part], right_t, top_n=k_eff, threshold=0.0,
-                                 n_threads=threads if threads > 1 else None).tocsr()
+        product = sp_matmul_topn(
+            left[part],
+            right_t,
+            top_n=k_eff,
+            threshold=0.0,
+            n_threads=threads if threads > 1 else None,
+        ).tocsr()
         c, v = top_k(product, k)
         cols[part], vals[part] = c, v
     return cols, vals

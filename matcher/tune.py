@@ -45,12 +45,19 @@ class PairTable:
         keep = np.isin(self.group, groups)
         renumber = np.full(self.n_groups, -1)
         renumber[np.sort(groups)] = np.arange(len(groups))
-        return PairTable(renumber[self.group[keep]], self.supply[keep], self.values[keep],
-                         self.truth[keep], len(groups), self.origin[np.sort(groups)])
+        return PairTable(
+            renumber[self.group[keep]],
+            self.supply[keep],
+            self.values[keep],
+            self.truth[keep],
+            len(groups),
+            self.origin[np.sort(groups)],
+        )
 
 
-def pair_table(index: MatchIndex, demand: Sequence[Mapping],
-               candidates: int = DEFAULT_CANDIDATES) -> PairTable:
+def pair_table(
+    index: MatchIndex, demand: Sequence[Mapping], candidates: int = DEFAULT_CANDIDATES
+) -> PairTable:
     """Score each labelled demand item's top candidates and true supply items, component-wise.
 
     Pairs filtered out (closed offers, ineligible applicants) are left out; so are demand items
@@ -74,8 +81,9 @@ def pair_table(index: MatchIndex, demand: Sequence[Mapping],
     has_truth = np.zeros(len(demand), bool)
     has_truth[gi_a[ok & truth]] = True
     ok &= has_truth[gi_a]
-    table = PairTable(gi_a[ok], sj_a[ok], values[ok], truth[ok], len(demand),
-                      np.arange(len(demand)))
+    table = PairTable(
+        gi_a[ok], sj_a[ok], values[ok], truth[ok], len(demand), np.arange(len(demand))
+    )
     return table.rows(np.flatnonzero(has_truth))
 
 
@@ -94,8 +102,11 @@ def fit_weights(table: PairTable, start: MatchWeights | None = None) -> MatchWei
     """Return the weights that maximise the likelihood of the true pairs (see module doc)."""
     start = start or MatchWeights()
     w0 = np.array([start.as_dict()[name] for name in COMPONENTS])
-    present = ~np.isnan(table.values).all(axis=0) if len(table.values) else np.zeros(
-        len(COMPONENTS), bool)
+    present = (
+        ~np.isnan(table.values).all(axis=0)
+        if len(table.values)
+        else np.zeros(len(COMPONENTS), bool)
+    )
     free = np.flatnonzero(present & (np.array(COMPONENTS) != FIXED_COMPONENT))
     if not len(free) or not table.n_groups:
         return start
@@ -108,15 +119,15 @@ def fit_weights(table: PairTable, start: MatchWeights | None = None) -> MatchWei
     floor = np.exp(DEFAULT_LOG_BOUNDS[0])
     p0 = np.append(np.log(np.maximum(w0[free], floor)), np.log(DEFAULT_TEMPERATURE))
     bounds = [DEFAULT_LOG_BOUNDS] * len(free) + [(0.0, 8.0)]
-    result = minimize(lambda p: _loss(table, *unpack(p)), p0, method="L-BFGS-B",
-                      bounds=bounds)
+    result = minimize(lambda p: _loss(table, *unpack(p)), p0, method="L-BFGS-B", bounds=bounds)
     w, _ = unpack(result.x)
     learned = {name: round(float(w[k]), 4) for k, name in enumerate(COMPONENTS)}
     return MatchWeights.from_mapping(learned)
 
 
-def ranked_ids(table: PairTable, index: MatchIndex, weights: MatchWeights, top_k: int
-               ) -> list[list[object]]:
+def ranked_ids(
+    table: PairTable, index: MatchIndex, weights: MatchWeights, top_k: int
+) -> list[list[object]]:
     """Return per demand row of the table its supply ids, best first, under the given weights."""
     w = np.array([weights.as_dict()[name] for name in COMPONENTS])
     s = np.round(weighted_mean(table.values, w), DEFAULT_SCORE_DECIMALS)
@@ -129,9 +140,13 @@ def ranked_ids(table: PairTable, index: MatchIndex, weights: MatchWeights, top_k
     return out
 
 
-def cross_validate(table: PairTable, index: MatchIndex, folds: int = DEFAULT_FOLDS,
-                   top_k: int = 10, seed: int = DEFAULT_SEED
-                   ) -> tuple[list[list[object]], list[MatchWeights]]:
+def cross_validate(
+    table: PairTable,
+    index: MatchIndex,
+    folds: int = DEFAULT_FOLDS,
+    top_k: int = 10,
+    seed: int = DEFAULT_SEED,
+) -> tuple[list[list[object]], list[MatchWeights]]:
     """Return out-of-fold rankings (per demand row of the table) and each fold's weights."""
     if folds < 2:
         raise ValueError("cross-validation needs at least 2 folds")
@@ -144,8 +159,6 @@ def cross_validate(table: PairTable, index: MatchIndex, folds: int = DEFAULT_FOL
             continue
         weights = fit_weights(table.rows(train), index.weights)
         learned.append(weights)
-        for row, ids in zip(test, ranked_ids(table.rows(test), index, weights, top_k),
-                            strict=True):
+        for row, ids in zip(test, ranked_ids(table.rows(test), index, weights, top_k), strict=True):
             ranked[row] = ids
     return ranked, learned
-

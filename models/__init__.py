@@ -10,6 +10,20 @@ from models.organizations import Organization
 from models.projects import Project
 from models.users import ApiToken, User
 
-__all__ = ["Alliance", "ApiToken", "Base", "Job", "Lock", "Match", "Offer", "Organization",
-           "OutboxMessage", "Project", "User", "AuditEvent",
-           "DigestMatchMark", "DigestSend", "Subscription"]
+__all__ = [
+    "Alliance",
+    "ApiToken",
+    "Base",
+    "Job",
+    "Lock",
+    "Match",
+    "Offer",
+    "Organization",
+    "OutboxMessage",
+    "Project",
+    "User",
+    "AuditEvent",
+    "DigestMatchMark",
+    "DigestSend",
+    "Subscription",
+]

@@ -29,9 +29,7 @@ class AuditEvent(Base):
 
     user: Mapped[User | None] = relationship(lazy="joined")
 
-    __table_args__ = (
-        sa.Index("ix_audit_events_entity", "entity_type", "entity_id", "id"),
-    )
+    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id", "id"),)
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action} {self.entity_type} {self.entity_id}>"

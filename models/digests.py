@@ -36,14 +36,18 @@ class Subscription(Timestamps, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[SubscriptionKind] = mapped_column(
-        enum_column(SubscriptionKind, "subscription_kind"))
+        enum_column(SubscriptionKind, "subscription_kind")
+    )
     lines: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     min_score: Mapped[float] = mapped_column(sa.Float, default=0.0, server_default="0")
     language: Mapped[Language] = mapped_column(
-        enum_column(Language, "subscription_language"), default=Language.ES)
+        enum_column(Language, "subscription_language"), default=Language.ES
+    )
     status: Mapped[SubscriptionStatus] = mapped_column(
         enum_column(SubscriptionStatus, "subscription_status"),
-        default=SubscriptionStatus.ACTIVE, index=True)
+        default=SubscriptionStatus.ACTIVE,
+        index=True,
+    )
     # Matches that appeared or improved up to this moment were covered by a sent digest.
     covered_until: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     last_period: Mapped[str | None] = mapped_column(sa.String(8))
@@ -68,10 +72,12 @@ class DigestSend(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("digest_subscriptions.id", ondelete="CASCADE"))
+        sa.ForeignKey("digest_subscriptions.id", ondelete="CASCADE")
+    )
     period: Mapped[str] = mapped_column(sa.String(8))  # ISO week in the agency's time zone
     status: Mapped[DigestSendStatus] = mapped_column(
-        enum_column(DigestSendStatus, "digest_send_status"), default=DigestSendStatus.PENDING)
+        enum_column(DigestSendStatus, "digest_send_status"), default=DigestSendStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     window_start: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
@@ -103,6 +109,7 @@ class DigestMatchMark(Base):
     __tablename__ = "digest_match_marks"
 
     match_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("matches.id", ondelete="CASCADE"), primary_key=True)
+        sa.ForeignKey("matches.id", ondelete="CASCADE"), primary_key=True
+    )
     score: Mapped[float] = mapped_column(sa.Float)
     raised_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)

@@ -30,9 +30,7 @@ class Match(Timestamps, Base):
     status: Mapped[MatchStatus] = mapped_column(
         enum_column(MatchStatus, "match_status"), default=MatchStatus.PROPOSED
     )
-    reviewer_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
+    reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     decision_reason: Mapped[str | None] = mapped_column(sa.Text)
     decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     matcher_version: Mapped[str] = mapped_column(sa.String(64))

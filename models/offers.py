@@ -43,8 +43,10 @@ class Offer(Timestamps, Base):
     contact_email: Mapped[str | None] = mapped_column(sa.String(254))
 
     scoring_state: Mapped[ScoringState] = mapped_column(
-        enum_column(ScoringState, "scoring_state"), default=ScoringState.NOT_SCORED,
-        server_default=ScoringState.NOT_SCORED.value, index=True
+        enum_column(ScoringState, "scoring_state"),
+        default=ScoringState.NOT_SCORED,
+        server_default=ScoringState.NOT_SCORED.value,
+        index=True,
     )
     scored_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 

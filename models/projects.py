@@ -43,8 +43,10 @@ class Project(Timestamps, Base):
     )
 
     scoring_state: Mapped[ScoringState] = mapped_column(
-        enum_column(ScoringState, "scoring_state"), default=ScoringState.NOT_SCORED,
-        server_default=ScoringState.NOT_SCORED.value, index=True
+        enum_column(ScoringState, "scoring_state"),
+        default=ScoringState.NOT_SCORED,
+        server_default=ScoringState.NOT_SCORED.value,
+        index=True,
     )
     scored_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 

@@ -36,9 +36,15 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def sign_in(session: Session, email: str, password: str, *, now: datetime | None = None,
-            max_failures: int = DEFAULT_MAX_FAILURES,
-            lockout: timedelta = DEFAULT_LOCKOUT) -> User:
+def sign_in(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    max_failures: int = DEFAULT_MAX_FAILURES,
+    lockout: timedelta = DEFAULT_LOCKOUT,
+) -> User:
     """Return the user if the password is right; count failures and lock after too many."""
     now = now or datetime.now(UTC)
     user = users.find_user(session, email)
@@ -65,8 +71,10 @@ def sign_in(session: Session, email: str, password: str, *, now: datetime | None
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """Set a new password after checking the current one."""
     if not users.verify_password(user, current):
-        raise Invalid("the current password is wrong",
-                      {"current_password": ["The current password is wrong."]})
+        raise Invalid(
+            "the current password is wrong",
+            {"current_password": ["The current password is wrong."]},
+        )
     user.password_hash = users.hash_password(new)
     with committing(session):
         session.add(user)

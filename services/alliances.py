@@ -26,9 +26,14 @@ FORMAL = (AllianceStage.FORMALISED, AllianceStage.IN_EXECUTION, AllianceStage.CL
 
 
 def get(session: Session, alliance_id: int) -> Alliance:
-    alliance = session.scalar(sa.select(Alliance).where(Alliance.id == alliance_id).options(
-        selectinload(Alliance.match).selectinload(Match.project),
-        selectinload(Alliance.match).selectinload(Match.offer)))
+    alliance = session.scalar(
+        sa.select(Alliance)
+        .where(Alliance.id == alliance_id)
+        .options(
+            selectinload(Alliance.match).selectinload(Match.project),
+            selectinload(Alliance.match).selectinload(Match.offer),
+        )
+    )
     if alliance is None:
         raise NotFound(f"alliance {alliance_id} does not exist")
     return alliance
@@ -36,10 +41,14 @@ def get(session: Session, alliance_id: int) -> Alliance:
 
 def board(session: Session, since_year: int | None = None) -> dict[str, list[Alliance]]:
     """Return the alliances per stage (every stage present), newest start first."""
-    query = (sa.select(Alliance).options(
-        selectinload(Alliance.match).selectinload(Match.project),
-        selectinload(Alliance.match).selectinload(Match.offer))
-        .order_by(Alliance.started_on.desc(), Alliance.id.desc()))
+    query = (
+        sa.select(Alliance)
+        .options(
+            selectinload(Alliance.match).selectinload(Match.project),
+            selectinload(Alliance.match).selectinload(Match.offer),
+        )
+        .order_by(Alliance.started_on.desc(), Alliance.id.desc())
+    )
     if since_year:
         query = query.where(Alliance.started_on >= date(since_year, 1, 1))
     columns: dict[str, list[Alliance]] = {stage.value: [] for stage in AllianceStage}
@@ -100,8 +109,13 @@ def clean(alliance: Alliance, data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def update(session: Session, alliance: Alliance, user_id: int, data: Mapping[str, Any],
-           today: date | None = None) -> Alliance:
+def update(
+    session: Session,
+    alliance: Alliance,
+    user_id: int,
+    data: Mapping[str, Any],
+    today: date | None = None,
+) -> Alliance:
     """Change the alliance's stage, amount, currency, rate or dates; audit what changed."""
     values = clean(alliance, data)
     today = today or date.today()
@@ -126,7 +140,13 @@ def update(session: Session, alliance: Alliance, user_id: int, data: Mapping[str
         for key, value in changed.items():
             setattr(alliance, key, value)
         session.flush()
-        audit.record(session, user_id, ENTITY, alliance.id, "update", before,
-                     audit.snapshot(alliance, tuple(changed)))
+        audit.record(
+            session,
+            user_id,
+            ENTITY,
+            alliance.id,
+            "update",
+            before,
+            audit.snapshot(alliance, tuple(changed)),
+        )
     return alliance
-

@@ -40,21 +40,39 @@ def snapshot(obj, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {name: plain(getattr(obj, name)) for name in fields}
 
 
-def record(session: Session, user_id: int | None, entity_type: str, entity_id: int, action: str,
-           before: dict | None, after: dict | None) -> AuditEvent:
+def record(
+    session: Session,
+    user_id: int | None,
+    entity_type: str,
+    entity_id: int,
+    action: str,
+    before: dict | None,
+    after: dict | None,
+) -> AuditEvent:
     """Add an event to the caller's transaction (the caller commits)."""
-    event = AuditEvent(user_id=user_id, entity_type=entity_type, entity_id=entity_id,
-                       action=action, before=plain(before), after=plain(after))
+    event = AuditEvent(
+        user_id=user_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        before=plain(before),
+        after=plain(after),
+    )
     session.add(event)
     return event
 
 
-def trail(session: Session, entity_type: str, entity_ids: list[int] | tuple[int, ...],
-          limit: int = 200) -> list[AuditEvent]:
+def trail(
+    session: Session, entity_type: str, entity_ids: list[int] | tuple[int, ...], limit: int = 200
+) -> list[AuditEvent]:
     """Return the newest events about the given records, newest first."""
     if not entity_ids:
         return []
-    return list(session.scalars(
-        sa.select(AuditEvent)
-        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(entity_ids))
-        .order_by(AuditEvent.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(entity_ids))
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )

@@ -117,17 +117,22 @@ def delete(session: Session, obj) -> None:
                 sa.select(sa.func.count()).select_from(child).where(child.organization_id == obj.id)
             )
             if held:
-                raise Conflict(f"the organisation still has {held} {NAMES[child]}(s); "
-                               "delete or move them first")
+                raise Conflict(
+                    f"the organisation still has {held} {NAMES[child]}(s); "
+                    "delete or move them first"
+                )
     if isinstance(obj, Offer | Project):
         key = Match.offer_id if isinstance(obj, Offer) else Match.project_id
         decided = session.scalar(
-            sa.select(sa.func.count()).select_from(Match)
+            sa.select(sa.func.count())
+            .select_from(Match)
             .where(key == obj.id, Match.status.in_(["accepted"]))
         )
         if decided:
-            raise Conflict(f"the {NAMES[type(obj)]} has accepted matches (alliances); "
-                           "close it instead of deleting it")
+            raise Conflict(
+                f"the {NAMES[type(obj)]} has accepted matches (alliances); "
+                "close it instead of deleting it"
+            )
     with committing(session):
         session.delete(obj)
 

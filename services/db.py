@@ -18,8 +18,9 @@ def translate_integrity_error(exc: IntegrityError) -> Conflict | Invalid:
     if "unique" in lowered or "duplicate key" in lowered:
         return Conflict("a record with the same unique value already exists", {"detail": [text]})
     if "foreign key" in lowered:
-        return Conflict("the record is referenced by, or refers to, a missing record",
-                        {"detail": [text]})
+        return Conflict(
+            "the record is referenced by, or refers to, a missing record", {"detail": [text]}
+        )
     found = _CHECK_NAME.search(text)
     rule = found.group(1) if found else "a database rule"
     return Invalid(f"the data breaks the rule {rule}", {"detail": [text]})

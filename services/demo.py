@@ -27,8 +27,13 @@ def _by_ref(session: Session, model: type) -> dict[str, int]:
     return dict(session.execute(sa.select(model.ref, model.id).where(model.ref.is_not(None))).all())
 
 
-def load(session: Session, path: Path = DEFAULT_DEMO_PATH, *, if_empty: bool = False,
-         today: date | None = None) -> dict[str, int]:
+def load(
+    session: Session,
+    path: Path = DEFAULT_DEMO_PATH,
+    *,
+    if_empty: bool = False,
+    today: date | None = None,
+) -> dict[str, int]:
     """Insert the demo rows that are not there yet; return how many of each were added.
 
     Offer and project dates are shifted by (today - anchor_date) so deadlines stay as near
@@ -73,21 +78,36 @@ def _load_alliances(session: Session, rows: list[dict]) -> int:
     added = 0
     for row in rows:
         pair = (projects[row["project"]], offers[row["offer"]])
-        found = session.scalar(sa.select(Match.id).where(Match.project_id == pair[0],
-                                                         Match.offer_id == pair[1]))
+        found = session.scalar(
+            sa.select(Match.id).where(Match.project_id == pair[0], Match.offer_id == pair[1])
+        )
         if found:
             continue
         started = _date(row["started_on"])
-        match = Match(project_id=pair[0], offer_id=pair[1], score=0.0, components={},
-                      status=MatchStatus.ACCEPTED, matcher_version=HISTORICAL_VERSION,
-                      decision_reason="Alliance recorded before CoopMatch",
-                      decided_at=datetime.combine(started, datetime.min.time()))
+        match = Match(
+            project_id=pair[0],
+            offer_id=pair[1],
+            score=0.0,
+            components={},
+            status=MatchStatus.ACCEPTED,
+            matcher_version=HISTORICAL_VERSION,
+            decision_reason="Alliance recorded before CoopMatch",
+            decided_at=datetime.combine(started, datetime.min.time()),
+        )
         session.add(match)
         session.flush()
-        session.add(Alliance(match_id=match.id, stage=row["stage"], amount=row["amount"],
-                             currency=row["currency"], usd_rate=row["usd_rate"],
-                             started_on=started, formalised_on=_date(row.get("formalised_on")),
-                             ended_on=_date(row.get("ended_on"))))
+        session.add(
+            Alliance(
+                match_id=match.id,
+                stage=row["stage"],
+                amount=row["amount"],
+                currency=row["currency"],
+                usd_rate=row["usd_rate"],
+                started_on=started,
+                formalised_on=_date(row.get("formalised_on")),
+                ended_on=_date(row.get("ended_on")),
+            )
+        )
         added += 1
     return added
 
@@ -109,20 +129,32 @@ def ensure_accounts(session: Session) -> list[tuple[str, str]]:
     from models import ApiToken
     from services import users
 
-    partner_org = session.scalar(sa.select(Organization.id).where(Organization.side == "supply")
-                                 .order_by(Organization.id).limit(1))
+    partner_org = session.scalar(
+        sa.select(Organization.id)
+        .where(Organization.side == "supply")
+        .order_by(Organization.id)
+        .limit(1)
+    )
     made = []
     for email, role, name in DEMO_ACCOUNTS:
         if role == "partner" and partner_org is None:
             continue
         if users.find_user(session, email) is None:
-            users.create_user(session, email, role, DEMO_PASSWORD, name=name, language="es",
-                              organization_id=partner_org if role == "partner" else None)
+            users.create_user(
+                session,
+                email,
+                role,
+                DEMO_PASSWORD,
+                name=name,
+                language="es",
+                organization_id=partner_org if role == "partner" else None,
+            )
         made.append((email, role))
     digest = users.hash_token(DEMO_TOKEN)
     if session.scalar(sa.select(ApiToken.id).where(ApiToken.token_hash == digest)) is None:
         staff = users.find_user(session, "staff@coopmatch.example")
         with committing(session):
-            session.add(ApiToken(user_id=staff.id, name="demo", prefix=DEMO_TOKEN[:10],
-                                 token_hash=digest))
+            session.add(
+                ApiToken(user_id=staff.id, name="demo", prefix=DEMO_TOKEN[:10], token_hash=digest)
+            )
     return made

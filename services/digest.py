@@ -84,11 +84,13 @@ def retry_delay(attempts: int, base: int = DEFAULT_RETRY_BASE) -> int:
 
 # -- subscriptions ----------------------------------------------------------------------------
 
+
 def subscription_of(session: Session, user: User) -> Subscription | None:
     """The user's own subscription (staff or partner, by the user's role), if any."""
     kind = SubscriptionKind.PARTNER if user.role == Role.PARTNER else SubscriptionKind.STAFF
-    return session.scalar(sa.select(Subscription).where(Subscription.user_id == user.id,
-                                                        Subscription.kind == kind))
+    return session.scalar(
+        sa.select(Subscription).where(Subscription.user_id == user.id, Subscription.kind == kind)
+    )
 
 
 def get_subscription(session: Session, subscription_id: int) -> Subscription:
@@ -109,9 +111,16 @@ def _validate(lines, min_score, language, status) -> dict[str, list[str]]:
     return errors
 
 
-def save_subscription(session: Session, user: User, *, lines: Iterable[str] = (),
-                      min_score: float = 0.0, language: str = "es", status: str = "active",
-                      now: datetime | None = None) -> Subscription:
+def save_subscription(
+    session: Session,
+    user: User,
+    *,
+    lines: Iterable[str] = (),
+    min_score: float = 0.0,
+    language: str = "es",
+    status: str = "active",
+    now: datetime | None = None,
+) -> Subscription:
     """Create or change the user's own subscription; Invalid (per field) on bad input.
 
     A subscriber coming back from a pause or an unsubscription gets at most the last
@@ -126,8 +135,7 @@ def save_subscription(session: Session, user: User, *, lines: Iterable[str] = ()
     status = SubscriptionStatus(status)
     with committing(session):
         if sub is None:
-            kind = (SubscriptionKind.PARTNER if user.role == Role.PARTNER
-                    else SubscriptionKind.STAFF)
+            kind = SubscriptionKind.PARTNER if user.role == Role.PARTNER else SubscriptionKind.STAFF
             sub = Subscription(user_id=user.id, kind=kind, covered_until=now - DEFAULT_FIRST_WINDOW)
             session.add(sub)
         elif sub.status != SubscriptionStatus.ACTIVE and status == SubscriptionStatus.ACTIVE:
@@ -146,44 +154,72 @@ def ensure_partner_subscriptions(session: Session, now: datetime | None = None) 
     """
     now = now or _now()
     has_offers = sa.exists().where(Offer.organization_id == User.organization_id)
-    has_subscription = sa.exists().where(Subscription.user_id == User.id,
-                                         Subscription.kind == SubscriptionKind.PARTNER)
-    rows = session.execute(sa.select(User.id, User.language).where(
-        User.role == Role.PARTNER, User.active.is_(True), User.organization_id.is_not(None),
-        has_offers, ~has_subscription)).all()
+    has_subscription = sa.exists().where(
+        Subscription.user_id == User.id, Subscription.kind == SubscriptionKind.PARTNER
+    )
+    rows = session.execute(
+        sa.select(User.id, User.language).where(
+            User.role == Role.PARTNER,
+            User.active.is_(True),
+            User.organization_id.is_not(None),
+            has_offers,
+            ~has_subscription,
+        )
+    ).all()
     if not rows:
         return 0
     with committing(session):
-        session.execute(sa.insert(Subscription), [
-            {"user_id": user_id, "kind": SubscriptionKind.PARTNER, "lines": [],
-             "min_score": 0.0, "language": str(language or "es"),
-             "status": SubscriptionStatus.ACTIVE, "covered_until": now - DEFAULT_FIRST_WINDOW}
-            for user_id, language in rows])
+        session.execute(
+            sa.insert(Subscription),
+            [
+                {
+                    "user_id": user_id,
+                    "kind": SubscriptionKind.PARTNER,
+                    "lines": [],
+                    "min_score": 0.0,
+                    "language": str(language or "es"),
+                    "status": SubscriptionStatus.ACTIVE,
+                    "covered_until": now - DEFAULT_FIRST_WINDOW,
+                }
+                for user_id, language in rows
+            ],
+        )
     return len(rows)
 
 
 def list_subscriptions(session: Session, page: int = 1, per_page: int = 50) -> Page:
     """Every subscription with its user, staff first, then by email."""
     total = session.scalar(sa.select(sa.func.count()).select_from(Subscription)) or 0
-    items = session.scalars(sa.select(Subscription).join(User, User.id == Subscription.user_id)
-                            .order_by(Subscription.kind.desc(), User.email)
-                            .limit(per_page).offset((max(page, 1) - 1) * per_page)).unique()
+    items = session.scalars(
+        sa.select(Subscription)
+        .join(User, User.id == Subscription.user_id)
+        .order_by(Subscription.kind.desc(), User.email)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).unique()
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
 # -- unsubscribing by a signed link -----------------------------------------------------------
+
 
 def unsubscribe_token(secret_key: str, subscription_id: int) -> str:
     """A signed, timestamped token naming the subscription (checked with its max age)."""
     return signed_links.sign(secret_key, UNSUBSCRIBE_SALT, {"s": subscription_id})
 
 
-def read_unsubscribe_token(session: Session, secret_key: str, token: str,
-                           max_age: timedelta = DEFAULT_TOKEN_MAX_AGE) -> Subscription:
+def read_unsubscribe_token(
+    session: Session, secret_key: str, token: str, max_age: timedelta = DEFAULT_TOKEN_MAX_AGE
+) -> Subscription:
     """Return the subscription a token names; InvalidLink when altered, LinkExpired when old."""
-    payload = signed_links.read(secret_key, UNSUBSCRIBE_SALT, token, max_age,
-                                expired="this unsubscribe link has expired",
-                                invalid="this unsubscribe link is not valid")
+    payload = signed_links.read(
+        secret_key,
+        UNSUBSCRIBE_SALT,
+        token,
+        max_age,
+        expired="this unsubscribe link has expired",
+        invalid="this unsubscribe link is not valid",
+    )
     if not isinstance(payload.get("s"), int):
         raise InvalidLink("this unsubscribe link is not valid")
     sub = session.get(Subscription, payload["s"])
@@ -197,9 +233,13 @@ def unsubscribe(session: Session, sub: Subscription, now: datetime | None = None
     changed = session.execute(
         sa.update(Subscription)
         .where(Subscription.id == sub.id, Subscription.status != SubscriptionStatus.UNSUBSCRIBED)
-        .values(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=now or _now(),
-                updated_at=sa.func.now())
-        .execution_options(synchronize_session=False)).rowcount
+        .values(
+            status=SubscriptionStatus.UNSUBSCRIBED,
+            unsubscribed_at=now or _now(),
+            updated_at=sa.func.now(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
     session.refresh(sub)
     return changed == 1
@@ -207,20 +247,33 @@ def unsubscribe(session: Session, sub: Subscription, now: datetime | None = None
 
 # -- marks: what appeared or improved ---------------------------------------------------------
 
+
 def refresh_marks(session: Session, now: datetime) -> None:
     """Mark new matches (at their creation) and matches that rose by DEFAULT_MIN_RISE (at now).
 
     The caller commits. Two statements, whatever the number of matches.
     """
     known = sa.exists().where(DigestMatchMark.match_id == Match.id)
-    session.execute(sa.insert(DigestMatchMark).from_select(
-        ["match_id", "score", "raised_at"],
-        sa.select(Match.id, Match.score, Match.created_at).where(~known)))
-    risen = sa.exists().where(Match.id == DigestMatchMark.match_id,
-                              Match.score >= DigestMatchMark.score + DEFAULT_MIN_RISE)
-    session.execute(sa.update(DigestMatchMark).where(risen).values(
-        score=sa.select(Match.score).where(Match.id == DigestMatchMark.match_id)
-        .scalar_subquery(), raised_at=now))
+    session.execute(
+        sa.insert(DigestMatchMark).from_select(
+            ["match_id", "score", "raised_at"],
+            sa.select(Match.id, Match.score, Match.created_at).where(~known),
+        )
+    )
+    risen = sa.exists().where(
+        Match.id == DigestMatchMark.match_id,
+        Match.score >= DigestMatchMark.score + DEFAULT_MIN_RISE,
+    )
+    session.execute(
+        sa.update(DigestMatchMark)
+        .where(risen)
+        .values(
+            score=sa.select(Match.score)
+            .where(Match.id == DigestMatchMark.match_id)
+            .scalar_subquery(),
+            raised_at=now,
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +285,15 @@ class Candidate:
     organization_id: int  # the offer's organisation
 
 
-def candidates(session: Session, settings: Settings, since: datetime, until: datetime, *,
-               organization_id: int | None = None, min_score: float = 0.0) -> list[Candidate]:
+def candidates(
+    session: Session,
+    settings: Settings,
+    since: datetime,
+    until: datetime,
+    *,
+    organization_id: int | None = None,
+    min_score: float = 0.0,
+) -> list[Candidate]:
     """Every live match that appeared or rose in (since, until], best first: one query.
 
     A match not yet marked counts at its creation; one that rose past its mark counts at
@@ -241,25 +301,48 @@ def candidates(session: Session, settings: Settings, since: datetime, until: dat
     """
     today = _aware(until).astimezone(ZoneInfo(settings.timezone)).date()
     mark = DigestMatchMark
-    query = (sa.select(Match.id, Match.score, Match.created_at, mark.score, mark.raised_at,
-                       Project.lines, Offer.lines, Offer.organization_id)
-             .join(Project, Project.id == Match.project_id)
-             .join(Offer, Offer.id == Match.offer_id)
-             .outerjoin(mark, mark.match_id == Match.id)
-             .where(Match.status.in_(LIVE_MATCH), Offer.status == OfferStatus.PUBLISHED,
-                    Project.status == ProjectStatus.OPEN,
-                    sa.or_(Offer.deadline.is_(None), Offer.deadline >= today),
-                    Match.score >= min_score,
-                    sa.or_(mark.match_id.is_(None),
-                           Match.score >= mark.score + DEFAULT_MIN_RISE,
-                           mark.raised_at > since))
-             .order_by(Match.score.desc(), Match.id))
+    query = (
+        sa.select(
+            Match.id,
+            Match.score,
+            Match.created_at,
+            mark.score,
+            mark.raised_at,
+            Project.lines,
+            Offer.lines,
+            Offer.organization_id,
+        )
+        .join(Project, Project.id == Match.project_id)
+        .join(Offer, Offer.id == Match.offer_id)
+        .outerjoin(mark, mark.match_id == Match.id)
+        .where(
+            Match.status.in_(LIVE_MATCH),
+            Offer.status == OfferStatus.PUBLISHED,
+            Project.status == ProjectStatus.OPEN,
+            sa.or_(Offer.deadline.is_(None), Offer.deadline >= today),
+            Match.score >= min_score,
+            sa.or_(
+                mark.match_id.is_(None),
+                Match.score >= mark.score + DEFAULT_MIN_RISE,
+                mark.raised_at > since,
+            ),
+        )
+        .order_by(Match.score.desc(), Match.id)
+    )
     if organization_id is not None:
         query = query.where(Offer.organization_id == organization_id)
     since, until = _aware(since), _aware(until)
     out = []
-    for (match_id, score, created_at, mark_score, mark_raised, project_lines, offer_lines,
-         org_id) in session.execute(query):
+    for (
+        match_id,
+        score,
+        created_at,
+        mark_score,
+        mark_raised,
+        project_lines,
+        offer_lines,
+        org_id,
+    ) in session.execute(query):
         if mark_score is None:
             raised = _aware(created_at)
         elif score >= mark_score + DEFAULT_MIN_RISE:
@@ -267,13 +350,20 @@ def candidates(session: Session, settings: Settings, since: datetime, until: dat
         else:
             raised = _aware(mark_raised)
         if since < raised <= until:
-            out.append(Candidate(match_id, float(score), raised,
-                                 frozenset(project_lines or ()) | frozenset(offer_lines or ()),
-                                 org_id))
+            out.append(
+                Candidate(
+                    match_id,
+                    float(score),
+                    raised,
+                    frozenset(project_lines or ()) | frozenset(offer_lines or ()),
+                    org_id,
+                )
+            )
     return out
 
 
 # -- building ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Subscriber:
@@ -296,8 +386,9 @@ class Digest:
     items: list[list] = field(default_factory=list)  # [[match_id, score], ...] best first
 
 
-def select_matches(subscriber: Subscriber, pool: list[Candidate],
-                   until: datetime) -> list[Candidate]:
+def select_matches(
+    subscriber: Subscriber, pool: list[Candidate], until: datetime
+) -> list[Candidate]:
     """The candidates (best first) that `subscriber` gets for (window_start, until]."""
     chosen = []
     for cand in pool:
@@ -308,7 +399,8 @@ def select_matches(subscriber: Subscriber, pool: list[Candidate],
         if subscriber.lines and not subscriber.lines & cand.lines:
             continue
         if subscriber.kind == SubscriptionKind.PARTNER and (
-                cand.organization_id != subscriber.organization_id):
+            cand.organization_id != subscriber.organization_id
+        ):
             continue
         chosen.append(cand)
     return chosen
@@ -316,27 +408,38 @@ def select_matches(subscriber: Subscriber, pool: list[Candidate],
 
 def _subscribers(session: Session, period: str) -> list[Subscriber]:
     """Active subscriptions of active users that have no row for `period` yet: one query."""
-    done = sa.exists().where(DigestSend.subscription_id == Subscription.id,
-                             DigestSend.period == period)
+    done = sa.exists().where(
+        DigestSend.subscription_id == Subscription.id, DigestSend.period == period
+    )
     rows = session.execute(
-        sa.select(Subscription.id, Subscription.kind, Subscription.lines, Subscription.min_score,
-                  User.organization_id, Subscription.covered_until, User.role)
+        sa.select(
+            Subscription.id,
+            Subscription.kind,
+            Subscription.lines,
+            Subscription.min_score,
+            User.organization_id,
+            Subscription.covered_until,
+            User.role,
+        )
         .join(User, User.id == Subscription.user_id)
         .where(Subscription.status == SubscriptionStatus.ACTIVE, User.active.is_(True), ~done)
-        .order_by(Subscription.id))
+        .order_by(Subscription.id)
+    )
     out = []
     for sub_id, kind, lines, min_score, org_id, covered, role in rows:
         if kind == SubscriptionKind.PARTNER and (role != Role.PARTNER or org_id is None):
             continue
         if kind == SubscriptionKind.STAFF and role == Role.PARTNER:
             continue
-        out.append(Subscriber(sub_id, str(kind), frozenset(lines or ()), float(min_score),
-                              org_id, _aware(covered)))
+        out.append(
+            Subscriber(
+                sub_id, str(kind), frozenset(lines or ()), float(min_score), org_id, _aware(covered)
+            )
+        )
     return out
 
 
-def build_digests(session: Session, settings: Settings, period: str,
-                  now: datetime) -> list[Digest]:
+def build_digests(session: Session, settings: Settings, period: str, now: datetime) -> list[Digest]:
     """Build every due subscriber's digest for `period` in three queries; empty ones are left out.
 
     Staff with the same filters and window share one selection; partners select only among
@@ -346,8 +449,9 @@ def build_digests(session: Session, settings: Settings, period: str,
     if not subscribers:
         return []
     since = min(s.window_start for s in subscribers)
-    pool = candidates(session, settings, since, now,
-                      min_score=min(s.min_score for s in subscribers))
+    pool = candidates(
+        session, settings, since, now, min_score=min(s.min_score for s in subscribers)
+    )
     by_org: dict[int, list[Candidate]] = defaultdict(list)
     for cand in pool:
         by_org[cand.organization_id].append(cand)
@@ -362,18 +466,33 @@ def build_digests(session: Session, settings: Settings, period: str,
                 shared[key] = select_matches(sub, pool, now)
             chosen = shared[key]
         if chosen:
-            digests.append(Digest(sub.subscription_id, sub.window_start, now, len(chosen),
-                                  [[c.match_id, c.score] for c in
-                                   chosen[:settings.digest_max_items]]))
+            digests.append(
+                Digest(
+                    sub.subscription_id,
+                    sub.window_start,
+                    now,
+                    len(chosen),
+                    [[c.match_id, c.score] for c in chosen[: settings.digest_max_items]],
+                )
+            )
     return digests
 
 
 def _reserve(session: Session, period: str, digests: list[Digest]) -> int:
     """Insert the pending rows; the unique key skips a subscriber another run reserved."""
-    rows = [{"subscription_id": d.subscription_id, "period": period,
-             "status": DigestSendStatus.PENDING, "attempts": 0,
-             "window_start": d.window_start, "window_end": d.window_end,
-             "match_count": d.match_count, "items": d.items} for d in digests]
+    rows = [
+        {
+            "subscription_id": d.subscription_id,
+            "period": period,
+            "status": DigestSendStatus.PENDING,
+            "attempts": 0,
+            "window_start": d.window_start,
+            "window_end": d.window_end,
+            "match_count": d.match_count,
+            "items": d.items,
+        }
+        for d in digests
+    ]
     if not rows:
         return 0
     try:
@@ -394,6 +513,7 @@ def _reserve(session: Session, period: str, digests: list[Digest]) -> int:
 
 
 # -- sending ----------------------------------------------------------------------------------
+
 
 @dataclass
 class WeeklyResult:
@@ -420,8 +540,9 @@ def send_weekly(session: Session, settings: Settings, now: datetime | None = Non
             ensure_partner_subscriptions(session, now)
             with committing(session):
                 refresh_marks(session, now)
-                result.reserved = _reserve(session, period,
-                                           build_digests(session, settings, period, now))
+                result.reserved = _reserve(
+                    session, period, build_digests(session, settings, period, now)
+                )
         finally:
             locks.release(session, WEEKLY_LOCK, holder)
     else:
@@ -437,11 +558,17 @@ def send_weekly(session: Session, settings: Settings, now: datetime | None = Non
 
 def _due(session: Session, period: str, now: datetime) -> list[int]:
     stale = now - timedelta(seconds=DEFAULT_CLAIM_SECONDS)
-    ids = list(session.scalars(
-        sa.select(DigestSend.subscription_id)
-        .where(DigestSend.period == period, DigestSend.status.in_(SENDABLE),
-               sa.or_(DigestSend.claimed_at.is_(None), DigestSend.claimed_at < stale))
-        .order_by(DigestSend.id)))
+    ids = list(
+        session.scalars(
+            sa.select(DigestSend.subscription_id)
+            .where(
+                DigestSend.period == period,
+                DigestSend.status.in_(SENDABLE),
+                sa.or_(DigestSend.claimed_at.is_(None), DigestSend.claimed_at < stale),
+            )
+            .order_by(DigestSend.id)
+        )
+    )
     session.commit()
     return ids
 
@@ -450,16 +577,26 @@ def _claim(session: Session, row_id: int, now: datetime) -> bool:
     stale = now - timedelta(seconds=DEFAULT_CLAIM_SECONDS)
     taken = session.execute(
         sa.update(DigestSend)
-        .where(DigestSend.id == row_id, DigestSend.status.in_(SENDABLE),
-               sa.or_(DigestSend.claimed_at.is_(None), DigestSend.claimed_at < stale))
+        .where(
+            DigestSend.id == row_id,
+            DigestSend.status.in_(SENDABLE),
+            sa.or_(DigestSend.claimed_at.is_(None), DigestSend.claimed_at < stale),
+        )
         .values(claimed_at=now, attempts=DigestSend.attempts + 1, updated_at=sa.func.now())
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
     return taken == 1
 
 
-def send_one(session: Session, settings: Settings, subscription_id: int, period: str, *,
-             now: datetime | None = None) -> DigestSend | None:
+def send_one(
+    session: Session,
+    settings: Settings,
+    subscription_id: int,
+    period: str,
+    *,
+    now: datetime | None = None,
+) -> DigestSend | None:
     """Send the subscriber's reserved digest for `period`; return the row once it is sent.
 
     Returns None when there is nothing to send (no row, already sent, held by another worker,
@@ -467,8 +604,11 @@ def send_one(session: Session, settings: Settings, subscription_id: int, period:
     failed with the error and mail.MailError is raised for the caller to retry.
     """
     now = now or _now()
-    row = session.scalar(sa.select(DigestSend).where(
-        DigestSend.subscription_id == subscription_id, DigestSend.period == period))
+    row = session.scalar(
+        sa.select(DigestSend).where(
+            DigestSend.subscription_id == subscription_id, DigestSend.period == period
+        )
+    )
     session.commit()
     if row is None or not _claim(session, row.id, now):
         return None
@@ -502,29 +642,58 @@ def send_one(session: Session, settings: Settings, subscription_id: int, period:
 
 # -- composing --------------------------------------------------------------------------------
 
-def load_items(session: Session, settings: Settings, kind: str,
-               match_ids: list[int]) -> list[digest_mail.Item]:
+
+def load_items(
+    session: Session, settings: Settings, kind: str, match_ids: list[int]
+) -> list[digest_mail.Item]:
     """The matches to show, in the given order, with their titles and links: one query."""
     if not match_ids:
         return []
     rows = session.execute(
-        sa.select(Match.id, Match.project_id, Match.offer_id, Match.score, Match.explanation,
-                  Project.title, Offer.title, Offer.deadline, Organization.name)
+        sa.select(
+            Match.id,
+            Match.project_id,
+            Match.offer_id,
+            Match.score,
+            Match.explanation,
+            Project.title,
+            Offer.title,
+            Offer.deadline,
+            Organization.name,
+        )
         .join(Project, Project.id == Match.project_id)
         .join(Offer, Offer.id == Match.offer_id)
         .join(Organization, Organization.id == Offer.organization_id)
-        .where(Match.id.in_(match_ids)))
+        .where(Match.id.in_(match_ids))
+    )
     by_id = {}
-    for (match_id, project_id, offer_id, score, explanation, project_title, offer_title,
-         deadline, ally) in rows:
+    for (
+        match_id,
+        project_id,
+        offer_id,
+        score,
+        explanation,
+        project_title,
+        offer_title,
+        deadline,
+        ally,
+    ) in rows:
         by_id[match_id] = digest_mail.Item(
-            match_id, project_id, offer_id, project_title, offer_title, ally, float(score),
-            deadline, explanation, match_url(settings, kind, project_id, offer_id, match_id))
+            match_id,
+            project_id,
+            offer_id,
+            project_title,
+            offer_title,
+            ally,
+            float(score),
+            deadline,
+            explanation,
+            match_url(settings, kind, project_id, offer_id, match_id),
+        )
     return [by_id[i] for i in match_ids if i in by_id]
 
 
-def match_url(settings: Settings, kind: str, project_id: int, offer_id: int,
-              match_id: int) -> str:
+def match_url(settings: Settings, kind: str, project_id: int, offer_id: int, match_id: int) -> str:
     """Staff open the project's page at the match; partners their offer's match list."""
     if kind == SubscriptionKind.PARTNER:
         return f"{settings.base_url}/digest/offers/{offer_id}/matches#match-{match_id}"
@@ -536,24 +705,44 @@ def unsubscribe_url(settings: Settings, subscription_id: int) -> str:
     return f"{settings.base_url}/digest/unsubscribe/{token}"
 
 
-def compose(session: Session, settings: Settings, sub: Subscription, *, match_ids: list[int],
-            total: int, since: datetime, all_url: str,
-            preview: bool = False) -> digest_mail.Email:
+def compose(
+    session: Session,
+    settings: Settings,
+    sub: Subscription,
+    *,
+    match_ids: list[int],
+    total: int,
+    since: datetime,
+    all_url: str,
+    preview: bool = False,
+) -> digest_mail.Email:
     """Subject, text and HTML of `sub`'s digest showing `match_ids` out of `total`."""
     items = load_items(session, settings, str(sub.kind), match_ids)
     local_since = _aware(since).astimezone(ZoneInfo(settings.timezone))
     return digest_mail.compose(
-        lang=str(sub.language), kind=str(sub.kind), items=items, total=total,
-        since=local_since, all_url=all_url,
+        lang=str(sub.language),
+        kind=str(sub.kind),
+        items=items,
+        total=total,
+        since=local_since,
+        all_url=all_url,
         manage_url=f"{settings.base_url}/digest/subscriptions",
-        unsubscribe_url=unsubscribe_url(settings, sub.id), preview=preview)
+        unsubscribe_url=unsubscribe_url(settings, sub.id),
+        preview=preview,
+    )
 
 
 def compose_message(session: Session, settings: Settings, sub: Subscription, row: DigestSend):
     """The email for a reserved row, with RFC 8058 one-click unsubscribe headers."""
-    email = compose(session, settings, sub, match_ids=[i for i, _ in row.items],
-                    total=row.match_count, since=row.window_start,
-                    all_url=f"{settings.base_url}/digest/sends/{row.id}")
+    email = compose(
+        session,
+        settings,
+        sub,
+        match_ids=[i for i, _ in row.items],
+        total=row.match_count,
+        since=row.window_start,
+        all_url=f"{settings.base_url}/digest/sends/{row.id}",
+    )
     message_id = f"<digest-{sub.id}-{row.period}@{_mail_domain(settings)}>"
     return _message(settings, sub.user.email, sub, email, message_id)
 
@@ -563,12 +752,19 @@ def _mail_domain(settings: Settings) -> str:
     return sender or "coopmatch.invalid"
 
 
-def _message(settings: Settings, to: str, sub: Subscription, email: digest_mail.Email,
-             message_id: str | None = None):
+def _message(
+    settings: Settings,
+    to: str,
+    sub: Subscription,
+    email: digest_mail.Email,
+    message_id: str | None = None,
+):
     # https://www.rfc-editor.org/rfc/rfc8058: the URI must accept a POST without a session.
-    headers = {"List-Unsubscribe": f"<{unsubscribe_url(settings, sub.id)}>",
-               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-               "Auto-Submitted": "auto-generated"}
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe_url(settings, sub.id)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+    }
     message = mail.build_message(settings, to, email.subject, email.text, email.html, headers)
     if message_id:
         message.replace_header("Message-ID", message_id)
@@ -576,6 +772,7 @@ def _message(settings: Settings, to: str, sub: Subscription, email: digest_mail.
 
 
 # -- preview ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Preview:
@@ -586,37 +783,62 @@ class Preview:
     sent: DigestSend | None = None  # this period's row, when it was already reserved or sent
 
 
-def preview(session: Session, settings: Settings, sub: Subscription,
-            now: datetime | None = None) -> Preview:
+def preview(
+    session: Session, settings: Settings, sub: Subscription, now: datetime | None = None
+) -> Preview:
     """The digest `sub` gets this week: the one reserved or sent, else what would be built."""
     now = now or _now()
     period = period_of(now, settings.timezone)
-    row = session.scalar(sa.select(DigestSend).where(DigestSend.subscription_id == sub.id,
-                                                     DigestSend.period == period))
+    row = session.scalar(
+        sa.select(DigestSend).where(
+            DigestSend.subscription_id == sub.id, DigestSend.period == period
+        )
+    )
     preview_url = f"{settings.base_url}/digest/preview/{sub.id}"
     if row is not None:
-        email = compose(session, settings, sub, match_ids=[i for i, _ in row.items],
-                        total=row.match_count, since=row.window_start,
-                        all_url=f"{settings.base_url}/digest/sends/{row.id}", preview=True)
+        email = compose(
+            session,
+            settings,
+            sub,
+            match_ids=[i for i, _ in row.items],
+            total=row.match_count,
+            since=row.window_start,
+            all_url=f"{settings.base_url}/digest/sends/{row.id}",
+            preview=True,
+        )
         return Preview(sub, period, email, row.match_count, row)
     chosen = window_matches(session, settings, sub, _aware(sub.covered_until), now)
     if not chosen:
         return Preview(sub, period, None, 0)
-    email = compose(session, settings, sub,
-                    match_ids=[c.match_id for c in chosen[:settings.digest_max_items]],
-                    total=len(chosen), since=sub.covered_until, all_url=preview_url,
-                    preview=True)
+    email = compose(
+        session,
+        settings,
+        sub,
+        match_ids=[c.match_id for c in chosen[: settings.digest_max_items]],
+        total=len(chosen),
+        since=sub.covered_until,
+        all_url=preview_url,
+        preview=True,
+    )
     return Preview(sub, period, email, len(chosen))
 
 
-def window_matches(session: Session, settings: Settings, sub: Subscription, since: datetime,
-                   until: datetime) -> list[Candidate]:
+def window_matches(
+    session: Session, settings: Settings, sub: Subscription, since: datetime, until: datetime
+) -> list[Candidate]:
     """The matches `sub` gets for the window (since, until], best first."""
     org_id = sub.user.organization_id if sub.kind == SubscriptionKind.PARTNER else None
-    subscriber = Subscriber(sub.id, str(sub.kind), frozenset(sub.lines or ()),
-                            float(sub.min_score), org_id, _aware(since))
-    pool = candidates(session, settings, since, until, organization_id=org_id,
-                      min_score=subscriber.min_score)
+    subscriber = Subscriber(
+        sub.id,
+        str(sub.kind),
+        frozenset(sub.lines or ()),
+        float(sub.min_score),
+        org_id,
+        _aware(since),
+    )
+    pool = candidates(
+        session, settings, since, until, organization_id=org_id, min_score=subscriber.min_score
+    )
     return select_matches(subscriber, pool, _aware(until))
 
 

@@ -53,8 +53,9 @@ WORDS = {
         "no_deadline": "no deadline",
         "open": "Open the match",
         "see_all": "See all {n} matches",
-        "why_staff": ("You receive this email because you subscribed to the CoopMatch "
-                      "weekly digest."),
+        "why_staff": (
+            "You receive this email because you subscribed to the CoopMatch weekly digest."
+        ),
         "why_partner": "You receive this email because your organisation has offers in CoopMatch.",
         "manage": "Manage the subscription",
         "unsubscribe": "Unsubscribe",
@@ -187,31 +188,53 @@ _HTML = _html_env.from_string(HTML_TEMPLATE)
 
 
 def _view(item: Item, lang: str) -> dict:
-    return {"project_title": item.project_title, "offer_title": item.offer_title,
-            "ally": item.ally, "url": item.url, "why": item.why(lang),
-            "score_text": format_percent(item.score, locale=lang),
-            "deadline_text": (format_date(item.deadline, "long", locale=lang)
-                              if item.deadline else WORDS[lang]["no_deadline"])}
+    return {
+        "project_title": item.project_title,
+        "offer_title": item.offer_title,
+        "ally": item.ally,
+        "url": item.url,
+        "why": item.why(lang),
+        "score_text": format_percent(item.score, locale=lang),
+        "deadline_text": (
+            format_date(item.deadline, "long", locale=lang)
+            if item.deadline
+            else WORDS[lang]["no_deadline"]
+        ),
+    }
 
 
-def compose(*, lang: str, kind: str, items: list[Item], total: int, since: datetime,
-            all_url: str, manage_url: str, unsubscribe_url: str,
-            preview: bool = False) -> Email:
+def compose(
+    *,
+    lang: str,
+    kind: str,
+    items: list[Item],
+    total: int,
+    since: datetime,
+    all_url: str,
+    manage_url: str,
+    unsubscribe_url: str,
+    preview: bool = False,
+) -> Email:
     """Return the subject, text and HTML of a digest showing `items` out of `total` matches."""
     lang = lang if lang in LANGUAGES else "es"
     w = WORDS[lang]
     n = total
     context = {
-        "lang": lang, "w": w, "preview": preview,
+        "lang": lang,
+        "w": w,
+        "preview": preview,
         "items": [_view(item, lang) for item in items],
         "subject": w["subject_one"] if n == 1 else w["subject_many"].format(n=n),
         "heading": w["heading_partner"] if kind == "partner" else w["heading_staff"],
         "intro": (w["intro_one"] if n == 1 else w["intro_many"]).format(
-            n=n, since=format_date(since.date(), "long", locale=lang)),
-        "more": total > len(items), "shown": w["shown"].format(k=len(items)),
-        "see_all": w["see_all"].format(n=n), "all_url": all_url,
+            n=n, since=format_date(since.date(), "long", locale=lang)
+        ),
+        "more": total > len(items),
+        "shown": w["shown"].format(k=len(items)),
+        "see_all": w["see_all"].format(n=n),
+        "all_url": all_url,
         "why": w["why_partner"] if kind == "partner" else w["why_staff"],
-        "manage_url": manage_url, "unsubscribe_url": unsubscribe_url,
+        "manage_url": manage_url,
+        "unsubscribe_url": unsubscribe_url,
     }
-    return Email(subject=context["subject"], text=_TEXT.render(context),
-                 html=_HTML.render(context))
+    return Email(subject=context["subject"], text=_TEXT.render(context), html=_HTML.render(context))

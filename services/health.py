@@ -25,8 +25,9 @@ def check_broker(settings: Settings) -> dict:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1,
-                                      socket_timeout=1)
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=1, socket_timeout=1
+        )
         client.ping()
         return {"ok": True, "detail": "redis"}
     except redis.RedisError as exc:

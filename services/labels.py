@@ -40,8 +40,10 @@ class LabelSet:
 def labelled_matches(session: Session) -> LabelSet:
     """Return every matchable offer and every project with accepted matches, as matcher items."""
     accepted = session.execute(
-        sa.select(Match.project_id, Match.offer_id).where(Match.status == MatchStatus.ACCEPTED)
-        .order_by(Match.project_id, Match.offer_id)).all()
+        sa.select(Match.project_id, Match.offer_id)
+        .where(Match.status == MatchStatus.ACCEPTED)
+        .order_by(Match.project_id, Match.offer_id)
+    ).all()
     if not accepted:
         raise Invalid("no accepted matches yet: there is nothing to learn from")
     truths: dict[int, list[int]] = {}
@@ -49,11 +51,17 @@ def labelled_matches(session: Session) -> LabelSet:
         truths.setdefault(project_id, []).append(offer_id)
     matched = sa.select(Match.offer_id).distinct()
     offers = session.scalars(
-        sa.select(Offer).where(sa.or_(Offer.status.in_([OfferStatus.PUBLISHED,
-                                                        OfferStatus.CLOSED]),
-                                      Offer.id.in_(matched))).order_by(Offer.id)).unique()
+        sa.select(Offer)
+        .where(
+            sa.or_(
+                Offer.status.in_([OfferStatus.PUBLISHED, OfferStatus.CLOSED]), Offer.id.in_(matched)
+            )
+        )
+        .order_by(Offer.id)
+    ).unique()
     projects = session.scalars(
-        sa.select(Project).where(Project.id.in_(list(truths))).order_by(Project.id)).unique()
+        sa.select(Project).where(Project.id.in_(list(truths))).order_by(Project.id)
+    ).unique()
     supply = [dict(offer_item(o), deadline=None) for o in offers]
     demand = [dict(project_item(p), true_supply_ids=truths[p.id]) for p in projects]
     return LabelSet(supply, demand, len(accepted))

@@ -29,8 +29,11 @@ def acquire(session: Session, name: str, holder: str, ttl: int) -> bool:
         return True
     except IntegrityError:
         session.rollback()
-    taken = session.execute(sa.update(Lock).where(Lock.name == name, Lock.expires_at < _now())
-                            .values(holder=holder, expires_at=expires))
+    taken = session.execute(
+        sa.update(Lock)
+        .where(Lock.name == name, Lock.expires_at < _now())
+        .values(holder=holder, expires_at=expires)
+    )
     session.commit()
     return taken.rowcount == 1
 
@@ -41,8 +44,11 @@ def holder(session: Session, name: str) -> str | None:
 
 def refresh(session: Session, name: str, holder_id: str, ttl: int) -> bool:
     """Extend the lease while still holding it; False when it was lost. Commits."""
-    kept = session.execute(sa.update(Lock).where(Lock.name == name, Lock.holder == holder_id)
-                           .values(expires_at=_now() + timedelta(seconds=ttl)))
+    kept = session.execute(
+        sa.update(Lock)
+        .where(Lock.name == name, Lock.holder == holder_id)
+        .values(expires_at=_now() + timedelta(seconds=ttl))
+    )
     session.commit()
     return kept.rowcount == 1
 

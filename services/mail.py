@@ -27,8 +27,14 @@ class MailError(Exception):
         self.permanent = permanent
 
 
-def build_message(settings: Settings, to: str, subject: str, text: str,
-                  html: str | None = None, headers: dict[str, str] | None = None) -> EmailMessage:
+def build_message(
+    settings: Settings,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
     """Return a message with a plain-text part and, when given, an HTML alternative."""
     message = EmailMessage()
     message["From"] = settings.mail_sender
@@ -50,8 +56,9 @@ def send(settings: Settings, message: EmailMessage) -> None:
         _write_file(settings.mail_dir, message)
         return
     try:
-        with smtplib.SMTP(settings.mail_server, settings.mail_port,
-                          timeout=DEFAULT_TIMEOUT) as smtp:
+        with smtplib.SMTP(
+            settings.mail_server, settings.mail_port, timeout=DEFAULT_TIMEOUT
+        ) as smtp:
             if settings.mail_starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.mail_username:

@@ -18,26 +18,57 @@ from services import audit, catalog
 from services.errors import Conflict, DomainError, Invalid
 
 REJECT_REASONS = ("out_of_scope", "incomplete", "not_eligible", "duplicate", "other")
-EDITABLE = ("title", "description", "modalities", "lines", "sdgs", "amount_min", "amount_max",
-            "currency", "eligible_kinds", "eligible_countries", "opens_on", "deadline",
-            "language", "contact_email")
+EDITABLE = (
+    "title",
+    "description",
+    "modalities",
+    "lines",
+    "sdgs",
+    "amount_min",
+    "amount_max",
+    "currency",
+    "eligible_kinds",
+    "eligible_countries",
+    "opens_on",
+    "deadline",
+    "language",
+    "contact_email",
+)
 MAX_NOTE = 1000
 ENTITY = "offer"
 
 
 def pending(session: Session, limit: int = 200) -> list[Offer]:
     """Return the offers waiting for moderation, oldest first."""
-    return list(session.scalars(sa.select(Offer).where(Offer.status == OfferStatus.SUBMITTED)
-                                .order_by(Offer.created_at, Offer.id).limit(limit)))
+    return list(
+        session.scalars(
+            sa.select(Offer)
+            .where(Offer.status == OfferStatus.SUBMITTED)
+            .order_by(Offer.created_at, Offer.id)
+            .limit(limit)
+        )
+    )
 
 
 def pending_count(session: Session) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(Offer)
-                          .where(Offer.status == OfferStatus.SUBMITTED)) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Offer)
+            .where(Offer.status == OfferStatus.SUBMITTED)
+        )
+        or 0
+    )
 
 
-def _audited_update(session: Session, offer: Offer, user_id: int, action: str,
-                    data: Mapping[str, Any], extra: dict | None = None) -> Offer:
+def _audited_update(
+    session: Session,
+    offer: Offer,
+    user_id: int,
+    action: str,
+    data: Mapping[str, Any],
+    extra: dict | None = None,
+) -> Offer:
     fields = tuple(data)
     before = audit.snapshot(offer, fields)
     after = {**audit.plain(dict(data)), **(extra or {})}
@@ -52,8 +83,10 @@ def _audited_update(session: Session, offer: Offer, user_id: int, action: str,
 def _check_submitted(offer: Offer, verb: str) -> None:
     status = OfferStatus(offer.status)
     if status != OfferStatus.SUBMITTED:
-        raise Conflict(f"offer {offer.id} is {status.value}: only submitted offers can be "
-                       f"{verb}", {"status": [status.value]})
+        raise Conflict(
+            f"offer {offer.id} is {status.value}: only submitted offers can be {verb}",
+            {"status": [status.value]},
+        )
 
 
 def publish(session: Session, offer: Offer, user_id: int) -> Offer:
@@ -75,8 +108,14 @@ def reject(session: Session, offer: Offer, user_id: int, reason: str, note: str 
     if errors:
         raise Invalid("the rejection needs a valid reason", errors)
     _check_submitted(offer, "rejected")
-    return _audited_update(session, offer, user_id, "reject", {"status": OfferStatus.REJECTED},
-                           {"reason": reason, "note": note or None})
+    return _audited_update(
+        session,
+        offer,
+        user_id,
+        "reject",
+        {"status": OfferStatus.REJECTED},
+        {"reason": reason, "note": note or None},
+    )
 
 
 def edit(session: Session, offer: Offer, user_id: int, data: Mapping[str, Any]) -> Offer:
@@ -92,6 +131,13 @@ def edit(session: Session, offer: Offer, user_id: int, data: Mapping[str, Any]) 
 
 def last_rejection(session: Session, offer_id: int) -> AuditEvent | None:
     """Return the event of the offer's latest rejection (its reason is in `after`)."""
-    return session.scalar(sa.select(AuditEvent).where(
-        AuditEvent.entity_type == ENTITY, AuditEvent.entity_id == offer_id,
-        AuditEvent.action == "reject").order_by(AuditEvent.id.desc()).limit(1))
+    return session.scalar(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == ENTITY,
+            AuditEvent.entity_id == offer_id,
+            AuditEvent.action == "reject",
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )

@@ -32,9 +32,11 @@ def set_sender(sender: Sender | None) -> None:
 
 def after_send(task: str):
     """Register a hook run (in a new transaction) after a message for `task` was sent."""
+
     def register(hook: Callable[[Session, list], None]):
         _after_send[task] = hook
         return hook
+
     return register
 
 
@@ -53,8 +55,10 @@ def dispatch(session: Session, limit: int = DEFAULT_BATCH) -> int:
     """Send pending messages in order; stop at the first broker failure. Return how many went."""
     if _sender is None:
         return 0
-    messages = [(m.id, m.task, list(m.args)) for m in session.scalars(
-        sa.select(OutboxMessage).order_by(OutboxMessage.id).limit(limit))]
+    messages = [
+        (m.id, m.task, list(m.args))
+        for m in session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id).limit(limit))
+    ]
     session.commit()  # hold no transaction while a task may run in-process
     sent = 0
     for message_id, task, args in messages:
@@ -62,9 +66,11 @@ def dispatch(session: Session, limit: int = DEFAULT_BATCH) -> int:
             _sender(task, args)
         except Exception as exc:  # any broker failure: keep the message for the sweep
             log.warning("broker unavailable, %s(%s) waits in the outbox: %s", task, args, exc)
-            session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == message_id)
-                            .values(attempts=OutboxMessage.attempts + 1,
-                                    last_error=str(exc)[:500]))
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(attempts=OutboxMessage.attempts + 1, last_error=str(exc)[:500])
+            )
             session.commit()
             break
         session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id == message_id))

@@ -41,20 +41,29 @@ def _usd():
 
 
 def _counted(query: sa.Select) -> sa.Select:
-    return (query.select_from(Alliance).join(Match, Alliance.match_id == Match.id)
-            .where(Alliance.stage != AllianceStage.DROPPED))
+    return (
+        query.select_from(Alliance)
+        .join(Match, Alliance.match_id == Match.id)
+        .where(Alliance.stage != AllianceStage.DROPPED)
+    )
 
 
 def totals(session: Session) -> Totals:
-    row = session.execute(_counted(sa.select(
-        _usd(), sa.func.count(sa.distinct(Match.project_id)), sa.func.count(Alliance.id)))).one()
+    row = session.execute(
+        _counted(
+            sa.select(
+                _usd(), sa.func.count(sa.distinct(Match.project_id)), sa.func.count(Alliance.id)
+            )
+        )
+    ).one()
     return Totals(usd=float(row[0] or 0), projects=int(row[1] or 0), alliances=int(row[2] or 0))
 
 
 def _codes(values: list[str]) -> sa.Subquery:
     # A portable inline table of codes (SQLite has no column aliases on VALUES).
-    return sa.union_all(*[sa.select(sa.literal(v, sa.String()).label("code"))
-                          for v in values]).subquery("codes")
+    return sa.union_all(
+        *[sa.select(sa.literal(v, sa.String()).label("code")) for v in values]
+    ).subquery("codes")
 
 
 def _bars(rows, keys: list[str]) -> list[Bar]:
@@ -65,12 +74,17 @@ def _bars(rows, keys: list[str]) -> list[Bar]:
 def per_year(session: Session, today: date | None = None) -> list[Bar]:
     """Every year from 2008 to this year (or the latest alliance's), zeros included."""
     year = sa.cast(sa.extract("year", Alliance.started_on), sa.Integer).label("year")
-    rows = session.execute(_counted(sa.select(
-        year, _usd(), sa.func.count(sa.distinct(Match.project_id)))).group_by(year)).all()
+    rows = session.execute(
+        _counted(sa.select(year, _usd(), sa.func.count(sa.distinct(Match.project_id)))).group_by(
+            year
+        )
+    ).all()
     last = max([(today or date.today()).year, *(int(r[0]) for r in rows if r[0] is not None)])
     first = min([FIRST_YEAR, *(int(r[0]) for r in rows if r[0] is not None)])
-    return _bars([(int(r[0]), r[1], r[2]) for r in rows if r[0] is not None],
-                 [str(y) for y in range(first, last + 1)])
+    return _bars(
+        [(int(r[0]), r[1], r[2]) for r in rows if r[0] is not None],
+        [str(y) for y in range(first, last + 1)],
+    )
 
 
 def _per_json_code(session: Session, column, values: list[str], join_model) -> list[Bar]:
@@ -78,8 +92,11 @@ def _per_json_code(session: Session, column, values: list[str], join_model) -> l
     pattern = sa.literal('%"', sa.String()) + codes.c.code + sa.literal('"%', sa.String())
     query = _counted(sa.select(codes.c.code, _usd(), sa.func.count(sa.distinct(Match.project_id))))
     key = Match.project_id if join_model is Project else Match.offer_id
-    query = (query.join(join_model, key == join_model.id)
-             .join(codes, sa.cast(column, sa.String).like(pattern)).group_by(codes.c.code))
+    query = (
+        query.join(join_model, key == join_model.id)
+        .join(codes, sa.cast(column, sa.String).like(pattern))
+        .group_by(codes.c.code)
+    )
     return _bars(session.execute(query).all(), values)
 
 
@@ -95,14 +112,18 @@ def per_modality(session: Session) -> list[Bar]:
 
 def per_kind(session: Session) -> list[Bar]:
     """Per kind of ally: the organisation behind the alliance's offer."""
-    query = (_counted(sa.select(Organization.kind, _usd(),
-                                sa.func.count(sa.distinct(Match.project_id))))
-             .join(Offer, Match.offer_id == Offer.id)
-             .join(Organization, Offer.organization_id == Organization.id)
-             .group_by(Organization.kind))
+    query = (
+        _counted(sa.select(Organization.kind, _usd(), sa.func.count(sa.distinct(Match.project_id))))
+        .join(Offer, Match.offer_id == Offer.id)
+        .join(Organization, Offer.organization_id == Organization.id)
+        .group_by(Organization.kind)
+    )
     rows = [(getattr(k, "value", k), usd, n) for k, usd, n in session.execute(query).all()]
-    return _bars(rows, [v.value for v in OrgKind if v != OrgKind.LOCAL_PUBLIC] +
-                 (["local_public"] if any(r[0] == "local_public" for r in rows) else []))
+    return _bars(
+        rows,
+        [v.value for v in OrgKind if v != OrgKind.LOCAL_PUBLIC]
+        + (["local_public"] if any(r[0] == "local_public" for r in rows) else []),
+    )
 
 
 def chart(session: Session, name: str, today: date | None = None) -> list[Bar]:

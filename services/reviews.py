@@ -23,15 +23,24 @@ from services import audit
 from services.db import committing
 from services.errors import Conflict, Invalid, NotFound
 
-REJECT_REASONS = ("not_eligible", "thematic_mismatch", "amount_mismatch", "deadline_too_close",
-                  "duplicate", "other")
+REJECT_REASONS = (
+    "not_eligible",
+    "thematic_mismatch",
+    "amount_mismatch",
+    "deadline_too_close",
+    "duplicate",
+    "other",
+)
 MAX_NOTE = 1000
 DEFAULT_PAGE_SIZE = 50
 OPEN = "open"  # the queue's default: proposed and shortlisted
 QUEUE_STATUSES = (OPEN, *(s.value for s in MatchStatus), "all")
 OPEN_STATUSES = (MatchStatus.PROPOSED, MatchStatus.SHORTLISTED)
-DECISIONS = {"shortlist": MatchStatus.SHORTLISTED, "accept": MatchStatus.ACCEPTED,
-             "reject": MatchStatus.REJECTED}
+DECISIONS = {
+    "shortlist": MatchStatus.SHORTLISTED,
+    "accept": MatchStatus.ACCEPTED,
+    "reject": MatchStatus.REJECTED,
+}
 # Which status each decision may start from; everything else is done with undo or on the board.
 ALLOWED_FROM = {
     "shortlist": (MatchStatus.PROPOSED,),
@@ -89,11 +98,15 @@ def _offer_conditions(filters: QueueFilters, today: date) -> list:
     if filters.modality:
         conditions.append(_json_list_has(Offer.modalities, filters.modality))
     if filters.deadline_days is not None:
-        conditions.append(Offer.deadline.between(
-            today, today + timedelta(days=filters.deadline_days)))
+        conditions.append(
+            Offer.deadline.between(today, today + timedelta(days=filters.deadline_days))
+        )
     if filters.kind:
-        conditions.append(Offer.organization_id.in_(
-            sa.select(Organization.id).where(Organization.kind == filters.kind)))
+        conditions.append(
+            Offer.organization_id.in_(
+                sa.select(Organization.id).where(Organization.kind == filters.kind)
+            )
+        )
     return conditions
 
 
@@ -104,8 +117,13 @@ def _among(column, ids: list[int], dialect: str):
     return column.in_(ids)
 
 
-def queue_query(filters: QueueFilters, *, project_ids: list[int] | None = None,
-                offer_ids: list[int] | None = None, dialect: str = "postgresql") -> sa.Select:
+def queue_query(
+    filters: QueueFilters,
+    *,
+    project_ids: list[int] | None = None,
+    offer_ids: list[int] | None = None,
+    dialect: str = "postgresql",
+) -> sa.Select:
     """Return the SELECT of (id, score) of the queue's matches, best score first, then newest.
 
     Filters on projects, offers and allies arrive as the ids they select (see `queue_select`):
@@ -125,8 +143,9 @@ def queue_query(filters: QueueFilters, *, project_ids: list[int] | None = None,
         query = query.where(_among(Match.offer_id, offer_ids, dialect))
     if filters.after is not None:
         score, last_id = filters.after
-        query = query.where(sa.or_(Match.score < score,
-                                   sa.and_(Match.score == score, Match.id < last_id)))
+        query = query.where(
+            sa.or_(Match.score < score, sa.and_(Match.score == score, Match.id < last_id))
+        )
     return query.order_by(Match.score.desc(), Match.id.desc())
 
 
@@ -137,19 +156,27 @@ def queue_select(session: Session, filters: QueueFilters, today: date) -> sa.Sel
     """
     project_ids = offer_ids = None
     if filters.line:
-        project_ids = list(session.scalars(
-            sa.select(Project.id).where(_json_list_has(Project.lines, filters.line))))
+        project_ids = list(
+            session.scalars(
+                sa.select(Project.id).where(_json_list_has(Project.lines, filters.line))
+            )
+        )
     conditions = _offer_conditions(filters, today)
     if conditions:
         offer_ids = list(session.scalars(sa.select(Offer.id).where(*conditions)))
     if project_ids == [] or offer_ids == []:
         return None
-    return queue_query(filters, project_ids=project_ids, offer_ids=offer_ids,
-                       dialect=session.get_bind().dialect.name)
+    return queue_query(
+        filters,
+        project_ids=project_ids,
+        offer_ids=offer_ids,
+        dialect=session.get_bind().dialect.name,
+    )
 
 
-def queue_page(session: Session, filters: QueueFilters, today: date,
-               per_page: int = DEFAULT_PAGE_SIZE) -> QueuePage:
+def queue_page(
+    session: Session, filters: QueueFilters, today: date, per_page: int = DEFAULT_PAGE_SIZE
+) -> QueuePage:
     """Return one page of the queue and the cursor of the next (None on the last page).
 
     No COUNT over the table: one more row than the page tells whether a next page exists.
@@ -168,15 +195,27 @@ def load_matches(session: Session, ids: list[int]) -> list[Match]:
     """Return the matches `ids` in that order, with their project, offer and allies loaded."""
     if not ids:
         return []
-    found = {m.id: m for m in session.scalars(
-        sa.select(Match).where(Match.id.in_(ids))
-        .options(selectinload(Match.project).defer(Project.description),
-                 selectinload(Match.offer).defer(Offer.description)))}
+    found = {
+        m.id: m
+        for m in session.scalars(
+            sa.select(Match)
+            .where(Match.id.in_(ids))
+            .options(
+                selectinload(Match.project).defer(Project.description),
+                selectinload(Match.offer).defer(Offer.description),
+            )
+        )
+    }
     return [found[i] for i in ids if i in found]
 
 
-def ranked(session: Session, *, project_id: int | None = None, offer_id: int | None = None,
-           limit: int = 100) -> list[Match]:
+def ranked(
+    session: Session,
+    *,
+    project_id: int | None = None,
+    offer_id: int | None = None,
+    limit: int = 100,
+) -> list[Match]:
     """Return an item's matches best first (withdrawn ones last, historical ones included)."""
     query = sa.select(Match.id)
     if project_id is not None:
@@ -184,12 +223,14 @@ def ranked(session: Session, *, project_id: int | None = None, offer_id: int | N
     if offer_id is not None:
         query = query.where(Match.offer_id == offer_id)
     withdrawn = sa.case((Match.status == MatchStatus.WITHDRAWN, 1), else_=0)
-    ids = list(session.scalars(query.order_by(withdrawn, Match.score.desc(), Match.id.desc())
-                               .limit(limit)))
+    ids = list(
+        session.scalars(query.order_by(withdrawn, Match.score.desc(), Match.id.desc()).limit(limit))
+    )
     return load_matches(session, ids)
 
 
 # -- decisions -------------------------------------------------------------------------------
+
 
 def _locked_match(session: Session, match_id: int) -> Match:
     match = session.scalar(sa.select(Match).where(Match.id == match_id).with_for_update())
@@ -229,15 +270,26 @@ def _check_reason(action: str, reason: str | None, note: str | None) -> None:
         raise Invalid("the decision needs a valid reason", errors)
 
 
-def _apply(session: Session, match: Match, user_id: int, action: str, reason: str | None,
-           note: str | None, usd_rates: Mapping[str, float], today: date,
-           now: datetime) -> AuditEvent:
+def _apply(
+    session: Session,
+    match: Match,
+    user_id: int,
+    action: str,
+    reason: str | None,
+    note: str | None,
+    usd_rates: Mapping[str, float],
+    today: date,
+    now: datetime,
+) -> AuditEvent:
     if action not in DECISIONS:
         raise Invalid(f"unknown decision {action!r}", {"action": ["Unknown decision."]})
     status = MatchStatus(match.status)
     if status not in ALLOWED_FROM[action]:
-        raise Conflict(f"match {match.id} is {status.value}: it cannot be "
-                       f"{DECISIONS[action].value} from there", {"status": [status.value]})
+        raise Conflict(
+            f"match {match.id} is {status.value}: it cannot be "
+            f"{DECISIONS[action].value} from there",
+            {"status": [status.value]},
+        )
     before = audit.snapshot(match, MATCH_FIELDS)
     match.status = DECISIONS[action]
     match.reviewer_id = user_id
@@ -251,37 +303,71 @@ def _apply(session: Session, match: Match, user_id: int, action: str, reason: st
     return audit.record(session, user_id, ENTITY, match.id, action, before, after)
 
 
-def _start_alliance(session: Session, match: Match, usd_rates: Mapping[str, float],
-                    today: date) -> Alliance:
+def _start_alliance(
+    session: Session, match: Match, usd_rates: Mapping[str, float], today: date
+) -> Alliance:
     if session.scalar(sa.select(Alliance.id).where(Alliance.match_id == match.id)):
         raise Conflict(f"match {match.id} already has an alliance")
     offer = session.get(Offer, match.offer_id)
     currency = (offer.currency if offer is not None else None) or "USD"
     rate = usd_rates.get(currency)
     if not rate or rate <= 0:
-        raise Invalid(f"no USD rate for {currency}",
-                      {"currency": [f"Set a USD rate for {currency} in COOPMATCH_USD_RATES."]})
-    alliance = Alliance(match_id=match.id, stage=AllianceStage.NEGOTIATING, amount=0,
-                        currency=currency, usd_rate=rate, started_on=today)
+        raise Invalid(
+            f"no USD rate for {currency}",
+            {"currency": [f"Set a USD rate for {currency} in COOPMATCH_USD_RATES."]},
+        )
+    alliance = Alliance(
+        match_id=match.id,
+        stage=AllianceStage.NEGOTIATING,
+        amount=0,
+        currency=currency,
+        usd_rate=rate,
+        started_on=today,
+    )
     session.add(alliance)
     session.flush()
-    audit.record(session, match.reviewer_id, "alliance", alliance.id, "create", None,
-                 audit.snapshot(alliance, ("match_id", "stage", "amount", "currency",
-                                           "usd_rate", "started_on")))
+    audit.record(
+        session,
+        match.reviewer_id,
+        "alliance",
+        alliance.id,
+        "create",
+        None,
+        audit.snapshot(
+            alliance, ("match_id", "stage", "amount", "currency", "usd_rate", "started_on")
+        ),
+    )
     return alliance
 
 
-def decide(session: Session, match_id: int, user_id: int, action: str, *,
-           reason: str | None = None, note: str | None = None,
-           usd_rates: Mapping[str, float] | None = None, today: date | None = None,
-           now: datetime | None = None) -> Match:
+def decide(
+    session: Session,
+    match_id: int,
+    user_id: int,
+    action: str,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    usd_rates: Mapping[str, float] | None = None,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> Match:
     """Shortlist, accept or reject a match as `user_id`; audited, one transaction."""
     _check_reason(action, reason, note)
     now = now or datetime.now(UTC)
     with committing(session):
         match = _locked_match(session, match_id)
-        _apply(session, match, user_id, action, reason, note, usd_rates or {"USD": 1.0},
-               today or now.date(), now)
+        _apply(
+            session,
+            match,
+            user_id,
+            action,
+            reason,
+            note,
+            usd_rates or {"USD": 1.0},
+            today or now.date(),
+            now,
+        )
     return match
 
 
@@ -291,8 +377,14 @@ class BulkResult:
     skipped: dict[int, str]
 
 
-def bulk_reject(session: Session, match_ids: Iterable[int], user_id: int, reason: str,
-                note: str | None = None, now: datetime | None = None) -> BulkResult:
+def bulk_reject(
+    session: Session,
+    match_ids: Iterable[int],
+    user_id: int,
+    reason: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> BulkResult:
     """Reject every open match among `match_ids` with one reason; report the ones skipped."""
     _check_reason("reject", reason, note)
     ids = sorted({int(i) for i in match_ids})
@@ -301,8 +393,12 @@ def bulk_reject(session: Session, match_ids: Iterable[int], user_id: int, reason
     now = now or datetime.now(UTC)
     result = BulkResult(done=[], skipped={})
     with committing(session):
-        matches = {m.id: m for m in session.scalars(
-            sa.select(Match).where(Match.id.in_(ids)).order_by(Match.id).with_for_update())}
+        matches = {
+            m.id: m
+            for m in session.scalars(
+                sa.select(Match).where(Match.id.in_(ids)).order_by(Match.id).with_for_update()
+            )
+        }
         for match_id in ids:
             match = matches.get(match_id)
             if match is None:
@@ -317,12 +413,14 @@ def bulk_reject(session: Session, match_ids: Iterable[int], user_id: int, reason
 
 # -- undo ------------------------------------------------------------------------------------
 
+
 def last_undoable(session: Session, match_id: int) -> AuditEvent | None:
     """Return the latest decision on the match that has not been undone yet, if any."""
     events = session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.entity_type == ENTITY, AuditEvent.entity_id == match_id)
-        .order_by(AuditEvent.id.desc()))
+        .order_by(AuditEvent.id.desc())
+    )
     undone: set[int] = set()
     for event in events:
         if event.action == "undo":
@@ -338,9 +436,13 @@ def undoable_ids(session: Session, match_ids: list[int]) -> set[int]:
         return set()
     rows = session.execute(
         sa.select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.id, AuditEvent.after)
-        .where(AuditEvent.entity_type == ENTITY, AuditEvent.entity_id.in_(match_ids),
-               AuditEvent.action.in_([*DECISIONS, "undo"]))
-        .order_by(AuditEvent.entity_id, AuditEvent.id.desc())).all()
+        .where(
+            AuditEvent.entity_type == ENTITY,
+            AuditEvent.entity_id.in_(match_ids),
+            AuditEvent.action.in_([*DECISIONS, "undo"]),
+        )
+        .order_by(AuditEvent.entity_id, AuditEvent.id.desc())
+    ).all()
     result: set[int] = set()
     undone: dict[int, set[int]] = {}
     for entity_id, action, event_id, after in rows:
@@ -372,8 +474,15 @@ def undo(session: Session, match_id: int, user_id: int) -> Match:
         match.decision_reason = previous.get("decision_reason")
         decided = previous.get("decided_at")
         match.decided_at = datetime.fromisoformat(decided) if decided else None
-        audit.record(session, user_id, ENTITY, match.id, "undo", current,
-                     {**audit.snapshot(match, MATCH_FIELDS), "undoes": event.id})
+        audit.record(
+            session,
+            user_id,
+            ENTITY,
+            match.id,
+            "undo",
+            current,
+            {**audit.snapshot(match, MATCH_FIELDS), "undoes": event.id},
+        )
     return match
 
 
@@ -381,14 +490,23 @@ def _remove_untouched_alliance(session: Session, match: Match, user_id: int) -> 
     alliance = session.scalar(sa.select(Alliance).where(Alliance.match_id == match.id))
     if alliance is None:
         return
-    edited = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.entity_type == "alliance", AuditEvent.entity_id == alliance.id,
-        AuditEvent.action != "create"))
+    edited = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.entity_type == "alliance",
+            AuditEvent.entity_id == alliance.id,
+            AuditEvent.action != "create",
+        )
+    )
     if edited or alliance.amount or alliance.stage != AllianceStage.NEGOTIATING:
-        raise Conflict("the alliance of this match has been worked on: drop it on the alliance "
-                       "board instead of undoing the acceptance",
-                       {"alliance_id": [str(alliance.id)]})
-    before = audit.snapshot(alliance, ("match_id", "stage", "amount", "currency", "usd_rate",
-                                       "started_on"))
+        raise Conflict(
+            "the alliance of this match has been worked on: drop it on the alliance "
+            "board instead of undoing the acceptance",
+            {"alliance_id": [str(alliance.id)]},
+        )
+    before = audit.snapshot(
+        alliance, ("match_id", "stage", "amount", "currency", "usd_rate", "started_on")
+    )
     session.delete(alliance)
     audit.record(session, user_id, "alliance", alliance.id, "delete", before, None)

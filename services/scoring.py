@@ -61,16 +61,24 @@ def _plain(value):
 def offer_item(offer: Offer, record: list[str] | None = None) -> dict:
     """The matcher's view of an offer; `ally` ties it to its organisation's record, which one
     offer per organisation carries (see ally_records)."""
-    item = {"id": offer.id, "title": offer.title, "description": offer.description,
-            "lang": offer.language, "lines": list(offer.lines or []),
-            "sdgs": list(offer.sdgs or []), "modalities": list(offer.modalities or []),
-            "amount_min": _plain(offer.amount_min), "amount_max": _plain(offer.amount_max),
-            "currency": offer.currency,
-            "deadline": offer.deadline.isoformat() if offer.deadline else None,
-            "eligible_kinds": list(offer.eligible_kinds or []),
-            "eligible_countries": list(offer.eligible_countries or []),
-            "kind": str(offer.organization.kind), "country": offer.organization.country,
-            "ally": f"org-{offer.organization_id}"}
+    item = {
+        "id": offer.id,
+        "title": offer.title,
+        "description": offer.description,
+        "lang": offer.language,
+        "lines": list(offer.lines or []),
+        "sdgs": list(offer.sdgs or []),
+        "modalities": list(offer.modalities or []),
+        "amount_min": _plain(offer.amount_min),
+        "amount_max": _plain(offer.amount_max),
+        "currency": offer.currency,
+        "deadline": offer.deadline.isoformat() if offer.deadline else None,
+        "eligible_kinds": list(offer.eligible_kinds or []),
+        "eligible_countries": list(offer.eligible_countries or []),
+        "kind": str(offer.organization.kind),
+        "country": offer.organization.country,
+        "ally": f"org-{offer.organization_id}",
+    }
     if record:
         item["record"] = record
     return item
@@ -81,10 +89,13 @@ def ally_records(session: Session) -> dict[int, list[str]]:
     most DEFAULT_RECORD_MAX): what it has funded, for the matcher to learn its profile from."""
     rows = session.execute(
         sa.select(Offer.organization_id, Project.id, Project.title, Project.description)
-        .select_from(Alliance).join(Match, Alliance.match_id == Match.id)
-        .join(Offer, Match.offer_id == Offer.id).join(Project, Match.project_id == Project.id)
+        .select_from(Alliance)
+        .join(Match, Alliance.match_id == Match.id)
+        .join(Offer, Match.offer_id == Offer.id)
+        .join(Project, Match.project_id == Project.id)
         .where(Alliance.stage != AllianceStage.DROPPED)  # a dropped alliance funded nothing
-        .order_by(Offer.organization_id, Alliance.started_on.desc(), Alliance.id.desc()))
+        .order_by(Offer.organization_id, Alliance.started_on.desc(), Alliance.id.desc())
+    )
     records: dict[int, list[str]] = {}
     seen: set[tuple[int, int]] = set()
     for org_id, project_id, title, description in rows:
@@ -97,17 +108,29 @@ def ally_records(session: Session) -> dict[int, list[str]]:
 
 def project_item(project: Project) -> dict:
     """The matcher's view of a project; kind and country are its responsible entity's."""
-    return {"id": project.id, "title": project.title, "description": project.description,
-            "lang": project.language, "lines": list(project.lines or []),
-            "sdgs": list(project.sdgs or []), "modalities": list(project.modalities or []),
-            "budget": _plain(project.budget), "cofinancing": _plain(project.cofinancing),
-            "currency": project.currency, "kind": str(project.organization.kind),
-            "country": project.organization.country}
+    return {
+        "id": project.id,
+        "title": project.title,
+        "description": project.description,
+        "lang": project.language,
+        "lines": list(project.lines or []),
+        "sdgs": list(project.sdgs or []),
+        "modalities": list(project.modalities or []),
+        "budget": _plain(project.budget),
+        "cofinancing": _plain(project.cofinancing),
+        "currency": project.currency,
+        "kind": str(project.organization.kind),
+        "country": project.organization.country,
+    }
 
 
 def _open_offers(today: date) -> sa.Select:
-    return (sa.select(Offer).where(Offer.status == OfferStatus.PUBLISHED)
-            .where(sa.or_(Offer.deadline.is_(None), Offer.deadline >= today)).order_by(Offer.id))
+    return (
+        sa.select(Offer)
+        .where(Offer.status == OfferStatus.PUBLISHED)
+        .where(sa.or_(Offer.deadline.is_(None), Offer.deadline >= today))
+        .order_by(Offer.id)
+    )
 
 
 def _open_projects() -> sa.Select:
@@ -120,11 +143,13 @@ def _signature(session: Session, today: date) -> tuple:
     parts = [today.isoformat()]
     for query in (_open_offers(today), _open_projects()):
         sub = query.order_by(None).subquery()
-        count, last = session.execute(sa.select(sa.func.count(), sa.func.max(sub.c.updated_at))
-                                      .select_from(sub)).one()
+        count, last = session.execute(
+            sa.select(sa.func.count(), sa.func.max(sub.c.updated_at)).select_from(sub)
+        ).one()
         parts += [count, str(last)]
-    count, last = session.execute(sa.select(sa.func.count(), sa.func.max(Alliance.updated_at))
-                                  .select_from(Alliance)).one()
+    count, last = session.execute(
+        sa.select(sa.func.count(), sa.func.max(Alliance.updated_at)).select_from(Alliance)
+    ).one()
     return (*parts, count, str(last))  # a new alliance changes an ally's record
 
 
@@ -148,8 +173,13 @@ def fit_index(session: Session, settings: Settings, today: date | None = None) -
     for offer in session.scalars(_open_offers(today)).unique():
         supply.append(offer_item(offer, records.pop(offer.organization_id, None)))  # once each
     demand = [project_item(p) for p in session.scalars(_open_projects()).unique()]
-    return MatchIndex.fit(supply, demand, weights=MatchWeights.from_mapping(settings.match_weights),
-                          today=today, rates=settings.usd_rates)
+    return MatchIndex.fit(
+        supply,
+        demand,
+        weights=MatchWeights.from_mapping(settings.match_weights),
+        today=today,
+        rates=settings.usd_rates,
+    )
 
 
 def current_index(session: Session, settings: Settings, force: bool = False) -> MatchIndex:
@@ -163,14 +193,23 @@ def current_index(session: Session, settings: Settings, force: bool = False) -> 
     key = settings.database_url
     with _cache_lock:
         cached = _cache.get(key)
-        stale = cached is None or force or cached.signature[0] != signature[0] or (
-            cached.signature != signature and (
-                cached.size < DEFAULT_REFIT_SMALL
-                or time.monotonic() - cached.fitted_at > DEFAULT_REFIT_AGE))
+        stale = (
+            cached is None
+            or force
+            or cached.signature[0] != signature[0]
+            or (
+                cached.signature != signature
+                and (
+                    cached.size < DEFAULT_REFIT_SMALL
+                    or time.monotonic() - cached.fitted_at > DEFAULT_REFIT_AGE
+                )
+            )
+        )
         if stale:
             index = fit_index(session, settings, today)
-            cached = _Fitted(index, signature, time.monotonic(),
-                             len(index.supply) + len(index.demand))
+            cached = _Fitted(
+                index, signature, time.monotonic(), len(index.supply) + len(index.demand)
+            )
             _cache[key] = cached
         return cached.index
 
@@ -183,31 +222,51 @@ def forget_index() -> None:
 
 # -- writing matches --------------------------------------------------------------------------
 
+
 def _insert(session: Session):
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert)(Match)
+    return (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )(Match)
 
 
 def upsert_pairs(session: Session, pairs: list[ScoredPair], version: str) -> int:
     """Insert or rescore matches, one row per pair; people's decisions stay as they are."""
-    rows = [{"project_id": int(p.demand_id), "offer_id": int(p.supply_id),
-             "score": float(p.score), "components": p.components,
-             "explanation": p.explanation, "status": MatchStatus.PROPOSED.value,
-             "matcher_version": version} for p in pairs]
+    rows = [
+        {
+            "project_id": int(p.demand_id),
+            "offer_id": int(p.supply_id),
+            "score": float(p.score),
+            "components": p.components,
+            "explanation": p.explanation,
+            "status": MatchStatus.PROPOSED.value,
+            "matcher_version": version,
+        }
+        for p in pairs
+    ]
     for start in range(0, len(rows), UPSERT_CHUNK):
         stmt = _insert(session)
         excluded = stmt.excluded
         # An undecided pair that had been withdrawn comes back; a decided one keeps its status.
-        revived = sa.case((sa.and_(Match.status == MatchStatus.WITHDRAWN.value,
-                                   Match.reviewer_id.is_(None)), MatchStatus.PROPOSED.value),
-                          else_=Match.status)
+        revived = sa.case(
+            (
+                sa.and_(Match.status == MatchStatus.WITHDRAWN.value, Match.reviewer_id.is_(None)),
+                MatchStatus.PROPOSED.value,
+            ),
+            else_=Match.status,
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=["project_id", "offer_id"],
-            set_={"score": excluded.score, "components": excluded.components,
-                  "explanation": excluded.explanation, "matcher_version": excluded.matcher_version,
-                  "status": revived, "updated_at": sa.func.now()})
+            set_={
+                "score": excluded.score,
+                "components": excluded.components,
+                "explanation": excluded.explanation,
+                "matcher_version": excluded.matcher_version,
+                "status": revived,
+                "updated_at": sa.func.now(),
+            },
+        )
         # Core executemany on the session's connection: the ORM's bulk path adds nothing here.
-        session.connection().execute(stmt, rows[start:start + UPSERT_CHUNK])
+        session.connection().execute(stmt, rows[start : start + UPSERT_CHUNK])
     return len(rows)
 
 
@@ -217,17 +276,23 @@ def _pairs_of(results: list[list[ScoredPair]]) -> list[ScoredPair]:
 
 # -- use cases --------------------------------------------------------------------------------
 
+
 def score_offer(session: Session, settings: Settings, offer_id: int) -> int:
     """Rank the open projects for one offer and store its matches; return how many."""
     offer = session.get(Offer, offer_id)
     if offer is None:
         return 0  # deleted since: nothing to do, and nothing to retry
     if offer.status != OfferStatus.PUBLISHED or (
-            offer.deadline is not None and offer.deadline < agency_today(settings)):
+        offer.deadline is not None and offer.deadline < agency_today(settings)
+    ):
         return _unmatch(session, offer, Match.offer_id)
     index = current_index(session, settings)
-    ranked = index.rank_supply([offer_item(offer)], top_k=settings.match_top_k,
-                               min_score=settings.match_min_score, explain=True)
+    ranked = index.rank_supply(
+        [offer_item(offer)],
+        top_k=settings.match_top_k,
+        min_score=settings.match_min_score,
+        explain=True,
+    )
     return _store(session, offer, Match.offer_id, _pairs_of(ranked), index.version)
 
 
@@ -239,16 +304,21 @@ def score_project(session: Session, settings: Settings, project_id: int) -> int:
     if project.status != ProjectStatus.OPEN:
         return _unmatch(session, project, Match.project_id)
     index = current_index(session, settings)
-    ranked = index.rank_demand([project_item(project)], top_k=settings.match_top_k,
-                               min_score=settings.match_min_score, explain=True)
+    ranked = index.rank_demand(
+        [project_item(project)],
+        top_k=settings.match_top_k,
+        min_score=settings.match_min_score,
+        explain=True,
+    )
     return _store(session, project, Match.project_id, _pairs_of(ranked), index.version)
 
 
 def _store(session: Session, item, key, pairs: list[ScoredPair], version: str) -> int:
     with committing(session):
         upsert_pairs(session, pairs, version)
-        withdraw_missing(session, key, [item.id],
-                         [(int(p.demand_id), int(p.supply_id)) for p in pairs])
+        withdraw_missing(
+            session, key, [item.id], [(int(p.demand_id), int(p.supply_id)) for p in pairs]
+        )
         item.scoring_state = ScoringState.SCORED
         item.scored_at = datetime.now(UTC)
     return len(pairs)
@@ -267,11 +337,19 @@ def mark_failed(session: Session, task: str, args: list, error: str) -> Job:
     model = {"scoring.score_offer": Offer, "scoring.score_project": Project}.get(task)
     if model is not None and args:
         subject = f"{model.__tablename__[:-1]}:{args[0]}"
-        session.execute(sa.update(model).where(model.id == args[0])
-                        .values(scoring_state=ScoringState.FAILED))
+        session.execute(
+            sa.update(model).where(model.id == args[0]).values(scoring_state=ScoringState.FAILED)
+        )
     now = datetime.now(UTC)
-    job = Job(id=str(uuid.uuid4()), kind=task, status=JobStatus.FAILED, subject=subject,
-              detail=error[:4000], started_at=now, finished_at=now)
+    job = Job(
+        id=str(uuid.uuid4()),
+        kind=task,
+        status=JobStatus.FAILED,
+        subject=subject,
+        detail=error[:4000],
+        started_at=now,
+        finished_at=now,
+    )
     with committing(session):
         session.add(job)
     return job
@@ -279,14 +357,14 @@ def mark_failed(session: Session, task: str, args: list, error: str) -> Job:
 
 # -- rebuild ----------------------------------------------------------------------------------
 
+
 def request_rebuild(session: Session, dedupe_key: str | None = None) -> Job:
     """Create a rebuild job and queue it after commit; a known dedupe_key returns its job."""
     if dedupe_key:
         existing = session.scalar(sa.select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
-    job = Job(id=str(uuid.uuid4()), kind="rebuild", status=JobStatus.QUEUED,
-              dedupe_key=dedupe_key)
+    job = Job(id=str(uuid.uuid4()), kind="rebuild", status=JobStatus.QUEUED, dedupe_key=dedupe_key)
     try:
         with committing(session):
             session.add(job)
@@ -344,44 +422,71 @@ def _rebuild_chunks(session: Session, settings: Settings, job: Job) -> None:
     chunk = max(settings.rebuild_chunk, 1)
     by_id = {p.id: p for p in session.scalars(_open_projects()).unique()}
     for start in range(job.done, len(project_ids), chunk):
-        ids = project_ids[start:start + chunk]
+        ids = project_ids[start : start + chunk]
         items = [project_item(by_id[i]) for i in ids if i in by_id]
-        pairs = _pairs_of(index.rank_demand(items, top_k=settings.match_top_k,
-                                            min_score=settings.match_min_score, explain=True))
+        pairs = _pairs_of(
+            index.rank_demand(
+                items, top_k=settings.match_top_k, min_score=settings.match_min_score, explain=True
+            )
+        )
         with committing(session):
             upsert_pairs(session, pairs, index.version)
-            withdraw_missing(session, Match.project_id, ids,
-                             [(int(p.demand_id), int(p.supply_id)) for p in pairs])
-            session.execute(sa.update(Project).where(Project.id.in_(ids)).values(
-                scoring_state=ScoringState.SCORED, scored_at=datetime.now(UTC)))
+            withdraw_missing(
+                session,
+                Match.project_id,
+                ids,
+                [(int(p.demand_id), int(p.supply_id)) for p in pairs],
+            )
+            session.execute(
+                sa.update(Project)
+                .where(Project.id.in_(ids))
+                .values(scoring_state=ScoringState.SCORED, scored_at=datetime.now(UTC))
+            )
             job.done = start + len(ids)
         locks.refresh(session, REBUILD_LOCK, job.id, settings.lock_ttl)
     offer_ids = [int(i) for i in index.supply.ids]
     with committing(session):
         # Pairs whose offer or project is no longer open were not rescored: withdraw them.
-        session.execute(sa.update(Match).where(
-            Match.status == MatchStatus.PROPOSED,
-            sa.or_(Match.project_id.not_in(project_ids or [-1]),
-                   Match.offer_id.not_in(offer_ids or [-1]))).values(
-            status=MatchStatus.WITHDRAWN))
-        session.execute(sa.update(Offer).where(Offer.id.in_(offer_ids or [-1])).values(
-            scoring_state=ScoringState.SCORED, scored_at=datetime.now(UTC)))
+        session.execute(
+            sa.update(Match)
+            .where(
+                Match.status == MatchStatus.PROPOSED,
+                sa.or_(
+                    Match.project_id.not_in(project_ids or [-1]),
+                    Match.offer_id.not_in(offer_ids or [-1]),
+                ),
+            )
+            .values(status=MatchStatus.WITHDRAWN)
+        )
+        session.execute(
+            sa.update(Offer)
+            .where(Offer.id.in_(offer_ids or [-1]))
+            .values(scoring_state=ScoringState.SCORED, scored_at=datetime.now(UTC))
+        )
         job.status = JobStatus.DONE
         job.finished_at = datetime.now(UTC)
-        job.detail = (f"matcher {index.version}: {len(project_ids)} projects x "
-                      f"{len(offer_ids)} offers")
+        job.detail = (
+            f"matcher {index.version}: {len(project_ids)} projects x {len(offer_ids)} offers"
+        )
 
 
 def expire_offers(session: Session, settings: Settings) -> int:
     """Close published offers past their deadline and withdraw their undecided matches."""
     today = agency_today(settings)
-    expired = [i for (i,) in session.execute(sa.select(Offer.id).where(
-        Offer.status == OfferStatus.PUBLISHED, Offer.deadline < today))]
+    expired = [
+        i
+        for (i,) in session.execute(
+            sa.select(Offer.id).where(Offer.status == OfferStatus.PUBLISHED, Offer.deadline < today)
+        )
+    ]
     if not expired:
         return 0
     with committing(session):
-        session.execute(sa.update(Offer).where(Offer.id.in_(expired)).values(
-            status=OfferStatus.CLOSED, scoring_state=ScoringState.NOT_SCORED))
+        session.execute(
+            sa.update(Offer)
+            .where(Offer.id.in_(expired))
+            .values(status=OfferStatus.CLOSED, scoring_state=ScoringState.NOT_SCORED)
+        )
         withdraw_missing(session, Match.offer_id, expired, [])
     return len(expired)
 

@@ -32,8 +32,9 @@ def queue_scoring(session: Session, item: Offer | Project) -> None:
         outbox.add(session, task, [item.id])
         return
     item.scoring_state = ScoringState.NOT_SCORED
-    withdraw_missing(session, Match.offer_id if isinstance(item, Offer) else Match.project_id,
-                     [item.id], [])
+    withdraw_missing(
+        session, Match.offer_id if isinstance(item, Offer) else Match.project_id, [item.id], []
+    )
 
 
 def withdraw_missing(session: Session, key, item_ids: list[int], kept: list[tuple[int, int]]):
@@ -49,9 +50,12 @@ def withdraw_missing(session: Session, key, item_ids: list[int], kept: list[tupl
 
 def _mark_queued(model):
     def hook(session: Session, args: list) -> None:
-        session.execute(sa.update(model).where(model.id == args[0],
-                                               model.scoring_state == ScoringState.WAITING)
-                        .values(scoring_state=ScoringState.QUEUED))
+        session.execute(
+            sa.update(model)
+            .where(model.id == args[0], model.scoring_state == ScoringState.WAITING)
+            .values(scoring_state=ScoringState.QUEUED)
+        )
+
     return hook
 
 

@@ -24,12 +24,21 @@ def sign(secret_key: str, salt: str, payload: dict) -> str:
     return URLSafeTimedSerializer(secret_key, salt=salt).dumps(payload)
 
 
-def read(secret_key: str, salt: str, token: str, max_age: timedelta, *, expired: str,
-         invalid: str, invalid_error: type[DomainError] = InvalidLink) -> dict:
+def read(
+    secret_key: str,
+    salt: str,
+    token: str,
+    max_age: timedelta,
+    *,
+    expired: str,
+    invalid: str,
+    invalid_error: type[DomainError] = InvalidLink,
+) -> dict:
     """Return a token's payload; LinkExpired(expired) when old, invalid_error(invalid) else."""
     try:
         payload = URLSafeTimedSerializer(secret_key, salt=salt).loads(
-            token, max_age=int(max_age.total_seconds()))
+            token, max_age=int(max_age.total_seconds())
+        )
     except SignatureExpired as exc:
         raise LinkExpired(expired) from exc
     except BadSignature as exc:

@@ -16,39 +16,75 @@ FIELDS = ("email", "role", "active", "organization_id", "name", "language")
 
 
 def list_users(session: Session) -> list[User]:
-    return list(session.scalars(sa.select(User).order_by(User.active.desc(), User.role,
-                                                         User.email)))
+    return list(
+        session.scalars(sa.select(User).order_by(User.active.desc(), User.role, User.email))
+    )
 
 
 def partner_organizations(session: Session) -> list[Organization]:
-    return list(session.scalars(sa.select(Organization).where(Organization.side == Side.SUPPLY)
-                                .order_by(Organization.name)))
+    return list(
+        session.scalars(
+            sa.select(Organization)
+            .where(Organization.side == Side.SUPPLY)
+            .order_by(Organization.name)
+        )
+    )
 
 
 def get(session: Session, user_id: int) -> User:
     return fetch(session, User, user_id, "user")
 
 
-def create(session: Session, admin_id: int, email: str, role: str, password: str, *,
-           name: str = "", language: str = "es", organization_id: int | None = None) -> User:
+def create(
+    session: Session,
+    admin_id: int,
+    email: str,
+    role: str,
+    password: str,
+    *,
+    name: str = "",
+    language: str = "es",
+    organization_id: int | None = None,
+) -> User:
     """Create a user (the password is hashed with scrypt); audited."""
     if role != Role.PARTNER:
         organization_id = None
-    user = users.create_user(session, email, role, password, name=name, language=language,
-                             organization_id=organization_id)
+    user = users.create_user(
+        session,
+        email,
+        role,
+        password,
+        name=name,
+        language=language,
+        organization_id=organization_id,
+    )
     with committing(session):
-        audit.record(session, admin_id, ENTITY, user.id, "create", None,
-                     audit.snapshot(user, FIELDS))
+        audit.record(
+            session, admin_id, ENTITY, user.id, "create", None, audit.snapshot(user, FIELDS)
+        )
     return user
 
 
 def _admins_left(session: Session, excluding: int) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.role == Role.ADMIN, User.active.is_(True), User.id != excluding)) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(User)
+            .where(User.role == Role.ADMIN, User.active.is_(True), User.id != excluding)
+        )
+        or 0
+    )
 
 
-def change(session: Session, admin_id: int, user: User, *, role: str | None = None,
-           active: bool | None = None, organization_id: int | None = None) -> User:
+def change(
+    session: Session,
+    admin_id: int,
+    user: User,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    organization_id: int | None = None,
+) -> User:
     """Change a user's role, organisation or whether they may sign in; audited.
 
     An administrator cannot demote or deactivate themself, and the last active administrator
@@ -62,20 +98,29 @@ def change(session: Session, admin_id: int, user: User, *, role: str | None = No
         if role == Role.PARTNER:
             org = organization_id or user.organization_id
             if org is None or session.get(Organization, org) is None:
-                raise Invalid("a partner needs an organisation",
-                              {"organization_id": ["Choose the partner's organisation."]})
+                raise Invalid(
+                    "a partner needs an organisation",
+                    {"organization_id": ["Choose the partner's organisation."]},
+                )
             values["organization_id"] = org
     if active is not None:
         values["active"] = bool(active)
-    losing_admin = user.role == Role.ADMIN and user.active and (
-        values.get("role", Role.ADMIN) != Role.ADMIN or values.get("active", True) is False)
+    losing_admin = (
+        user.role == Role.ADMIN
+        and user.active
+        and (values.get("role", Role.ADMIN) != Role.ADMIN or values.get("active", True) is False)
+    )
     if losing_admin:
         if user.id == admin_id:
-            raise Conflict("you cannot remove your own administrator access",
-                           {"role": ["Ask another administrator to do it."]})
+            raise Conflict(
+                "you cannot remove your own administrator access",
+                {"role": ["Ask another administrator to do it."]},
+            )
         if not _admins_left(session, user.id):
-            raise Conflict("this is the last active administrator",
-                           {"role": ["Make another user an administrator first."]})
+            raise Conflict(
+                "this is the last active administrator",
+                {"role": ["Make another user an administrator first."]},
+            )
     changed = {k: v for k, v in values.items() if getattr(user, k) != v}
     if not changed:
         return user
@@ -86,8 +131,15 @@ def change(session: Session, admin_id: int, user: User, *, role: str | None = No
         if changed.get("active") is True:
             user.failed_logins = 0
             user.locked_until = None
-        audit.record(session, admin_id, ENTITY, user.id, "update", before,
-                     audit.snapshot(user, tuple(changed)))
+        audit.record(
+            session,
+            admin_id,
+            ENTITY,
+            user.id,
+            "update",
+            before,
+            audit.snapshot(user, tuple(changed)),
+        )
     return user
 
 
@@ -96,8 +148,15 @@ def unlock(session: Session, admin_id: int, user: User) -> User:
     if user.locked_until is None:
         return user
     with committing(session):
-        audit.record(session, admin_id, ENTITY, user.id, "unlock",
-                     {"locked_until": audit.plain(user.locked_until)}, {"locked_until": None})
+        audit.record(
+            session,
+            admin_id,
+            ENTITY,
+            user.id,
+            "unlock",
+            {"locked_until": audit.plain(user.locked_until)},
+            {"locked_until": None},
+        )
         user.locked_until = None
         user.failed_logins = 0
     return user

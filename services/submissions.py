@@ -54,9 +54,14 @@ def normalise_title(title: str) -> str:
     return " ".join(title.split()).casefold()
 
 
-def find_duplicate(session: Session, email: str | None, title: str, *,
-                   within: timedelta = DEFAULT_DUPLICATE_WINDOW,
-                   now: datetime | None = None) -> Offer | None:
+def find_duplicate(
+    session: Session,
+    email: str | None,
+    title: str,
+    *,
+    within: timedelta = DEFAULT_DUPLICATE_WINDOW,
+    now: datetime | None = None,
+) -> Offer | None:
     """Return an offer with the same contact email and title sent within `within`, if any."""
     email = normalise_email(email)
     if not email or not title:
@@ -64,28 +69,44 @@ def find_duplicate(session: Session, email: str | None, title: str, *,
     cutoff = (now or datetime.now(UTC)) - within
     candidates = session.scalars(
         sa.select(Offer)
-        .where(sa.func.lower(Offer.contact_email) == email, Offer.created_at >= cutoff,
-               Offer.status != OfferStatus.WITHDRAWN)
-        .order_by(Offer.id.desc()))
+        .where(
+            sa.func.lower(Offer.contact_email) == email,
+            Offer.created_at >= cutoff,
+            Offer.status != OfferStatus.WITHDRAWN,
+        )
+        .order_by(Offer.id.desc())
+    )
     wanted = normalise_title(title)
     return next((offer for offer in candidates if normalise_title(offer.title) == wanted), None)
 
 
-def _supply_organization(session: Session, values: Mapping[str, Any],
-                         contact_email: str | None) -> Organization:
+def _supply_organization(
+    session: Session, values: Mapping[str, Any], contact_email: str | None
+) -> Organization:
     """Return the supply-side organisation named in `values`, creating it when it is new."""
     name = " ".join(str(values["name"]).split())
     existing = session.scalar(
-        sa.select(Organization).where(sa.func.lower(Organization.name) == name.lower()))
+        sa.select(Organization).where(sa.func.lower(Organization.name) == name.lower())
+    )
     if existing is not None:
         if existing.side != Side.SUPPLY:
-            raise Invalid("an organisation of the city's side has this name",
-                          {"name": ["This name belongs to a local entity: use your "
-                                    "organisation's own name."]})
+            raise Invalid(
+                "an organisation of the city's side has this name",
+                {
+                    "name": [
+                        "This name belongs to a local entity: use your organisation's own name."
+                    ]
+                },
+            )
         return existing
-    org = Organization(name=name, kind=values["kind"], country=values["country"],
-                       website=values.get("website"), side=Side.SUPPLY,
-                       contact_email=contact_email)
+    org = Organization(
+        name=name,
+        kind=values["kind"],
+        country=values["country"],
+        website=values.get("website"),
+        side=Side.SUPPLY,
+        contact_email=contact_email,
+    )
     session.add(org)
     session.flush()
     return org
@@ -94,17 +115,22 @@ def _supply_organization(session: Session, values: Mapping[str, Any],
 def _existing_supplier(session: Session, organization_id: int | None) -> Organization:
     org = session.get(Organization, organization_id) if organization_id is not None else None
     if org is None or org.side != Side.SUPPLY:
-        raise Invalid("unknown organisation",
-                      {"organization_id": ["Choose your organisation from the list, "
-                                           "or enter a new one."]})
+        raise Invalid(
+            "unknown organisation",
+            {"organization_id": ["Choose your organisation from the list, or enter a new one."]},
+        )
     return org
 
 
-def submit_offer(session: Session, data: Mapping[str, Any], *,
-                 organization_id: int | None = None,
-                 new_organization: Mapping[str, Any] | None = None,
-                 source: OfferSource = OfferSource.FORM,
-                 now: datetime | None = None) -> Submission:
+def submit_offer(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    organization_id: int | None = None,
+    new_organization: Mapping[str, Any] | None = None,
+    source: OfferSource = OfferSource.FORM,
+    now: datetime | None = None,
+) -> Submission:
     """Store a partner's offer as `submitted`, with its new organisation if it names one.
 
     `data` holds validated offer fields (schemas.OfferIn without organization_id). A second
@@ -115,8 +141,7 @@ def submit_offer(session: Session, data: Mapping[str, Any], *,
     values["contact_email"] = normalise_email(values.get("contact_email"))
     if not values["contact_email"]:
         raise Invalid("a contact email is needed", {"contact_email": [CONTACT_REQUIRED]})
-    duplicate = find_duplicate(session, values["contact_email"], values.get("title", ""),
-                               now=now)
+    duplicate = find_duplicate(session, values["contact_email"], values.get("title", ""), now=now)
     if duplicate is not None:
         return Submission(duplicate, duplicate=True)
     errors = offer_rule_errors(values)
@@ -129,8 +154,7 @@ def submit_offer(session: Session, data: Mapping[str, Any], *,
             org = _supply_organization(session, new_organization, values["contact_email"])
         else:
             org = _existing_supplier(session, organization_id)
-        offer = Offer(**values, organization_id=org.id, status=OfferStatus.SUBMITTED,
-                      source=source)
+        offer = Offer(**values, organization_id=org.id, status=OfferStatus.SUBMITTED, source=source)
         session.add(offer)
         queue_scoring(session, offer)
     outbox.dispatch(session)
@@ -144,16 +168,24 @@ def _email_digest(email: str | None) -> str:
 
 def follow_token(secret_key: str, offer: Offer) -> str:
     """Return a signed token naming the offer and (by digest) its contact email."""
-    return signed_links.sign(secret_key, FOLLOW_SALT, {
-        "offer": offer.id, "email": _email_digest(offer.contact_email)})
+    return signed_links.sign(
+        secret_key, FOLLOW_SALT, {"offer": offer.id, "email": _email_digest(offer.contact_email)}
+    )
 
 
-def read_follow_token(session: Session, secret_key: str, token: str,
-                      max_age: timedelta = DEFAULT_LINK_MAX_AGE) -> Offer:
+def read_follow_token(
+    session: Session, secret_key: str, token: str, max_age: timedelta = DEFAULT_LINK_MAX_AGE
+) -> Offer:
     """Return the offer a follow token names; LinkExpired when too old, NotFound when forged."""
-    payload = signed_links.read(secret_key, FOLLOW_SALT, token, max_age,
-                                expired="this link has expired: ask for a new one",
-                                invalid="this link is not valid", invalid_error=NotFound)
+    payload = signed_links.read(
+        secret_key,
+        FOLLOW_SALT,
+        token,
+        max_age,
+        expired="this link has expired: ask for a new one",
+        invalid="this link is not valid",
+        invalid_error=NotFound,
+    )
     if not isinstance(payload.get("offer"), int):
         raise NotFound("this link is not valid")
     offer = session.get(Offer, payload["offer"])
@@ -168,9 +200,11 @@ def edit_offer(session: Session, offer: Offer, data: Mapping[str, Any]) -> Offer
     session.refresh(offer)
     if offer.status not in EDITABLE:
         raise Conflict("only an offer waiting for review can be changed")
-    values = {k: v for k, v in data.items()
-              if k not in ("organization_id", "status", "source", "contact_email",
-                           "ref")}
+    values = {
+        k: v
+        for k, v in data.items()
+        if k not in ("organization_id", "status", "source", "contact_email", "ref")
+    }
     return catalog.update(session, offer, values)
 
 
@@ -186,9 +220,14 @@ def matched_projects(session: Session, offer: Offer) -> int | None:
     """Return how many projects a published (or closed) offer was matched to; else None."""
     if offer.status not in SHOWS_MATCHES:
         return None
-    return session.scalar(
-        sa.select(sa.func.count(sa.distinct(Match.project_id)))
-        .where(Match.offer_id == offer.id, Match.status != MatchStatus.WITHDRAWN)) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count(sa.distinct(Match.project_id))).where(
+                Match.offer_id == offer.id, Match.status != MatchStatus.WITHDRAWN
+            )
+        )
+        or 0
+    )
 
 
 @dataclass
@@ -206,19 +245,27 @@ def rejection(session: Session, offer: Offer) -> Rejection | None:
     return Rejection(after.get("reason"), after.get("note"))
 
 
-def offers_for_email(session: Session, email: str,
-                     limit: int = DEFAULT_MAX_LINKS) -> list[Offer]:
+def offers_for_email(session: Session, email: str, limit: int = DEFAULT_MAX_LINKS) -> list[Offer]:
     """Return the newest offers whose contact is `email`, for a new set of follow links."""
     email = normalise_email(email)
     if not email:
         return []
-    return list(session.scalars(
-        sa.select(Offer).where(sa.func.lower(Offer.contact_email) == email)
-        .order_by(Offer.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            sa.select(Offer)
+            .where(sa.func.lower(Offer.contact_email) == email)
+            .order_by(Offer.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def supply_organizations(session: Session) -> list[Organization]:
     """Return the supply-side organisations a partner may choose, by name."""
-    return list(session.scalars(
-        sa.select(Organization).where(Organization.side == Side.SUPPLY)
-        .order_by(Organization.name)))
+    return list(
+        session.scalars(
+            sa.select(Organization)
+            .where(Organization.side == Side.SUPPLY)
+            .order_by(Organization.name)
+        )
+    )

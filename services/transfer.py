@@ -72,7 +72,7 @@ def parse_rows(text: str, fmt: str) -> list[tuple[int, Any]]:
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         data = data["items"]
     if not isinstance(data, list):
-        raise Invalid("a JSON file must hold a list of objects (or {\"items\": [...]})")
+        raise Invalid('a JSON file must hold a list of objects (or {"items": [...]})')
     # JSON arrays give no per-item lines; number items from 1 as the reader would count them.
     return list(enumerate(data, start=1))
 
@@ -127,14 +127,21 @@ def write_rows(stream: IO[str], rows: list[dict], fmt: str, columns: Iterable[st
         writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: LIST_SEPARATOR.join(str(v) for v in row[k])
-                             if isinstance(row.get(k), list) else row.get(k) for k in columns})
+            writer.writerow(
+                {
+                    k: LIST_SEPARATOR.join(str(v) for v in row[k])
+                    if isinstance(row.get(k), list)
+                    else row.get(k)
+                    for k in columns
+                }
+            )
     elif fmt == "jsonl":
         for row in rows:
             stream.write(json.dumps({k: row.get(k) for k in columns}, ensure_ascii=False) + "\n")
     else:
-        json.dump([{k: row.get(k) for k in columns} for row in rows], stream, ensure_ascii=False,
-                  indent=1)
+        json.dump(
+            [{k: row.get(k) for k in columns} for row in rows], stream, ensure_ascii=False, indent=1
+        )
         stream.write("\n")
 
 
@@ -144,9 +151,11 @@ def export_rows(session: Session, model: type, columns: Iterable[str]) -> list[d
     for obj in session.scalars(sa.select(model).order_by(model.id)).unique():
         row = {c: _plain(getattr(obj, c)) for c in columns if c not in ORG_KEYS and hasattr(obj, c)}
         if model is not Organization:
-            row.update(organization=obj.organization.name,
-                       organization_kind=_plain(obj.organization.kind),
-                       organization_country=obj.organization.country)
+            row.update(
+                organization=obj.organization.name,
+                organization_kind=_plain(obj.organization.kind),
+                organization_country=obj.organization.country,
+            )
             row.pop("organization_id", None)
         out.append(row)
     return out
@@ -162,16 +171,19 @@ def resolve_organization(session: Session, row: dict, side: Side) -> int | None:
     org = session.scalar(sa.select(Organization).where(Organization.name == name))
     if org is None:
         if not kind or not country:
-            raise Invalid(f"organisation {name!r} does not exist; give organization_kind and "
-                          "organization_country to create it")
+            raise Invalid(
+                f"organisation {name!r} does not exist; give organization_kind and "
+                "organization_country to create it"
+            )
         org = Organization(name=name, kind=kind, country=country, side=side)
         session.add(org)
         session.flush()
     return org.id
 
 
-def import_rows(session: Session, model: type, rows: list[tuple[int, dict]],
-                skip_invalid: bool = False) -> ImportReport:
+def import_rows(
+    session: Session, model: type, rows: list[tuple[int, dict]], skip_invalid: bool = False
+) -> ImportReport:
     """Insert or update (by `ref`) validated rows; all or nothing unless skip_invalid."""
     report = ImportReport()
     for number, data in rows:

@@ -27,8 +27,9 @@ def hash_token(raw: str) -> str:
 def hash_password(password: str) -> str:
     """Return a scrypt hash of `password`, refusing one too short to be safe."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid("password too short",
-                      {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
+        raise Invalid(
+            "password too short", {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]}
+        )
     return generate_password_hash(password, method="scrypt")
 
 
@@ -40,8 +41,16 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
-def create_user(session: Session, email: str, role: str, password: str | None, *,
-                name: str = "", language: str = "es", organization_id: int | None = None) -> User:
+def create_user(
+    session: Session,
+    email: str,
+    role: str,
+    password: str | None,
+    *,
+    name: str = "",
+    language: str = "es",
+    organization_id: int | None = None,
+) -> User:
     """Create a user; partners must belong to an organisation."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
@@ -49,15 +58,22 @@ def create_user(session: Session, email: str, role: str, password: str | None, *
     if role not in {r.value for r in Role}:
         raise Invalid("unknown role", {"role": ["Use admin, staff or partner."]})
     if role == Role.PARTNER and organization_id is None:
-        raise Invalid("a partner needs an organisation",
-                      {"organization_id": ["Give the partner's organisation."]})
+        raise Invalid(
+            "a partner needs an organisation",
+            {"organization_id": ["Give the partner's organisation."]},
+        )
     if organization_id is not None and session.get(Organization, organization_id) is None:
         raise Invalid("unknown organisation", {"organization_id": ["No such organisation."]})
     if find_user(session, email):
         raise Conflict(f"a user with email {email} already exists")
-    user = User(email=email, role=Role(role), name=name, language=language,
-                organization_id=organization_id,
-                password_hash=hash_password(password) if password else None)
+    user = User(
+        email=email,
+        role=Role(role),
+        name=name,
+        language=language,
+        organization_id=organization_id,
+        password_hash=hash_password(password) if password else None,
+    )
     with committing(session):
         session.add(user)
     return user

@@ -17,7 +17,8 @@ from models.db import make_engine
 
 IN_CI = bool(os.environ.get("CI"))
 TEST_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 OUTPUT_DIR = Path(os.environ.get("TEST_OUTPUT_DIR", Path(__file__).parent.parent / "test-output"))
 
@@ -30,8 +31,9 @@ def missing_service(message: str):
 
 
 def _admin_engine() -> sa.Engine:
-    return make_engine(app_config._normalise_db_url(TEST_DATABASE_URL),
-                       isolation_level="AUTOCOMMIT")
+    return make_engine(
+        app_config._normalise_db_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +44,9 @@ def pg_admin():
         with admin.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as exc:
-        missing_service(f"PostgreSQL is not reachable at {TEST_DATABASE_URL}: "
-                        f"{str(exc.orig).splitlines()[0]}")
+        missing_service(
+            f"PostgreSQL is not reachable at {TEST_DATABASE_URL}: {str(exc.orig).splitlines()[0]}"
+        )
     yield admin
     admin.dispose()
 
@@ -95,8 +98,9 @@ def session_factory(engine):
     """Sessions inside one outer transaction that is rolled back after the test."""
     connection = engine.connect()
     outer = connection.begin()
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                           expire_on_commit=False)
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     yield factory
     outer.rollback()
     connection.close()

@@ -15,8 +15,12 @@ WEEK = timedelta(days=7)
 
 
 def explanation(es: str, en: str) -> dict:
-    return {"terms": ["agua"], "concepts": ["water"], "es": [es, "Otra razón."],
-            "en": [en, "Another reason."]}
+    return {
+        "terms": ["agua"],
+        "concepts": ["water"],
+        "es": [es, "Otra razón."],
+        "en": [en, "Another reason."],
+    }
 
 
 @dataclass
@@ -28,50 +32,87 @@ class World:
     subs: dict[str, Subscription]
 
 
-def user(session, email: str, role: str = "staff", language: str = "es",
-         organization_id: int | None = None, password: str | None = None) -> User:
+def user(
+    session,
+    email: str,
+    role: str = "staff",
+    language: str = "es",
+    organization_id: int | None = None,
+    password: str | None = None,
+) -> User:
     """A user; without a password (hashing is slow) unless the test signs in."""
-    return users.create_user(session, email, role, password, language=language,
-                             organization_id=organization_id)
+    return users.create_user(
+        session, email, role, password, language=language, organization_id=organization_id
+    )
 
 
 def seed(session, now: datetime = NOW) -> World:
     """Matches created two days before `now`; subscribers who subscribed ten days before."""
-    city = f.organization(session, name="Alcaldía de Prueba", kind="local_public",
-                          side="demand", country="CO")
+    city = f.organization(
+        session, name="Alcaldía de Prueba", kind="local_public", side="demand", country="CO"
+    )
     ally_a = f.organization(session, name="Water Fund", kind="foundation")
     ally_b = f.organization(session, name="Jobs Bank", kind="multilateral")
     offers = {
         "a_water": f.offer(session, ally_a, title="Drinking water grants"),
-        "a_school": f.offer(session, ally_a, title="Early childhood programme",
-                            lines=["human_development"]),
-        "b_jobs": f.offer(session, ally_b, title="Youth employment loans",
-                          lines=["economic_development"], modalities=["loan"]),
+        "a_school": f.offer(
+            session, ally_a, title="Early childhood programme", lines=["human_development"]
+        ),
+        "b_jobs": f.offer(
+            session,
+            ally_b,
+            title="Youth employment loans",
+            lines=["economic_development"],
+            modalities=["loan"],
+        ),
     }
     projects = {
         "water": f.project(session, city, title="Agua para barrios de ladera"),
-        "school": f.project(session, city, title="Primera infancia en comunas",
-                            lines=["human_development"]),
+        "school": f.project(
+            session, city, title="Primera infancia en comunas", lines=["human_development"]
+        ),
         "jobs": f.project(session, city, title="Empleo joven", lines=["economic_development"]),
         "closed": f.project(session, city, title="Proyecto cerrado", status="closed"),
     }
     created = now - timedelta(days=2)
     matches = {
-        "water": f.match(session, projects["water"], offers["a_water"], score=0.82,
-                         created_at=created,
-                         explanation=explanation("Ambos tratan de agua potable.",
-                                                 "Both are about drinking water.")),
-        "school": f.match(session, projects["school"], offers["a_school"], score=0.64,
-                          created_at=created,
-                          explanation=explanation("Primera infancia en ambos.",
-                                                  "Early childhood in both.")),
-        "jobs": f.match(session, projects["jobs"], offers["b_jobs"], score=0.45,
-                        created_at=created,
-                        explanation=explanation("Empleo juvenil.", "Youth employment.")),
-        "withdrawn": f.match(session, projects["water"], offers["b_jobs"], score=0.9,
-                             created_at=created, status="withdrawn"),
-        "closed": f.match(session, projects["closed"], offers["a_water"], score=0.7,
-                          created_at=created),
+        "water": f.match(
+            session,
+            projects["water"],
+            offers["a_water"],
+            score=0.82,
+            created_at=created,
+            explanation=explanation(
+                "Ambos tratan de agua potable.", "Both are about drinking water."
+            ),
+        ),
+        "school": f.match(
+            session,
+            projects["school"],
+            offers["a_school"],
+            score=0.64,
+            created_at=created,
+            explanation=explanation("Primera infancia en ambos.", "Early childhood in both."),
+        ),
+        "jobs": f.match(
+            session,
+            projects["jobs"],
+            offers["b_jobs"],
+            score=0.45,
+            created_at=created,
+            explanation=explanation("Empleo juvenil.", "Youth employment."),
+        ),
+        "withdrawn": f.match(
+            session,
+            projects["water"],
+            offers["b_jobs"],
+            score=0.9,
+            created_at=created,
+            status="withdrawn",
+        ),
+        "closed": f.match(
+            session, projects["closed"], offers["a_water"], score=0.7, created_at=created
+        ),
     }
     people = {
         "ana": user(session, "ana@agency.example", language="es"),
@@ -82,12 +123,13 @@ def seed(session, now: datetime = NOW) -> World:
     }
     joined = now - timedelta(days=10)
     subs = {
-        "ana": digest.save_subscription(session, people["ana"], min_score=0.5, language="es",
-                                        now=joined),
-        "bob": digest.save_subscription(session, people["bob"], lines=["human_development"],
-                                        language="en", now=joined),
-        "paused": digest.save_subscription(session, people["paused"], status="paused",
-                                           now=joined),
+        "ana": digest.save_subscription(
+            session, people["ana"], min_score=0.5, language="es", now=joined
+        ),
+        "bob": digest.save_subscription(
+            session, people["bob"], lines=["human_development"], language="en", now=joined
+        ),
+        "paused": digest.save_subscription(session, people["paused"], status="paused", now=joined),
     }
     digest.ensure_partner_subscriptions(session, now=joined)
     for name in ("partner_a", "partner_b"):

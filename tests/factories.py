@@ -23,13 +23,23 @@ def organization(session, **kw) -> Organization:
 
 def offer(session, org=None, **kw) -> Offer:
     org = org or organization(session)
-    values = dict(organization_id=org.id, title=f"Offer {next(_seq)} for clean mobility",
-                  description="Grants for electric buses and cycling lanes in Latin American "
-                              "cities.", modalities=["grant"], lines=["sustainable_territory"],
-                  sdgs=[11], amount_min=10000, amount_max=500000, currency="USD",
-                  eligible_kinds=["local_public"], eligible_countries=[], language="en",
-                  status="published", source="api",
-                  deadline=date.today() + timedelta(days=60))
+    values = dict(
+        organization_id=org.id,
+        title=f"Offer {next(_seq)} for clean mobility",
+        description="Grants for electric buses and cycling lanes in Latin American cities.",
+        modalities=["grant"],
+        lines=["sustainable_territory"],
+        sdgs=[11],
+        amount_min=10000,
+        amount_max=500000,
+        currency="USD",
+        eligible_kinds=["local_public"],
+        eligible_countries=[],
+        language="en",
+        status="published",
+        source="api",
+        deadline=date.today() + timedelta(days=60),
+    )
     values.update(kw)
     item = Offer(**values)
     session.add(item)
@@ -38,13 +48,23 @@ def offer(session, org=None, **kw) -> Offer:
 
 
 def project(session, org=None, **kw) -> Project:
-    org = org or organization(session, name=f"Secretaría {next(_seq)}", kind="local_public",
-                              side="demand", country="CO")
-    values = dict(organization_id=org.id, title=f"Proyecto {next(_seq)} de movilidad limpia",
-                  description="Buses eléctricos y ciclorrutas para las comunas de ladera.",
-                  language="es", lines=["sustainable_territory"], sdgs=[11],
-                  modalities=["grant"], budget=1_000_000, cofinancing=200_000, currency="USD",
-                  stage="formulation", status="open")
+    org = org or organization(
+        session, name=f"Secretaría {next(_seq)}", kind="local_public", side="demand", country="CO"
+    )
+    values = dict(
+        organization_id=org.id,
+        title=f"Proyecto {next(_seq)} de movilidad limpia",
+        description="Buses eléctricos y ciclorrutas para las comunas de ladera.",
+        language="es",
+        lines=["sustainable_territory"],
+        sdgs=[11],
+        modalities=["grant"],
+        budget=1_000_000,
+        cofinancing=200_000,
+        currency="USD",
+        stage="formulation",
+        status="open",
+    )
     values.update(kw)
     item = Project(**values)
     session.add(item)
@@ -53,8 +73,14 @@ def project(session, org=None, **kw) -> Project:
 
 
 def match(session, project_row, offer_row, **kw) -> Match:
-    values = dict(project_id=project_row.id, offer_id=offer_row.id, score=0.5,
-                  components={"text": 0.5}, status="proposed", matcher_version="test")
+    values = dict(
+        project_id=project_row.id,
+        offer_id=offer_row.id,
+        score=0.5,
+        components={"text": 0.5},
+        status="proposed",
+        matcher_version="test",
+    )
     values.update(kw)
     item = Match(**values)
     session.add(item)
@@ -65,8 +91,9 @@ def match(session, project_row, offer_row, **kw) -> Match:
 def token(session, role="staff", organization_id=None, email=None) -> tuple[object, str]:
     """Create a user with `role` and return (user, raw API token)."""
     email = email or f"user{next(_seq)}@example.org"
-    user = users.create_user(session, email, role, "a-long-password",
-                             organization_id=organization_id)
+    user = users.create_user(
+        session, email, role, "a-long-password", organization_id=organization_id
+    )
     _, raw = users.create_token(session, email)
     return user, raw
 

@@ -21,8 +21,11 @@ class Runtime:
     engine: Any = None
 
 
-def create_app(test_config: dict | None = None, settings: app_config.Settings | None = None,
-               session_factory: sessionmaker[Session] | None = None) -> Flask:
+def create_app(
+    test_config: dict | None = None,
+    settings: app_config.Settings | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+) -> Flask:
     """Create the CoopMatch Flask app from the environment (or the given settings)."""
     try:
         settings = settings or app_config.from_env()
@@ -77,7 +80,8 @@ def _init_web(app: Flask, settings: app_config.Settings) -> None:
     from web.extensions import babel, csrf, limiter, login_manager
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
-        i18n.compile_translations(settings.instance_path / "translations"))
+        i18n.compile_translations(settings.instance_path / "translations")
+    )
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     csrf.exempt(api.bp)

@@ -28,8 +28,9 @@ class LoginForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(10, 200)])
-    confirm = PasswordField("Repeat the new password",
-                            validators=[DataRequired(), EqualTo("new_password")])
+    confirm = PasswordField(
+        "Repeat the new password", validators=[DataRequired(), EqualTo("new_password")]
+    )
 
 
 class LanguageForm(FlaskForm):
@@ -52,10 +53,13 @@ def login():
         try:
             user = accounts.sign_in(db_session(), form.email.data, form.password.data)
         except accounts.AccountLocked as exc:
-            form.email.errors.append(_(
-                "Too many failed sign-ins: this account is locked until %(time)s. "
-                "Try again then, or ask an administrator.",
-                time=format_datetime(exc.until, "short")))
+            form.email.errors.append(
+                _(
+                    "Too many failed sign-ins: this account is locked until %(time)s. "
+                    "Try again then, or ask an administrator.",
+                    time=format_datetime(exc.until, "short"),
+                )
+            )
         except accounts.SignInRefused:
             form.password.errors.append(_("Wrong email or password."))
         else:
@@ -79,8 +83,9 @@ def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(db_session(), current_user, form.current_password.data,
-                                     form.new_password.data)
+            accounts.change_password(
+                db_session(), current_user, form.current_password.data, form.new_password.data
+            )
         except Invalid as exc:
             for name, messages in exc.fields.items():
                 target = getattr(form, name, form.new_password)

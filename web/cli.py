@@ -69,8 +69,9 @@ def db_current() -> None:
 @click.command("create-user")
 @with_appcontext
 @click.argument("email")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default="staff",
-              show_default=True)
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default="staff", show_default=True
+)
 @click.option("--name", default="")
 @click.option("--language", type=click.Choice(["es", "en"]), default="es", show_default=True)
 @click.option("--organization-id", type=int, help="The partner's organisation.")
@@ -83,8 +84,15 @@ def create_user(email, role, name, language, organization_id, password_stdin) ->
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _session() as session:
         try:
-            user = users.create_user(session, email, role, password, name=name,
-                                     language=language, organization_id=organization_id)
+            user = users.create_user(
+                session,
+                email,
+                role,
+                password,
+                name=name,
+                language=language,
+                organization_id=organization_id,
+            )
         except DomainError as exc:
             fail(_one_line(exc))
         click.echo(f"created {user.role.value} {user.email} (id {user.id})")
@@ -135,15 +143,16 @@ def import_cmd(kind: str, path: str, fmt: str | None, skip_invalid: bool) -> Non
         valid, errors = _validate_rows(session, model, schema_cls, raw_rows)
         if errors and not skip_invalid:
             _report_errors(errors)
-            fail(f"{len(errors)} bad row(s) in {path}; nothing imported "
-                 "(use --skip-invalid to import the rest)")
+            fail(
+                f"{len(errors)} bad row(s) in {path}; nothing imported "
+                "(use --skip-invalid to import the rest)"
+            )
         report = transfer.import_rows(session, model, valid, skip_invalid)
     errors += report.errors
     _report_errors(errors)
     if report.errors and not skip_invalid:
         fail(f"{len(report.errors)} row(s) refused by the database; nothing imported")
-    click.echo(f"{kind}: {report.created} created, {report.updated} updated, "
-               f"{len(errors)} skipped")
+    click.echo(f"{kind}: {report.created} created, {report.updated} updated, {len(errors)} skipped")
 
 
 def _validate_rows(session, model, schema_cls, raw_rows):
@@ -222,8 +231,11 @@ def export_labels(directory: str) -> None:
         except DomainError as exc:
             fail(exc.message)
     supply, demand = labels.write_labels(found, Path(directory))
-    click.echo(f"{len(found.supply)} offers and {len(found.demand)} projects with "
-               f"{found.accepted} accepted matches written to {directory}", err=True)
+    click.echo(
+        f"{len(found.supply)} offers and {len(found.demand)} projects with "
+        f"{found.accepted} accepted matches written to {directory}",
+        err=True,
+    )
     click.echo(f"python -m matcher tune --supply {supply} --demand {demand}")
 
 
@@ -235,8 +247,9 @@ def load_demo(path: str | None, if_empty: bool) -> None:
     """Load the bundled demo data; a second run adds nothing."""
     with _session() as session:
         try:
-            counts = demo.load(session, Path(path) if path else demo.DEFAULT_DEMO_PATH,
-                               if_empty=if_empty)
+            counts = demo.load(
+                session, Path(path) if path else demo.DEFAULT_DEMO_PATH, if_empty=if_empty
+            )
         except DomainError as exc:
             fail(exc.message)
     click.echo("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
@@ -267,8 +280,9 @@ def demo_accounts() -> None:
     with _session() as session:
         accounts = demo.ensure_accounts(session)
     base = _runtime().settings.base_url
-    click.echo(f"CoopMatch demo at {base}/  (password for every demo account: "
-               f"{demo.DEMO_PASSWORD})")
+    click.echo(
+        f"CoopMatch demo at {base}/  (password for every demo account: {demo.DEMO_PASSWORD})"
+    )
     for email, role in accounts:
         click.echo(f"  {role:8} {email}")
     click.echo(f"  API: curl -H 'Authorization: Bearer {demo.DEMO_TOKEN}' {base}/api/v1/offers")
@@ -276,6 +290,15 @@ def demo_accounts() -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
-    for command in (create_user, create_token, revoke_token, import_cmd, export_cmd, export_labels,
-                    load_demo, demo_accounts, rebuild_matches):
+    for command in (
+        create_user,
+        create_token,
+        revoke_token,
+        import_cmd,
+        export_cmd,
+        export_labels,
+        load_demo,
+        demo_accounts,
+        rebuild_matches,
+    ):
         app.cli.add_command(command)

@@ -30,6 +30,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _nav():
         role = str(current_user.role) if current_user.is_authenticated else None
-        items = sorted((i for i in _ITEMS if role in i.roles and i.endpoint in app.view_functions),
-                       key=lambda i: i.order)
+        items = sorted(
+            (i for i in _ITEMS if role in i.roles and i.endpoint in app.view_functions),
+            key=lambda i: i.order,
+        )
         return {"nav_items": items}

@@ -31,13 +31,15 @@ def _values(enum) -> list[str]:
 
 def _codes(enum, **kwargs) -> fields.List:
     """A list of distinct codes from `enum`."""
-    return fields.List(fields.String(validate=validate.OneOf(_values(enum))),
-                       load_default=list, **kwargs)
+    return fields.List(
+        fields.String(validate=validate.OneOf(_values(enum))), load_default=list, **kwargs
+    )
 
 
 def _sdgs() -> fields.List:
-    return fields.List(fields.Integer(strict=True, validate=validate.OneOf(SDGS)),
-                       load_default=list)
+    return fields.List(
+        fields.Integer(strict=True, validate=validate.OneOf(SDGS)), load_default=list
+    )
 
 
 def _amount_in_range(value) -> None:
@@ -49,8 +51,14 @@ def _amount_in_range(value) -> None:
 
 def _amount(**kwargs) -> fields.Decimal:
     # A plain validator, not Range: apispec would print Decimal bounds as strings.
-    return fields.Decimal(allow_none=True, places=2, allow_nan=False, validate=_amount_in_range,
-                          metadata={"minimum": 0, "maximum": MAX_AMOUNT}, **kwargs)
+    return fields.Decimal(
+        allow_none=True,
+        places=2,
+        allow_nan=False,
+        validate=_amount_in_range,
+        metadata={"minimum": 0, "maximum": MAX_AMOUNT},
+        **kwargs,
+    )
 
 
 class _Strict(Schema):
@@ -75,8 +83,12 @@ class OrganizationIn(_Strict):
     name = fields.String(required=True, validate=validate.Length(2, 200))
     kind = fields.String(required=True, validate=validate.OneOf(_values(OrgKind)))
     side = fields.String(required=True, validate=validate.OneOf(_values(Side)))
-    country = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Z]{2}$", error="Use a two-letter ISO 3166 country code, e.g. CO."))
+    country = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Z]{2}$", error="Use a two-letter ISO 3166 country code, e.g. CO."
+        ),
+    )
     website = fields.Url(allow_none=True, validate=validate.Length(max=300))
     contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
 
@@ -93,8 +105,12 @@ class OfferIn(_Strict):
     amount_max = _amount()
     currency = fields.String(allow_none=True, validate=validate.OneOf(_values(Currency)))
     eligible_kinds = _codes(OrgKind)
-    eligible_countries = fields.List(fields.String(validate=validate.Regexp(
-        r"^[A-Z]{2}$", error="Use two-letter ISO 3166 country codes.")), load_default=list)
+    eligible_countries = fields.List(
+        fields.String(
+            validate=validate.Regexp(r"^[A-Z]{2}$", error="Use two-letter ISO 3166 country codes.")
+        ),
+        load_default=list,
+    )
     opens_on = fields.Date(allow_none=True)
     deadline = fields.Date(allow_none=True)
     language = fields.String(required=True, validate=validate.OneOf(OFFER_LANGUAGES))
@@ -171,9 +187,13 @@ class _ItemOut(Schema):
     modalities = fields.List(fields.String())
     currency = fields.String(allow_none=True)
     status = fields.String()
-    scoring = fields.String(attribute="scoring_state", metadata={
-        "description": "not_scored, waiting (saved, not yet sent for scoring: e.g. the broker "
-                       "is down), queued, scored or failed"})
+    scoring = fields.String(
+        attribute="scoring_state",
+        metadata={
+            "description": "not_scored, waiting (saved, not yet sent for scoring: e.g. the broker "
+            "is down), queued, scored or failed"
+        },
+    )
     contact_email = fields.String(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

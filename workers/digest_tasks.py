@@ -22,12 +22,23 @@ def send_weekly() -> dict:
     with _session() as session:
         result = digest.send_weekly(session, settings)
     for subscription_id in result.failed:
-        send_one.apply_async(args=[subscription_id, result.period],
-                             countdown=digest.retry_delay(1, settings.digest_retry_delay))
-    log.info("digest %s: %d reserved, %d sent, %d to retry", result.period, result.reserved,
-             result.sent, len(result.failed))
-    return {"period": result.period, "reserved": result.reserved, "sent": result.sent,
-            "failed": result.failed}
+        send_one.apply_async(
+            args=[subscription_id, result.period],
+            countdown=digest.retry_delay(1, settings.digest_retry_delay),
+        )
+    log.info(
+        "digest %s: %d reserved, %d sent, %d to retry",
+        result.period,
+        result.reserved,
+        result.sent,
+        len(result.failed),
+    )
+    return {
+        "period": result.period,
+        "reserved": result.reserved,
+        "sent": result.sent,
+        "failed": result.failed,
+    }
 
 
 @app.task(name="digest.send_one", base=RecordedTask, bind=True)
@@ -39,8 +50,7 @@ def send_one(self, subscription_id: int, period: str) -> bool:
             return digest.send_one(session, settings, subscription_id, period) is not None
     except mail.MailError as exc:
         if exc.permanent:  # the row keeps the error; retrying would not help
-            log.error("digest for subscription %s (%s) not sent: %s", subscription_id,
-                      period, exc)
+            log.error("digest for subscription %s (%s) not sent: %s", subscription_id, period, exc)
             return False
         # The first retry came from send_weekly after retry_delay(1); this is attempt n + 2.
         delay = digest.retry_delay(self.request.retries + 2, settings.digest_retry_delay)

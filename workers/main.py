@@ -59,11 +59,15 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "broker_connection_timeout": 2,
         # An unacknowledged task (its worker died) is handed to another worker after this;
         # publishing fails at once when the broker is down (the outbox keeps the task).
-        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout,
-                                     "max_retries": 0},
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            "max_retries": 0,
+        },
         # Sending a task subscribes to its result; with Redis down that must fail at once too.
-        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout,
-                                             "retry_policy": {"max_retries": 0}},
+        "result_backend_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            "retry_policy": {"max_retries": 0},
+        },
         "beat_schedule": beat_schedule(settings),
         "worker_hijack_root_logger": False,
     }
@@ -72,14 +76,21 @@ def celery_settings(settings: app_config.Settings) -> dict:
 def beat_schedule(settings: app_config.Settings) -> dict:
     """Nightly rebuild, daily expiry and the outbox sweep, in the agency's time zone."""
     return {
-        "nightly-rebuild": {"task": "scoring.nightly_rebuild",
-                            "schedule": crontab(hour=settings.rebuild_hour, minute=0)},
-        "daily-expiry": {"task": "scoring.expire_offers",
-                         "schedule": crontab(hour=settings.expire_hour, minute=15)},
+        "nightly-rebuild": {
+            "task": "scoring.nightly_rebuild",
+            "schedule": crontab(hour=settings.rebuild_hour, minute=0),
+        },
+        "daily-expiry": {
+            "task": "scoring.expire_offers",
+            "schedule": crontab(hour=settings.expire_hour, minute=15),
+        },
         "outbox-sweep": {"task": "scoring.sweep", "schedule": SWEEP_EVERY},
-        "weekly-digest": {"task": "digest.send_weekly",
-                          "schedule": crontab(day_of_week=settings.digest_weekday,
-                                              hour=settings.digest_hour, minute=0)},
+        "weekly-digest": {
+            "task": "digest.send_weekly",
+            "schedule": crontab(
+                day_of_week=settings.digest_weekday, hour=settings.digest_hour, minute=0
+            ),
+        },
     }
 
 
@@ -88,8 +99,9 @@ app = Celery("coopmatch", include=["workers.tasks", "workers.digest_tasks"])
 app.add_defaults(lambda: celery_settings(runtime().settings))
 
 
-def configure(settings: app_config.Settings,
-              session_factory: sessionmaker[Session] | None = None) -> WorkerRuntime:
+def configure(
+    settings: app_config.Settings, session_factory: sessionmaker[Session] | None = None
+) -> WorkerRuntime:
     """Set the settings and sessions tasks use (the web app calls this in create_app)."""
     global _runtime
     engine = None

@@ -58,8 +58,7 @@ def rebuild_matches(self, job_id: str) -> str:
             return str(scoring.run_rebuild(session, runtime().settings, job_id).status)
     except scoring.Busy as exc:
         # An earlier attempt of this job died holding the lease; wait for it to expire.
-        raise self.retry(exc=exc, countdown=runtime().settings.lock_ttl,
-                         max_retries=None) from exc
+        raise self.retry(exc=exc, countdown=runtime().settings.lock_ttl, max_retries=None) from exc
 
 
 @app.task(name="scoring.nightly_rebuild", base=RecordedTask)

@@ -16,9 +16,15 @@ from models.db import make_engine, make_session_factory
 from tests.conftest import OUTPUT_DIR, missing_service
 
 CHROMIUM = os.environ.get("COOPMATCH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = OUTPUT_DIR / "screenshots"
 
 
@@ -50,8 +56,9 @@ def live_server(tmp_path):
     migrate.upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    settings = app_config.Settings(instance_path=tmp_path / "instance", database_url=url,
-                                   base_url="http://127.0.0.1")
+    settings = app_config.Settings(
+        instance_path=tmp_path / "instance", database_url=url, base_url="http://127.0.0.1"
+    )
     app = create_app(settings=settings, session_factory=factory)
     server = LiveServer(app, factory).start()
     yield server
@@ -67,8 +74,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 

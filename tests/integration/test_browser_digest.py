@@ -18,8 +18,10 @@ def test_staff_preview_a_partners_digest_and_the_partner_unsubscribes(live_serve
         partner_id = world.subs["partner_a"].id
         token = digest.unsubscribe_token(live_server.app.config["SECRET_KEY"], partner_id)
     blocked = []
-    page.on("console", lambda msg: blocked.append(msg.text)
-            if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.goto(live_server.url + "/login")
     page.fill("input[name=email]", "carla@agency.example")
     page.fill("input[name=password]", "a-long-password")

@@ -18,9 +18,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
 def _explanation(terms):
-    return {"terms": terms, "concepts": [],
-            "en": ["shared terms: " + ", ".join(terms)],
-            "es": ["términos en común: " + ", ".join(terms)]}
+    return {
+        "terms": terms,
+        "concepts": [],
+        "en": ["shared terms: " + ", ".join(terms)],
+        "es": ["términos en común: " + ", ".join(terms)],
+    }
 
 
 def _seed(factory):
@@ -28,26 +31,48 @@ def _seed(factory):
         users.create_user(session, "ana@example.org", "staff", "a-long-password", name="Ana")
         uni = factories.organization(session, name="Universidad Aliada", kind="university")
         agency = factories.organization(session, name="Agencia Bilateral", kind="bilateral")
-        school = factories.project(session, title="Comedores escolares saludables",
-                                   lines=["human_development"])
-        buses = factories.project(session, title="Buses eléctricos para ladera",
-                                  lines=["sustainable_territory"])
+        school = factories.project(
+            session, title="Comedores escolares saludables", lines=["human_development"]
+        )
+        buses = factories.project(
+            session, title="Buses eléctricos para ladera", lines=["sustainable_territory"]
+        )
         past = factories.project(session, title="Parques biblioteca", lines=["human_development"])
-        food = factories.offer(session, org=uni, title="School nutrition grants", currency="USD",
-                               deadline=date.today() + timedelta(days=40))
-        mobility = factories.offer(session, org=agency, title="Clean transport fund",
-                                   currency="USD", deadline=date.today() + timedelta(days=90))
-        factories.match(session, school, food, score=0.82,
-                        explanation=_explanation(["alimentación", "escolar"]))
-        factories.match(session, school, mobility, score=0.41,
-                        explanation=_explanation(["ciudad"]))
-        factories.match(session, buses, mobility, score=0.77,
-                        explanation=_explanation(["buses", "eléctricos"]))
+        food = factories.offer(
+            session,
+            org=uni,
+            title="School nutrition grants",
+            currency="USD",
+            deadline=date.today() + timedelta(days=40),
+        )
+        mobility = factories.offer(
+            session,
+            org=agency,
+            title="Clean transport fund",
+            currency="USD",
+            deadline=date.today() + timedelta(days=90),
+        )
+        factories.match(
+            session, school, food, score=0.82, explanation=_explanation(["alimentación", "escolar"])
+        )
+        factories.match(session, school, mobility, score=0.41, explanation=_explanation(["ciudad"]))
+        factories.match(
+            session, buses, mobility, score=0.77, explanation=_explanation(["buses", "eléctricos"])
+        )
         factories.match(session, buses, food, score=0.35, explanation=_explanation(["ladera"]))
-        old = factories.match(session, past, food, score=0.0, status="accepted",
-                              matcher_version="historical")
-        session.add(Alliance(match_id=old.id, stage="closed", amount=1_000_000, currency="USD",
-                             usd_rate=1, started_on=date(2018, 4, 1)))
+        old = factories.match(
+            session, past, food, score=0.0, status="accepted", matcher_version="historical"
+        )
+        session.add(
+            Alliance(
+                match_id=old.id,
+                stage="closed",
+                amount=1_000_000,
+                currency="USD",
+                usd_rate=1,
+                started_on=date(2018, 4, 1),
+            )
+        )
         session.commit()
 
 

@@ -74,9 +74,14 @@ def smtp():
 
 @pytest.fixture
 def smtp_settings(settings, smtp):
-    return replace(settings, mail_server="127.0.0.1", mail_port=smtp.port, mail_starttls=False,
-                   mail_sender="CoopMatch <digest@coopmatch.example>",
-                   base_url="https://coopmatch.example")
+    return replace(
+        settings,
+        mail_server="127.0.0.1",
+        mail_port=smtp.port,
+        mail_starttls=False,
+        mail_sender="CoopMatch <digest@coopmatch.example>",
+        base_url="https://coopmatch.example",
+    )
 
 
 @pytest.fixture
@@ -85,19 +90,32 @@ def world(session):
 
 
 EXPECTED = {  # recipient: (language, subject, titles of the projects shown)
-    "ana@agency.example": ("es", "CoopMatch: 2 coincidencias nuevas esta semana",
-                           ["Agua para barrios de ladera", "Primera infancia en comunas"]),
-    "bob@agency.example": ("en", "CoopMatch: 1 new match this week",
-                           ["Primera infancia en comunas"]),
-    "partner-a@ally.example": ("en", "CoopMatch: 2 new matches this week",
-                               ["Agua para barrios de ladera", "Primera infancia en comunas"]),
-    "partner-b@ally.example": ("es", "CoopMatch: 1 coincidencia nueva esta semana",
-                               ["Empleo joven"]),
+    "ana@agency.example": (
+        "es",
+        "CoopMatch: 2 coincidencias nuevas esta semana",
+        ["Agua para barrios de ladera", "Primera infancia en comunas"],
+    ),
+    "bob@agency.example": (
+        "en",
+        "CoopMatch: 1 new match this week",
+        ["Primera infancia en comunas"],
+    ),
+    "partner-a@ally.example": (
+        "en",
+        "CoopMatch: 2 new matches this week",
+        ["Agua para barrios de ladera", "Primera infancia en comunas"],
+    ),
+    "partner-b@ally.example": (
+        "es",
+        "CoopMatch: 1 coincidencia nueva esta semana",
+        ["Empleo joven"],
+    ),
 }
 
 
-def test_a_week_sends_one_multipart_message_per_subscriber(session, smtp, smtp_settings, world,
-                                                           client):
+def test_a_week_sends_one_multipart_message_per_subscriber(
+    session, smtp, smtp_settings, world, client
+):
     result = digest.send_weekly(session, smtp_settings, now=NOW)
     assert (result.sent, result.failed) == (4, [])
     assert sorted(m["To"] for m in smtp.messages) == sorted(EXPECTED)
@@ -141,13 +159,15 @@ def test_running_the_task_a_second_time_sends_nothing(session, smtp, smtp_settin
 
 
 def test_a_refused_recipient_does_not_block_the_others_and_is_sent_once_later(
-        session, smtp, smtp_settings, world):
+    session, smtp, smtp_settings, world
+):
     smtp.refuse["partner-a@ally.example"] = 1
     result = digest.send_weekly(session, smtp_settings, now=NOW)
     partner_a = world.subs["partner_a"].id
     assert result.failed == [partner_a] and result.sent == 3
     assert sorted(m["To"] for m in smtp.messages) == sorted(
-        set(EXPECTED) - {"partner-a@ally.example"})
+        set(EXPECTED) - {"partner-a@ally.example"}
+    )
     row = session.scalar(sa.select(DigestSend).where(DigestSend.subscription_id == partner_a))
     assert row.status == DigestSendStatus.FAILED and row.attempts == 1
     assert "refused" in row.last_error
@@ -159,17 +179,19 @@ def test_a_refused_recipient_does_not_block_the_others_and_is_sent_once_later(
     assert len(smtp.to("partner-a@ally.example")) == 1 and len(smtp.messages) == 4
 
 
-def test_unsubscribed_or_paused_subscribers_receive_nothing(session, smtp, smtp_settings,
-                                                           world):
+def test_unsubscribed_or_paused_subscribers_receive_nothing(session, smtp, smtp_settings, world):
     digest.unsubscribe(session, world.subs["ana"])
     digest.save_subscription(session, world.users["partner_b"], status="paused")
     digest.send_weekly(session, smtp_settings, now=NOW)
-    assert sorted(m["To"] for m in smtp.messages) == ["bob@agency.example",
-                                                      "partner-a@ally.example"]
+    assert sorted(m["To"] for m in smtp.messages) == [
+        "bob@agency.example",
+        "partner-a@ally.example",
+    ]
     assert not smtp.to("paused@agency.example")
 
 
 # -- the same through a real `celery worker` process ------------------------------------------
+
 
 @pytest.fixture
 def committed(pg_url):
@@ -187,16 +209,23 @@ def committed(pg_url):
     engine.dispose()
 
 
-def test_a_worker_retries_the_refused_recipient_with_backoff(committed, pg_url, smtp, tmp_path,
-                                                             request):
+def test_a_worker_retries_the_refused_recipient_with_backoff(
+    committed, pg_url, smtp, tmp_path, request
+):
     with committed() as session:
         digest_world.seed(session)
     smtp.refuse["bob@agency.example"] = 2  # refused twice: by the weekly run and one retry
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPMATCH_")}
-    env.update(DATABASE_URL=pg_url, REDIS_URL=TEST_REDIS_URL,
-               COOPMATCH_INSTANCE_PATH=str(tmp_path), COOPMATCH_MAIL_SERVER="127.0.0.1",
-               COOPMATCH_MAIL_PORT=str(smtp.port), COOPMATCH_MAIL_STARTTLS="0",
-               COOPMATCH_DIGEST_RETRY_DELAY="1", COOPMATCH_TASK_MAX_RETRIES="4")
+    env.update(
+        DATABASE_URL=pg_url,
+        REDIS_URL=TEST_REDIS_URL,
+        COOPMATCH_INSTANCE_PATH=str(tmp_path),
+        COOPMATCH_MAIL_SERVER="127.0.0.1",
+        COOPMATCH_MAIL_PORT=str(smtp.port),
+        COOPMATCH_MAIL_STARTTLS="0",
+        COOPMATCH_DIGEST_RETRY_DELAY="1",
+        COOPMATCH_TASK_MAX_RETRIES="4",
+    )
     log = OUTPUT_DIR / "workers" / f"{request.node.name}.log"
     log.unlink(missing_ok=True)
     worker = WorkerProcess(env, log, concurrency=2, name="digest").start()
@@ -211,12 +240,15 @@ def test_a_worker_retries_the_refused_recipient_with_backoff(committed, pg_url, 
         def retried_and_sent():
             with committed() as session:
                 return session.scalar(
-                    sa.select(User.email).join(Subscription, Subscription.user_id == User.id)
+                    sa.select(User.email)
+                    .join(Subscription, Subscription.user_id == User.id)
                     .join(DigestSend, DigestSend.subscription_id == Subscription.id)
-                    .where(DigestSend.status == DigestSendStatus.SENT,
-                           DigestSend.attempts == 3))
-        email_address = wait_for(retried_and_sent, timeout=60,
-                                 what="the refused digest to be sent on its second retry")
+                    .where(DigestSend.status == DigestSendStatus.SENT, DigestSend.attempts == 3)
+                )
+
+        email_address = wait_for(
+            retried_and_sent, timeout=60, what="the refused digest to be sent on its second retry"
+        )
         assert email_address == "bob@agency.example"
         assert smtp.refused == ["bob@agency.example"] * 2
         wait_for(lambda: len(smtp.messages) == 4, timeout=10, what="four messages")

@@ -52,17 +52,28 @@ def db(pg_url, redis_url):
 
 
 def _settings(tmp_path, pg_url, redis_url, **kw) -> app_config.Settings:
-    return app_config.Settings(instance_path=tmp_path / "instance", database_url=pg_url,
-                               redis_url=redis_url, match_min_score=0.0, **kw)
+    return app_config.Settings(
+        instance_path=tmp_path / "instance",
+        database_url=pg_url,
+        redis_url=redis_url,
+        match_min_score=0.0,
+        **kw,
+    )
 
 
 @pytest.fixture
 def worker_env(tmp_path, pg_url, redis_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPMATCH_")}
-    env.update(DATABASE_URL=pg_url, REDIS_URL=redis_url, COOPMATCH_INSTANCE_PATH=str(tmp_path),
-               COOPMATCH_MATCH_MIN_SCORE="0", COOPMATCH_VISIBILITY_TIMEOUT="4",
-               COOPMATCH_LOCK_TTL="4", COOPMATCH_REBUILD_CHUNK="10",
-               COOPMATCH_TASK_MAX_RETRIES="3")
+    env.update(
+        DATABASE_URL=pg_url,
+        REDIS_URL=redis_url,
+        COOPMATCH_INSTANCE_PATH=str(tmp_path),
+        COOPMATCH_MATCH_MIN_SCORE="0",
+        COOPMATCH_VISIBILITY_TIMEOUT="4",
+        COOPMATCH_LOCK_TTL="4",
+        COOPMATCH_REBUILD_CHUNK="10",
+        COOPMATCH_TASK_MAX_RETRIES="3",
+    )
     return env
 
 
@@ -89,8 +100,9 @@ def _app(settings, factory):
 
 
 def _seed_city(session) -> Organization:
-    return f.organization(session, name="Alcaldía", kind="local_public", side="demand",
-                          country="CO")
+    return f.organization(
+        session, name="Alcaldía", kind="local_public", side="demand", country="CO"
+    )
 
 
 def _staff_token(session) -> str:
@@ -98,25 +110,39 @@ def _staff_token(session) -> str:
 
 
 def test_offer_created_through_the_api_gets_matches_within_seconds(
-        db, tmp_path, pg_url, redis_url, start_worker):
+    db, tmp_path, pg_url, redis_url, start_worker
+):
     start_worker()
     with db() as session:
         city = _seed_city(session)
-        project = f.project(session, city, title="Agua potable en ladera",
-                            description="Acueducto comunitario y saneamiento básico.")
+        project = f.project(
+            session,
+            city,
+            title="Agua potable en ladera",
+            description="Acueducto comunitario y saneamiento básico.",
+        )
         ally = f.organization(session, name="Water Fund", kind="foundation")
         token = _staff_token(session)
     client = _app(_settings(tmp_path, pg_url, redis_url), db).test_client()
-    created = client.post("/api/v1/offers", headers=f.auth(token), json={
-        "organization_id": ally.id, "title": "Drinking water grants", "language": "en",
-        "description": "Grants for drinking water supply and sanitation.",
-        "modalities": ["grant"], "status": "published"})
+    created = client.post(
+        "/api/v1/offers",
+        headers=f.auth(token),
+        json={
+            "organization_id": ally.id,
+            "title": "Drinking water grants",
+            "language": "en",
+            "description": "Grants for drinking water supply and sanitation.",
+            "modalities": ["grant"],
+            "status": "published",
+        },
+    )
     assert created.status_code == 201
     offer_id = created.get_json()["id"]
 
     def listed():
-        body = client.get("/api/v1/matches", query_string={"offer_id": offer_id},
-                          headers=f.auth(token)).get_json()
+        body = client.get(
+            "/api/v1/matches", query_string={"offer_id": offer_id}, headers=f.auth(token)
+        ).get_json()
         return body["items"]
 
     items = wait_for(listed, timeout=30, what="the new offer's matches")
@@ -128,28 +154,57 @@ def test_offer_created_through_the_api_gets_matches_within_seconds(
 def _seed_corpus(session, projects: int, offers: int) -> None:
     """Many plausible projects and offers, written directly for speed."""
     rng = random.Random(7)
-    topics = [("agua potable y saneamiento", "drinking water and sanitation"),
-              ("movilidad eléctrica y ciclorrutas", "electric mobility and cycling"),
-              ("primera infancia y nutrición", "early childhood and nutrition"),
-              ("emprendimiento y empleo juvenil", "youth entrepreneurship and jobs"),
-              ("seguridad ciudadana y convivencia", "citizen security and coexistence"),
-              ("gestión del riesgo de desastres", "disaster risk management"),
-              ("inclusión de población migrante", "inclusion of migrants"),
-              ("transparencia y gobierno abierto", "transparency and open government")]
+    topics = [
+        ("agua potable y saneamiento", "drinking water and sanitation"),
+        ("movilidad eléctrica y ciclorrutas", "electric mobility and cycling"),
+        ("primera infancia y nutrición", "early childhood and nutrition"),
+        ("emprendimiento y empleo juvenil", "youth entrepreneurship and jobs"),
+        ("seguridad ciudadana y convivencia", "citizen security and coexistence"),
+        ("gestión del riesgo de desastres", "disaster risk management"),
+        ("inclusión de población migrante", "inclusion of migrants"),
+        ("transparencia y gobierno abierto", "transparency and open government"),
+    ]
     city = _seed_city(session)
     allies = [f.organization(session, name=f"Ally {i}", kind="foundation") for i in range(20)]
-    session.execute(sa.insert(Project), [
-        {"organization_id": city.id, "title": f"Proyecto {i}: {es}",
-         "description": f"Proyecto de {es} en la comuna {i % 16 + 1} con apoyo comunitario.",
-         "language": "es", "lines": [], "sdgs": [], "modalities": ["grant"], "budget": 100000,
-         "cofinancing": 0, "currency": "USD", "stage": "idea", "status": "open"}
-        for i, (es, _) in ((i, rng.choice(topics)) for i in range(projects))])
-    session.execute(sa.insert(Offer), [
-        {"organization_id": rng.choice(allies).id, "title": f"Fund {i} for {en}",
-         "description": f"Support for {en} projects in Latin American cities, call {i}.",
-         "language": "en", "modalities": ["grant"], "lines": [], "sdgs": [],
-         "eligible_kinds": [], "eligible_countries": [], "status": "published", "source": "api"}
-        for i, (_, en) in ((i, rng.choice(topics)) for i in range(offers))])
+    session.execute(
+        sa.insert(Project),
+        [
+            {
+                "organization_id": city.id,
+                "title": f"Proyecto {i}: {es}",
+                "description": f"Proyecto de {es} en la comuna {i % 16 + 1} con apoyo comunitario.",
+                "language": "es",
+                "lines": [],
+                "sdgs": [],
+                "modalities": ["grant"],
+                "budget": 100000,
+                "cofinancing": 0,
+                "currency": "USD",
+                "stage": "idea",
+                "status": "open",
+            }
+            for i, (es, _) in ((i, rng.choice(topics)) for i in range(projects))
+        ],
+    )
+    session.execute(
+        sa.insert(Offer),
+        [
+            {
+                "organization_id": rng.choice(allies).id,
+                "title": f"Fund {i} for {en}",
+                "description": f"Support for {en} projects in Latin American cities, call {i}.",
+                "language": "en",
+                "modalities": ["grant"],
+                "lines": [],
+                "sdgs": [],
+                "eligible_kinds": [],
+                "eligible_countries": [],
+                "status": "published",
+                "source": "api",
+            }
+            for i, (_, en) in ((i, rng.choice(topics)) for i in range(offers))
+        ],
+    )
     session.commit()
 
 
@@ -159,7 +214,8 @@ def _job(factory, job_id) -> Job:
 
 
 def test_rebuild_survives_a_killed_worker_and_keeps_decisions(
-        db, tmp_path, pg_url, redis_url, start_worker):
+    db, tmp_path, pg_url, redis_url, start_worker
+):
     settings = _settings(tmp_path, pg_url, redis_url, rebuild_chunk=10, lock_ttl=4)
     with db() as session:
         _seed_corpus(session, projects=600, offers=900)
@@ -167,9 +223,11 @@ def test_rebuild_survives_a_killed_worker_and_keeps_decisions(
         first = scoring.request_rebuild(session)  # no sender installed: stays in the outbox
         scoring.run_rebuild(session, settings, first.id)
         decided = {}
-        for status, match in zip(["accepted", "rejected", "shortlisted"] * 10,
-                                 session.scalars(sa.select(Match).order_by(Match.id).limit(30)),
-                                 strict=False):
+        for status, match in zip(
+            ["accepted", "rejected", "shortlisted"] * 10,
+            session.scalars(sa.select(Match).order_by(Match.id).limit(30)),
+            strict=False,
+        ):
             match.status, match.reviewer_id = status, reviewer.id
             match.decision_reason = f"decided {status}"
             decided[(match.project_id, match.offer_id)] = status
@@ -179,20 +237,29 @@ def test_rebuild_survives_a_killed_worker_and_keeps_decisions(
     app = _app(settings, db)
     with db() as session:
         job_id = scoring.request_rebuild(session).id
-    wait_for(lambda: (_job(db, job_id).done or 0) > 0, timeout=60, every=0.02,
-             what="the rebuild to commit its first chunk")
+    wait_for(
+        lambda: (_job(db, job_id).done or 0) > 0,
+        timeout=60,
+        every=0.02,
+        what="the rebuild to commit its first chunk",
+    )
     worker.kill()
     killed_at = _job(db, job_id)
     assert killed_at.status == "running" and killed_at.done < killed_at.total
     start_worker("w2")
-    wait_for(lambda: _job(db, job_id).status == "done", timeout=120, every=0.5,
-             what="the rebuild to finish on the new worker")
+    wait_for(
+        lambda: _job(db, job_id).status == "done",
+        timeout=120,
+        every=0.5,
+        what="the rebuild to finish on the new worker",
+    )
     with db() as session:
         pairs = session.execute(sa.select(Match.project_id, Match.offer_id)).all()
         assert len(pairs) == len(set(pairs))
         for (project_id, offer_id), status in decided.items():
-            row = session.scalar(sa.select(Match).where(Match.project_id == project_id,
-                                                        Match.offer_id == offer_id))
+            row = session.scalar(
+                sa.select(Match).where(Match.project_id == project_id, Match.offer_id == offer_id)
+            )
             assert row.status == status and row.reviewer_id == reviewer.id
             assert row.decision_reason == f"decided {status}"
         job = session.get(Job, job_id)
@@ -201,18 +268,31 @@ def test_rebuild_survives_a_killed_worker_and_keeps_decisions(
 
 
 def test_offer_saved_while_broker_is_down_is_scored_once_it_is_back(
-        db, tmp_path, pg_url, redis_url, start_worker):
+    db, tmp_path, pg_url, redis_url, start_worker
+):
     with db() as session:
         city = _seed_city(session)
-        f.project(session, city, title="Movilidad eléctrica",
-                  description="Buses eléctricos y ciclorrutas para la ciudad.")
+        f.project(
+            session,
+            city,
+            title="Movilidad eléctrica",
+            description="Buses eléctricos y ciclorrutas para la ciudad.",
+        )
         ally = f.organization(session, name="Mobility Fund", kind="foundation")
         token = _staff_token(session)
     down = _app(_settings(tmp_path, pg_url, CLOSED_REDIS), db).test_client()
-    created = down.post("/api/v1/offers", headers=f.auth(token), json={
-        "organization_id": ally.id, "title": "Electric bus grants", "language": "en",
-        "description": "Grants for electric buses and cycling lanes.",
-        "modalities": ["grant"], "status": "published"})
+    created = down.post(
+        "/api/v1/offers",
+        headers=f.auth(token),
+        json={
+            "organization_id": ally.id,
+            "title": "Electric bus grants",
+            "language": "en",
+            "description": "Grants for electric buses and cycling lanes.",
+            "modalities": ["grant"],
+            "status": "published",
+        },
+    )
     assert created.status_code == 201
     assert created.get_json()["scoring"] == "waiting"
     offer_id = created.get_json()["id"]
@@ -231,20 +311,35 @@ def test_offer_saved_while_broker_is_down_is_scored_once_it_is_back(
     wait_for(scored, timeout=30, what="the waiting offer to be scored")
     # And the periodic sweep picks up what was saved later while the broker was down again.
     down = _app(_settings(tmp_path, pg_url, CLOSED_REDIS), db).test_client()
-    later = down.post("/api/v1/offers", headers=f.auth(token), json={
-        "organization_id": ally.id, "title": "Cycling lanes fund", "language": "en",
-        "description": "Support for protected cycling lanes.", "modalities": ["grant"],
-        "status": "published"}).get_json()["id"]
+    later = down.post(
+        "/api/v1/offers",
+        headers=f.auth(token),
+        json={
+            "organization_id": ally.id,
+            "title": "Cycling lanes fund",
+            "language": "en",
+            "description": "Support for protected cycling lanes.",
+            "modalities": ["grant"],
+            "status": "published",
+        },
+    ).get_json()["id"]
     from workers import main as worker_main
 
     _app(_settings(tmp_path, pg_url, redis_url), db)
     worker_main.app.tasks["scoring.sweep"].apply_async(retry=False)
-    wait_for(lambda: up.get(f"/api/v1/offers/{later}", headers=f.auth(token))
-             .get_json()["scoring"] == "scored", timeout=30, what="the sweep to score it")
+    wait_for(
+        lambda: (
+            up.get(f"/api/v1/offers/{later}", headers=f.auth(token)).get_json()["scoring"]
+            == "scored"
+        ),
+        timeout=30,
+        what="the sweep to score it",
+    )
 
 
 def test_the_same_task_twice_at_once_gives_the_same_rows(
-        db, tmp_path, pg_url, redis_url, start_worker):
+    db, tmp_path, pg_url, redis_url, start_worker
+):
     with db() as session:
         _seed_corpus(session, projects=120, offers=60)
         offer_id = session.scalar(sa.select(Offer.id).order_by(Offer.id))
@@ -258,8 +353,11 @@ def test_the_same_task_twice_at_once_gives_the_same_rows(
 
     def snapshot():
         with db() as session:
-            return sorted(session.execute(sa.select(
-                Match.project_id, Match.offer_id, Match.score, Match.status)).all())
+            return sorted(
+                session.execute(
+                    sa.select(Match.project_id, Match.offer_id, Match.score, Match.status)
+                ).all()
+            )
 
     concurrent = snapshot()
     assert concurrent and len({(p, o) for p, o, _, _ in concurrent}) == len(concurrent)

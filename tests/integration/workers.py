@@ -15,8 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class WorkerProcess:
     """A `celery -A workers.main worker` in its own process group, logging to a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2,
-                 name: str = "w1"):
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2, name: str = "w1"):
         self.env, self.log_path = env, log_path
         self.concurrency, self.name = concurrency, name
         self.proc: subprocess.Popen | None = None
@@ -24,11 +23,29 @@ class WorkerProcess:
     def start(self, timeout: float = 60) -> WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        cmd = [sys.executable, "-m", "celery", "-A", "workers.main", "worker",
-               "--loglevel=INFO", f"--concurrency={self.concurrency}", "--pool=prefork",
-               "-n", f"{self.name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.main",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={self.concurrency}",
+            "--pool=prefork",
+            "-n",
+            f"{self.name}-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -24,12 +24,21 @@ def test_demo_loads_once_and_is_realistic(session):
     assert demo.load(session, today=today) == {k: 0 for k in added}
     assert count(session, Offer) == added["offers"]
 
-    languages = dict(session.execute(sa.select(Offer.language, sa.func.count())
-                                     .group_by(Offer.language)).all())
+    languages = dict(
+        session.execute(sa.select(Offer.language, sa.func.count()).group_by(Offer.language)).all()
+    )
     assert languages["en"] > languages["es"] > 0
     kinds = set(session.scalars(sa.select(Organization.kind).distinct()))
-    assert {"bilateral", "multilateral", "foundation", "city_network", "company",
-            "university", "ngo", "local_public"} <= kinds
+    assert {
+        "bilateral",
+        "multilateral",
+        "foundation",
+        "city_network",
+        "company",
+        "university",
+        "ngo",
+        "local_public",
+    } <= kinds
     assert count(session, Offer, Offer.status == "submitted") > 0  # moderation has work
     assert count(session, Project, Project.status == "open") >= 25
 

@@ -26,8 +26,10 @@ def world(session):
 def _chosen(session, settings, now=NOW) -> dict[int, list[int]]:
     period = digest.period_of(now, settings.timezone)
     digest.refresh_marks(session, now)
-    return {d.subscription_id: [i for i, _ in d.items]
-            for d in digest.build_digests(session, settings, period, now)}
+    return {
+        d.subscription_id: [i for i, _ in d.items]
+        for d in digest.build_digests(session, settings, period, now)
+    }
 
 
 def _mails(settings) -> list[email.message.EmailMessage]:
@@ -67,8 +69,7 @@ def test_an_offer_no_longer_published_drops_out(session, settings, world):
     assert world.subs["bob"].id not in chosen
 
 
-def test_build_takes_the_same_few_queries_for_any_number_of_subscribers(session, settings,
-                                                                         world):
+def test_build_takes_the_same_few_queries_for_any_number_of_subscribers(session, settings, world):
     statements = []
 
     def count(conn, cursor, statement, *args):
@@ -83,11 +84,15 @@ def test_build_takes_the_same_few_queries_for_any_number_of_subscribers(session,
         few = len(statements)
         for n in range(30):
             person = digest_world.user(session, f"extra{n}@agency.example")
-            digest.save_subscription(session, person, min_score=0.3,
-                                     now=NOW - timedelta(days=3))
+            digest.save_subscription(session, person, min_score=0.3, now=NOW - timedelta(days=3))
         for n in range(10):
-            f.match(session, f.project(session), world.offers["a_water"], score=0.5 + n / 100,
-                    created_at=NOW - timedelta(days=1))
+            f.match(
+                session,
+                f.project(session),
+                world.offers["a_water"],
+                score=0.5 + n / 100,
+                created_at=NOW - timedelta(days=1),
+            )
         statements.clear()
         digests = digest.build_digests(session, settings, period, NOW)
     finally:
@@ -96,38 +101,48 @@ def test_build_takes_the_same_few_queries_for_any_number_of_subscribers(session,
     assert len(digests) == 4 + 30
 
 
-def test_a_rise_of_five_points_counts_as_improved_a_smaller_one_does_not(session, settings,
-                                                                        world):
+def test_a_rise_of_five_points_counts_as_improved_a_smaller_one_does_not(session, settings, world):
     digest.send_weekly(session, settings, now=NOW)
     water, school = world.matches["water"], world.matches["school"]
     water.score, school.score = 0.90, 0.66  # +8 and +2 points
     session.commit()
     later = NOW + WEEK
-    assert _chosen(session, settings, later) == {world.subs["ana"].id: [water.id],
-                                                 world.subs["partner_a"].id: [water.id]}
+    assert _chosen(session, settings, later) == {
+        world.subs["ana"].id: [water.id],
+        world.subs["partner_a"].id: [water.id],
+    }
 
 
 def test_a_new_match_appears_in_the_next_week_only(session, settings, world):
     first = digest.send_weekly(session, settings, now=NOW)
     assert first.sent == 4
     later = NOW + WEEK
-    new = f.match(session, world.projects["school"], world.offers["a_water"], score=0.7,
-                  created_at=NOW + timedelta(days=3))
+    new = f.match(
+        session,
+        world.projects["school"],
+        world.offers["a_water"],
+        score=0.7,
+        created_at=NOW + timedelta(days=3),
+    )
     second = digest.send_weekly(session, settings, now=later)
     assert second.sent == 3 and second.period != first.period
     rows = session.scalars(sa.select(DigestSend).where(DigestSend.period == second.period))
     assert {r.subscription_id: r.items for r in rows} == {
-        sub.id: [[new.id, 0.7]] for sub in (world.subs["ana"], world.subs["bob"],
-                                            world.subs["partner_a"])}
+        sub.id: [[new.id, 0.7]]
+        for sub in (world.subs["ana"], world.subs["bob"], world.subs["partner_a"])
+    }
 
 
-def test_weekly_run_sends_once_to_files_and_a_second_run_sends_nothing(session, settings,
-                                                                      world):
+def test_weekly_run_sends_once_to_files_and_a_second_run_sends_nothing(session, settings, world):
     first = digest.send_weekly(session, settings, now=NOW)
     assert (first.reserved, first.sent, first.failed) == (4, 4, [])
     mails = _mails(settings)
-    assert sorted(m["To"] for m in mails) == ["ana@agency.example", "bob@agency.example",
-                                              "partner-a@ally.example", "partner-b@ally.example"]
+    assert sorted(m["To"] for m in mails) == [
+        "ana@agency.example",
+        "bob@agency.example",
+        "partner-a@ally.example",
+        "partner-b@ally.example",
+    ]
     again = digest.send_weekly(session, settings, now=NOW + timedelta(hours=1))
     assert (again.reserved, again.sent) == (0, 0)
     assert len(_mails(settings)) == 4
@@ -146,8 +161,11 @@ def test_a_pending_row_left_by_a_crash_is_sent_by_the_next_run(session, settings
     session.commit()  # the process died here: rows reserved, nothing sent
     ana = world.subs["ana"].id
     # and this one was being sent by a worker that died after claiming it
-    session.execute(sa.update(DigestSend).where(DigestSend.subscription_id == ana)
-                    .values(claimed_at=NOW, attempts=1))
+    session.execute(
+        sa.update(DigestSend)
+        .where(DigestSend.subscription_id == ana)
+        .values(claimed_at=NOW, attempts=1)
+    )
     session.commit()
     resumed = digest.send_weekly(session, settings, now=NOW + timedelta(minutes=1))
     assert (resumed.reserved, resumed.sent) == (0, 3)  # the fresh claim is left alone
@@ -167,18 +185,26 @@ def test_paused_or_unsubscribed_after_reservation_receives_nothing(session, sett
     digest.unsubscribe(session, world.subs["bob"], now=NOW)
     result = digest.send_weekly(session, settings, now=NOW)
     assert result.sent == 2
-    assert sorted(m["To"] for m in _mails(settings)) == ["partner-a@ally.example",
-                                                         "partner-b@ally.example"]
+    assert sorted(m["To"] for m in _mails(settings)) == [
+        "partner-a@ally.example",
+        "partner-b@ally.example",
+    ]
 
 
 def test_long_lists_are_cut_with_a_link_to_all(session, settings, world):
     settings = type(settings)(**{**settings.__dict__, "digest_max_items": 2})
     for n in range(3):
-        f.match(session, f.project(session, title=f"Proyecto extra {n}"),
-                world.offers["b_jobs"], score=0.6 + n / 100, created_at=NOW - WEEK / 2)
+        f.match(
+            session,
+            f.project(session, title=f"Proyecto extra {n}"),
+            world.offers["b_jobs"],
+            score=0.6 + n / 100,
+            created_at=NOW - WEEK / 2,
+        )
     digest.send_weekly(session, settings, now=NOW)
-    row = session.scalar(sa.select(DigestSend).where(
-        DigestSend.subscription_id == world.subs["partner_b"].id))
+    row = session.scalar(
+        sa.select(DigestSend).where(DigestSend.subscription_id == world.subs["partner_b"].id)
+    )
     assert row.match_count == 4 and len(row.items) == 2
     (mail,) = [m for m in _mails(settings) if m["To"] == "partner-b@ally.example"]
     text = mail.get_body(("plain",)).get_content()
@@ -216,8 +242,9 @@ def test_unsubscribe_token_works_once_and_rejects_tampering(session, settings, w
     with pytest.raises(digest.InvalidLink):
         digest.read_unsubscribe_token(session, "another-secret-key-entirely", token)
     with pytest.raises(digest.LinkExpired):
-        digest.read_unsubscribe_token(session, settings.secret_key, token,
-                                      max_age=timedelta(seconds=-1))
+        digest.read_unsubscribe_token(
+            session, settings.secret_key, token, max_age=timedelta(seconds=-1)
+        )
 
 
 def test_partners_with_offers_are_subscribed_once_and_keep_unsubscribing(session, world):
@@ -235,8 +262,14 @@ def test_partners_with_offers_are_subscribed_once_and_keep_unsubscribing(session
 
 def test_subscription_form_errors_are_per_field(session, world):
     with pytest.raises(Invalid) as caught:
-        digest.save_subscription(session, world.users["ana"], lines=["nonsense"], min_score=2,
-                                 language="fr", status="asleep")
+        digest.save_subscription(
+            session,
+            world.users["ana"],
+            lines=["nonsense"],
+            min_score=2,
+            language="fr",
+            status="asleep",
+        )
     assert set(caught.value.fields) == {"lines", "min_score", "language", "status"}
 
 

@@ -34,7 +34,8 @@ def test_accepted_matches_become_labelled_items(session, tmp_path):
     assert supply_ids == sorted([published.id, closed.id, withdrawn_but_matched.id])
     assert never_published.id not in supply_ids
     assert [(d["id"], d["true_supply_ids"]) for d in found.demand] == [
-        (labelled.id, sorted([published.id, closed.id]))]
+        (labelled.id, sorted([published.id, closed.id]))
+    ]
     assert found.accepted == 2
     assert all(item["deadline"] is None for item in found.supply)  # closed offers stay rankable
 
@@ -44,25 +45,34 @@ def test_accepted_matches_become_labelled_items(session, tmp_path):
 
 
 def test_no_accepted_match_is_a_clear_error(session):
-    factories.match(session, factories.project(session), factories.offer(session),
-                    status="rejected")
+    factories.match(
+        session, factories.project(session), factories.offer(session), status="rejected"
+    )
     with pytest.raises(Invalid, match="no accepted matches"):
         labels.labelled_matches(session)
 
 
 def test_matcher_tune_reads_the_export(session, tmp_path, capsys):
-    topics = ["electric buses and cycling lanes", "drinking water and sanitation",
-              "early childhood education centres", "youth employment and entrepreneurship"]
-    offers = [factories.offer(session, title=f"Offer on {t}", description=f"Grants for {t}.")
-              for t in topics]
+    topics = [
+        "electric buses and cycling lanes",
+        "drinking water and sanitation",
+        "early childhood education centres",
+        "youth employment and entrepreneurship",
+    ]
+    offers = [
+        factories.offer(session, title=f"Offer on {t}", description=f"Grants for {t}.")
+        for t in topics
+    ]
     for topic, offer in zip(topics, offers, strict=True):
         for k in range(2):
-            project = factories.project(session, title=f"Proyecto {k}: {topic}",
-                                        description=f"The city needs {topic}.")
+            project = factories.project(
+                session, title=f"Proyecto {k}: {topic}", description=f"The city needs {topic}."
+            )
             factories.match(session, project, offer, status="accepted")
     supply, demand = labels.write_labels(labels.labelled_matches(session), tmp_path)
-    code = matcher_cli.main(["tune", "--supply", str(supply), "--demand", str(demand),
-                             "--folds", "2"])
+    code = matcher_cli.main(
+        ["tune", "--supply", str(supply), "--demand", str(demand), "--folds", "2"]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "learned weights" in out and "text=0.4" in out

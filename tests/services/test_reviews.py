@@ -33,8 +33,9 @@ def test_queue_is_best_first_and_pages_by_keyset(session):
     first = reviews.queue_page(session, reviews.QueueFilters(), TODAY, per_page=3)
     assert [m.score for m in first.items] == [0.91, 0.72, 0.5]
     assert first.next_after is not None
-    second = reviews.queue_page(session, reviews.QueueFilters(after=first.next_after), TODAY,
-                                per_page=3)
+    second = reviews.queue_page(
+        session, reviews.QueueFilters(after=first.next_after), TODAY, per_page=3
+    )
     assert [m.score for m in second.items] == [0.5, 0.33]
     assert second.next_after is None
     seen = [m.id for m in first.items + second.items]
@@ -49,10 +50,12 @@ def test_queue_filters_each_narrow_the_rows(session):
     bilateral = factories.organization(session, kind="bilateral")
     education = factories.project(session, lines=["human_development"])
     mobility = factories.project(session, lines=["sustainable_territory"])
-    soon = factories.offer(session, org=uni, modalities=["technical_assistance"],
-                           deadline=TODAY + timedelta(days=5))
-    later = factories.offer(session, org=bilateral, modalities=["grant"],
-                            deadline=TODAY + timedelta(days=200))
+    soon = factories.offer(
+        session, org=uni, modalities=["technical_assistance"], deadline=TODAY + timedelta(days=5)
+    )
+    later = factories.offer(
+        session, org=bilateral, modalities=["grant"], deadline=TODAY + timedelta(days=200)
+    )
     a = factories.match(session, education, soon, score=0.8)
     b = factories.match(session, mobility, later, score=0.6)
     c = factories.match(session, mobility, soon, score=0.3, status="shortlisted")
@@ -81,8 +84,9 @@ def test_queue_refuses_unknown_filter_values(session):
 
 
 def test_accept_starts_an_alliance_in_the_offer_currency_and_is_audited(session, reviewer):
-    match = factories.match(session, factories.project(session),
-                            factories.offer(session, currency="EUR"))
+    match = factories.match(
+        session, factories.project(session), factories.offer(session, currency="EUR")
+    )
     reviews.decide(session, match.id, reviewer.id, "accept", usd_rates=RATES, today=TODAY)
     session.refresh(match)
     assert match.status.value == "accepted" and match.reviewer_id == reviewer.id
@@ -104,17 +108,26 @@ def test_reject_needs_a_reason_and_keeps_the_free_text(session, reviewer):
     with pytest.raises(Invalid) as caught:
         reviews.decide(session, match.id, reviewer.id, "reject", reason="other")
     assert "note" in caught.value.fields
-    reviews.decide(session, match.id, reviewer.id, "reject", reason="amount_mismatch",
-                   note="They fund only up to USD 50k")
+    reviews.decide(
+        session,
+        match.id,
+        reviewer.id,
+        "reject",
+        reason="amount_mismatch",
+        note="They fund only up to USD 50k",
+    )
     session.refresh(match)
     assert match.status.value == "rejected"
-    assert reviews.split_reason(match.decision_reason) == ("amount_mismatch",
-                                                            "They fund only up to USD 50k")
+    assert reviews.split_reason(match.decision_reason) == (
+        "amount_mismatch",
+        "They fund only up to USD 50k",
+    )
 
 
 def test_decisions_only_go_forward_from_open_matches(session, reviewer):
-    match = factories.match(session, factories.project(session), factories.offer(session),
-                            status="shortlisted")
+    match = factories.match(
+        session, factories.project(session), factories.offer(session), status="shortlisted"
+    )
     with pytest.raises(Conflict):
         reviews.decide(session, match.id, reviewer.id, "shortlist")
     reviews.decide(session, match.id, reviewer.id, "reject", reason="duplicate")
@@ -135,8 +148,11 @@ def test_undo_walks_back_through_decisions(session, reviewer):
     assert match.decided_at is None
     with pytest.raises(Conflict):
         reviews.undo(session, match.id, reviewer.id)
-    actions = session.scalars(sa.select(AuditEvent.action).where(
-        AuditEvent.entity_type == "match").order_by(AuditEvent.id)).all()
+    actions = session.scalars(
+        sa.select(AuditEvent.action)
+        .where(AuditEvent.entity_type == "match")
+        .order_by(AuditEvent.id)
+    ).all()
     assert actions == ["shortlist", "reject", "undo", "undo"]
 
 
@@ -179,15 +195,25 @@ def test_bulk_reject_rejects_open_matches_and_reports_the_rest(session, reviewer
     project = factories.project(session)
     open_ones = [factories.match(session, project, factories.offer(session)) for _ in range(3)]
     decided = factories.match(session, project, factories.offer(session), status="accepted")
-    result = reviews.bulk_reject(session, [m.id for m in open_ones] + [decided.id, 999_999],
-                                 reviewer.id, "thematic_mismatch", "not our lines")
+    result = reviews.bulk_reject(
+        session,
+        [m.id for m in open_ones] + [decided.id, 999_999],
+        reviewer.id,
+        "thematic_mismatch",
+        "not our lines",
+    )
     assert sorted(result.done) == sorted(m.id for m in open_ones)
     assert result.skipped == {decided.id: "accepted", 999_999: "not_found"}
-    statuses = session.scalars(sa.select(Match.status).where(
-        Match.id.in_([m.id for m in open_ones]))).all()
+    statuses = session.scalars(
+        sa.select(Match.status).where(Match.id.in_([m.id for m in open_ones]))
+    ).all()
     assert {s.value for s in statuses} == {"rejected"}
-    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "reject")) == 3
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "reject")
+        )
+        == 3
+    )
     with pytest.raises(Invalid):
         reviews.bulk_reject(session, [], reviewer.id, "duplicate")
 
@@ -195,8 +221,12 @@ def test_bulk_reject_rejects_open_matches_and_reports_the_rest(session, reviewer
 def test_ranked_lists_an_items_matches_best_first_with_withdrawn_last(session):
     project = factories.project(session)
     low = factories.match(session, project, factories.offer(session), score=0.2)
-    gone = factories.match(session, project, factories.offer(session), score=0.99,
-                           status="withdrawn")
+    gone = factories.match(
+        session, project, factories.offer(session), score=0.99, status="withdrawn"
+    )
     high = factories.match(session, project, factories.offer(session), score=0.7)
-    assert [m.id for m in reviews.ranked(session, project_id=project.id)] == [high.id, low.id,
-                                                                             gone.id]
+    assert [m.id for m in reviews.ranked(session, project_id=project.id)] == [
+        high.id,
+        low.id,
+        gone.id,
+    ]

@@ -15,25 +15,47 @@ from tests import factories as f
 
 @pytest.fixture
 def corpus(session):
-    city = f.organization(session, name="Alcaldía", kind="local_public", side="demand",
-                          country="CO")
-    water = f.project(session, city, title="Agua potable para barrios de ladera",
-                      description="Acueducto comunitario y saneamiento básico para familias "
-                                  "en asentamientos informales de ladera.",
-                      lines=["sustainable_territory"], modalities=["grant"])
-    school = f.project(session, city, title="Alimentación escolar y primera infancia",
-                       description="Centros de primera infancia con nutrición y educación "
-                                   "inicial para niñas y niños.",
-                       lines=["human_development"], modalities=["technical_assistance"])
+    city = f.organization(
+        session, name="Alcaldía", kind="local_public", side="demand", country="CO"
+    )
+    water = f.project(
+        session,
+        city,
+        title="Agua potable para barrios de ladera",
+        description="Acueducto comunitario y saneamiento básico para familias "
+        "en asentamientos informales de ladera.",
+        lines=["sustainable_territory"],
+        modalities=["grant"],
+    )
+    school = f.project(
+        session,
+        city,
+        title="Alimentación escolar y primera infancia",
+        description="Centros de primera infancia con nutrición y educación "
+        "inicial para niñas y niños.",
+        lines=["human_development"],
+        modalities=["technical_assistance"],
+    )
     ally = f.organization(session, name="Water Fund", kind="foundation")
-    o_water = f.offer(session, ally, title="Drinking water and sanitation grants",
-                      description="Grants for community water supply and sanitation in "
-                                  "informal hillside settlements.", modalities=["grant"],
-                      lines=["sustainable_territory"], sdgs=[6])
-    o_child = f.offer(session, ally, title="Early childhood nutrition programme",
-                      description="Technical assistance for early childhood centres, school "
-                                  "meals and nutrition.", modalities=["technical_assistance"],
-                      lines=["human_development"], sdgs=[2, 4])
+    o_water = f.offer(
+        session,
+        ally,
+        title="Drinking water and sanitation grants",
+        description="Grants for community water supply and sanitation in "
+        "informal hillside settlements.",
+        modalities=["grant"],
+        lines=["sustainable_territory"],
+        sdgs=[6],
+    )
+    o_child = f.offer(
+        session,
+        ally,
+        title="Early childhood nutrition programme",
+        description="Technical assistance for early childhood centres, school meals and nutrition.",
+        modalities=["technical_assistance"],
+        lines=["human_development"],
+        sdgs=[2, 4],
+    )
     return {"water": water, "school": school, "o_water": o_water, "o_child": o_child}
 
 
@@ -94,8 +116,11 @@ def test_pairs_that_drop_out_are_withdrawn_not_deleted(session, corpus, settings
     after = matches(session)
     assert set(after) == set(before)
     assert after[(corpus["water"].id, corpus["o_water"].id)].status == "shortlisted"
-    assert all(m.status == "withdrawn" for k, m in after.items()
-               if k != (corpus["water"].id, corpus["o_water"].id))
+    assert all(
+        m.status == "withdrawn"
+        for k, m in after.items()
+        if k != (corpus["water"].id, corpus["o_water"].id)
+    )
 
 
 def test_rebuild_scores_everything_with_progress(session, corpus, low_threshold):
@@ -143,8 +168,9 @@ def test_expire_offers_closes_and_withdraws_only_undecided(session, corpus, low_
     assert scoring.expire_offers(session, low_threshold) == 1
     session.refresh(corpus["o_water"])
     assert corpus["o_water"].status == "closed"
-    statuses = sorted(m.status for m in matches(session).values()
-                      if m.offer_id == corpus["o_water"].id)
+    statuses = sorted(
+        m.status for m in matches(session).values() if m.offer_id == corpus["o_water"].id
+    )
     assert statuses[0] == "accepted" and set(statuses[1:]) <= {"withdrawn"}
     assert scoring.expire_offers(session, low_threshold) == 0
 
@@ -156,10 +182,18 @@ def test_broker_down_keeps_the_task_in_the_outbox(session, corpus):
     sent = []
     outbox.set_sender(refuse)
     try:
-        offer = catalog.create(session, Offer, {
-            "organization_id": corpus["o_water"].organization_id, "title": "New water call",
-            "description": "Water and sanitation grants.", "language": "en",
-            "modalities": ["grant"], "status": "published"})
+        offer = catalog.create(
+            session,
+            Offer,
+            {
+                "organization_id": corpus["o_water"].organization_id,
+                "title": "New water call",
+                "description": "Water and sanitation grants.",
+                "language": "en",
+                "modalities": ["grant"],
+                "status": "published",
+            },
+        )
         assert offer.id and offer.scoring_state == ScoringState.WAITING
         waiting = session.scalars(sa.select(OutboxMessage)).all()
         assert [(m.task, m.args) for m in waiting] == [("scoring.score_offer", [offer.id])]
@@ -175,8 +209,12 @@ def test_broker_down_keeps_the_task_in_the_outbox(session, corpus):
 
 
 def test_final_failure_is_recorded_for_staff(session, corpus):
-    job = scoring.mark_failed(session, "scoring.score_offer", [corpus["o_water"].id],
-                              "OperationalError: database went away")
+    job = scoring.mark_failed(
+        session,
+        "scoring.score_offer",
+        [corpus["o_water"].id],
+        "OperationalError: database went away",
+    )
     session.refresh(corpus["o_water"])
     assert corpus["o_water"].scoring_state == ScoringState.FAILED
     assert job.status == "failed" and job.subject == f"offer:{corpus['o_water'].id}"
@@ -204,25 +242,45 @@ def _alliance(session, offer, project, started_on, stage="in_execution"):
 @pytest.fixture
 def records(session):
     """Two allies with a record of six past alliances each, and one generic open call each."""
-    city = f.organization(session, name="Secretaría de Salud", kind="local_public",
-                          side="demand", country="CO")
+    city = f.organization(
+        session, name="Secretaría de Salud", kind="local_public", side="demand", country="CO"
+    )
     allies = {}
-    for name, topic in (("Health Fund", "vaccination campaign and cold chain for clinics"),
-                        ("Schools Fund", "teacher training and school meals")):
+    for name, topic in (
+        ("Health Fund", "vaccination campaign and cold chain for clinics"),
+        ("Schools Fund", "teacher training and school meals"),
+    ):
         ally = f.organization(session, name=name, kind="foundation")
-        past = f.offer(session, ally, title=f"{name} 2020 call", status="closed",
-                       deadline=date(2020, 12, 31))
+        past = f.offer(
+            session, ally, title=f"{name} 2020 call", status="closed", deadline=date(2020, 12, 31)
+        )
         for k in range(6):
-            project = f.project(session, city, title=f"Proyecto {k}: {topic}",
-                                description=f"Past project on {topic} in district {k}.",
-                                status="closed")
+            project = f.project(
+                session,
+                city,
+                title=f"Proyecto {k}: {topic}",
+                description=f"Past project on {topic} in district {k}.",
+                status="closed",
+            )
             _alliance(session, past, project, date(2020, 1, 1) + timedelta(days=k))
-        allies[name] = f.offer(session, ally, title="Open call for cities",
-                               description="Support for local governments in Latin America.")
-    need = f.project(session, city, title="Vacunación en zonas rurales",
-                     description="Vaccination campaign with a cold chain for rural clinics.")
-    return {"health": allies["Health Fund"], "schools": allies["Schools Fund"], "need": need,
-            "city": city}
+        allies[name] = f.offer(
+            session,
+            ally,
+            title="Open call for cities",
+            description="Support for local governments in Latin America.",
+        )
+    need = f.project(
+        session,
+        city,
+        title="Vacunación en zonas rurales",
+        description="Vaccination campaign with a cold chain for rural clinics.",
+    )
+    return {
+        "health": allies["Health Fund"],
+        "schools": allies["Schools Fund"],
+        "need": need,
+        "city": city,
+    }
 
 
 def test_allies_records_teach_the_matcher_what_they_fund(session, records, low_threshold):
@@ -238,8 +296,12 @@ def test_allies_records_teach_the_matcher_what_they_fund(session, records, low_t
 
 
 def test_every_offer_of_an_ally_shares_its_profile(session, records, low_threshold):
-    fresh = f.offer(session, records["health"].organization, title="Another open call",
-                    description="Support for local governments in Latin America.")
+    fresh = f.offer(
+        session,
+        records["health"].organization,
+        title="Another open call",
+        description="Support for local governments in Latin America.",
+    )
     scoring.score_offer(session, low_threshold, fresh.id)
     assert "profile" in matches(session)[(records["need"].id, fresh.id)].components
 

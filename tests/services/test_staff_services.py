@@ -22,12 +22,28 @@ def reviewer(session):
     return users.create_user(session, "rev@example.org", "staff", "a-long-password")
 
 
-def _alliance(session, project, offer, *, amount, currency="USD", rate=1.0, stage="closed",
-              started=date(2018, 3, 1)):
-    match = factories.match(session, project, offer, status="accepted", score=0.0,
-                            matcher_version="historical")
-    row = Alliance(match_id=match.id, stage=stage, amount=amount, currency=currency,
-                   usd_rate=rate, started_on=started)
+def _alliance(
+    session,
+    project,
+    offer,
+    *,
+    amount,
+    currency="USD",
+    rate=1.0,
+    stage="closed",
+    started=date(2018, 3, 1),
+):
+    match = factories.match(
+        session, project, offer, status="accepted", score=0.0, matcher_version="historical"
+    )
+    row = Alliance(
+        match_id=match.id,
+        stage=stage,
+        amount=amount,
+        currency=currency,
+        usd_rate=rate,
+        started_on=started,
+    )
     session.add(row)
     session.commit()
     return row
@@ -35,12 +51,23 @@ def _alliance(session, project, offer, *, amount, currency="USD", rate=1.0, stag
 
 # -- alliances --------------------------------------------------------------------------------
 
+
 def test_alliance_edits_are_audited_and_dates_follow_the_stage(session, reviewer):
-    row = _alliance(session, factories.project(session), factories.offer(session), amount=0,
-                    stage="negotiating", started=date(2026, 10, 1))
-    alliances.update(session, row, reviewer.id, {"stage": "formalised", "amount": "1,250,000.50",
-                                                 "currency": "EUR", "usd_rate": "1.1"},
-                     today=TODAY)
+    row = _alliance(
+        session,
+        factories.project(session),
+        factories.offer(session),
+        amount=0,
+        stage="negotiating",
+        started=date(2026, 10, 1),
+    )
+    alliances.update(
+        session,
+        row,
+        reviewer.id,
+        {"stage": "formalised", "amount": "1,250,000.50", "currency": "EUR", "usd_rate": "1.1"},
+        today=TODAY,
+    )
     session.refresh(row)
     assert row.stage.value == "formalised" and row.amount == Decimal("1250000.50")
     assert row.formalised_on == TODAY and row.ended_on is None
@@ -55,11 +82,21 @@ def test_alliance_edits_are_audited_and_dates_follow_the_stage(session, reviewer
 
 
 def test_alliance_edit_refuses_bad_values_beside_their_fields(session, reviewer):
-    row = _alliance(session, factories.project(session), factories.offer(session), amount=10,
-                    stage="negotiating", started=date(2026, 10, 1))
+    row = _alliance(
+        session,
+        factories.project(session),
+        factories.offer(session),
+        amount=10,
+        stage="negotiating",
+        started=date(2026, 10, 1),
+    )
     with pytest.raises(Invalid) as caught:
-        alliances.update(session, row, reviewer.id, {"amount": "-5", "usd_rate": "0",
-                                                     "currency": "GBP", "stage": "signed"})
+        alliances.update(
+            session,
+            row,
+            reviewer.id,
+            {"amount": "-5", "usd_rate": "0", "currency": "GBP", "stage": "signed"},
+        )
     assert set(caught.value.fields) == {"amount", "usd_rate", "currency", "stage"}
     with pytest.raises(Invalid) as caught:
         alliances.update(session, row, reviewer.id, {"ended_on": date(2026, 9, 1)})
@@ -78,6 +115,7 @@ def test_board_groups_alliances_by_stage(session):
 
 # -- reports ----------------------------------------------------------------------------------
 
+
 def test_reports_add_up_in_usd_per_year_line_kind_and_modality(session):
     foundation = factories.organization(session, kind="foundation")
     bilateral = factories.organization(session, kind="bilateral")
@@ -86,10 +124,16 @@ def test_reports_add_up_in_usd_per_year_line_kind_and_modality(session):
     grant = factories.offer(session, org=foundation, modalities=["grant"])
     mixed = factories.offer(session, org=bilateral, modalities=["loan", "technical_assistance"])
     _alliance(session, two_lines, grant, amount=1_000_000, started=date(2018, 5, 1))
-    _alliance(session, one_line, mixed, amount=2_000_000, currency="EUR", rate=1.5,
-              started=date(2019, 1, 1))
-    _alliance(session, one_line, grant, amount=7_000_000, stage="dropped",
-              started=date(2019, 6, 1))
+    _alliance(
+        session,
+        one_line,
+        mixed,
+        amount=2_000_000,
+        currency="EUR",
+        rate=1.5,
+        started=date(2019, 1, 1),
+    )
+    _alliance(session, one_line, grant, amount=7_000_000, stage="dropped", started=date(2019, 6, 1))
 
     totals = reports.totals(session)
     assert totals.usd == pytest.approx(4_000_000) and totals.projects == 2
@@ -125,6 +169,7 @@ def test_reports_on_an_empty_database_are_zeros(session):
 
 # -- moderation -------------------------------------------------------------------------------
 
+
 def test_publishing_a_submitted_offer_queues_scoring_and_is_audited(session, reviewer):
     offer = factories.offer(session, status="submitted")
     moderation.publish(session, offer, reviewer.id)
@@ -132,12 +177,16 @@ def test_publishing_a_submitted_offer_queues_scoring_and_is_audited(session, rev
     assert offer.status.value == "published"
     # no broker in this test: the scoring task waits in the outbox, written with the publish
     assert offer.scoring_state.value == "waiting"
-    queued = session.scalars(sa.select(OutboxMessage.args).where(
-        OutboxMessage.task == "scoring.score_offer")).all()
+    queued = session.scalars(
+        sa.select(OutboxMessage.args).where(OutboxMessage.task == "scoring.score_offer")
+    ).all()
     assert [offer.id] in queued
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.entity_type == "offer"))
     assert (event.action, event.before, event.after) == (
-        "publish", {"status": "submitted"}, {"status": "published"})
+        "publish",
+        {"status": "submitted"},
+        {"status": "published"},
+    )
     with pytest.raises(Conflict):
         moderation.publish(session, offer, reviewer.id)
 
@@ -149,8 +198,11 @@ def test_rejecting_an_offer_needs_a_reason_and_records_it(session, reviewer):
     moderation.reject(session, offer, reviewer.id, "incomplete", "No amounts or dates given")
     assert session.get(Offer, offer.id).status.value == "rejected"
     event = moderation.last_rejection(session, offer.id)
-    assert event.after == {"status": "rejected", "reason": "incomplete",
-                           "note": "No amounts or dates given"}
+    assert event.after == {
+        "status": "rejected",
+        "reason": "incomplete",
+        "note": "No amounts or dates given",
+    }
 
 
 def test_editing_an_offer_checks_its_rules_and_audits_changes(session, reviewer):
@@ -160,8 +212,9 @@ def test_editing_an_offer_checks_its_rules_and_audits_changes(session, reviewer)
         moderation.edit(session, offer, reviewer.id, {"amount_min": Decimal(500)})
     assert "amount_max" in caught.value.fields
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
-    moderation.edit(session, offer, reviewer.id, {"title": "Clearer title",
-                                                  "amount_max": Decimal(200)})
+    moderation.edit(
+        session, offer, reviewer.id, {"title": "Clearer title", "amount_max": Decimal(200)}
+    )
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "edit"))
     assert event.before == {"title": old_title}
     assert event.after == {"title": "Clearer title"}
@@ -170,11 +223,13 @@ def test_editing_an_offer_checks_its_rules_and_audits_changes(session, reviewer)
 
 # -- users ------------------------------------------------------------------------------------
 
+
 def test_admin_creates_users_and_cannot_lock_themself_out(session):
     admin = users.create_user(session, "admin@example.org", "admin", "a-long-password")
     org = factories.organization(session)
-    partner = staff_users.create(session, admin.id, "ally@example.org", "partner",
-                                 "another-long-one", organization_id=org.id)
+    partner = staff_users.create(
+        session, admin.id, "ally@example.org", "partner", "another-long-one", organization_id=org.id
+    )
     assert partner.role.value == "partner" and partner.organization_id == org.id
     with pytest.raises(Invalid):
         staff_users.create(session, admin.id, "x@example.org", "partner", "another-long-one")
@@ -184,8 +239,9 @@ def test_admin_creates_users_and_cannot_lock_themself_out(session):
         staff_users.change(session, admin.id, admin, active=False)
     staff_users.change(session, admin.id, partner, active=False)
     assert session.get(type(partner), partner.id).active is False
-    actions = session.scalars(sa.select(AuditEvent.action).where(
-        AuditEvent.entity_type == "user").order_by(AuditEvent.id)).all()
+    actions = session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.entity_type == "user").order_by(AuditEvent.id)
+    ).all()
     assert actions == ["create", "update"]
 
 
@@ -199,10 +255,12 @@ def test_the_last_admin_is_kept(session):
 
 def test_decisions_and_reports_meet(session, reviewer):
     """An accepted match shows in the dashboard once its alliance has an amount."""
-    match = factories.match(session, factories.project(session, lines=["governance_peace"]),
-                            factories.offer(session, currency="USD"))
-    reviews.decide(session, match.id, reviewer.id, "accept", usd_rates={"USD": 1.0},
-                   today=TODAY)
+    match = factories.match(
+        session,
+        factories.project(session, lines=["governance_peace"]),
+        factories.offer(session, currency="USD"),
+    )
+    reviews.decide(session, match.id, reviewer.id, "accept", usd_rates={"USD": 1.0}, today=TODAY)
     row = session.scalar(sa.select(Alliance).where(Alliance.match_id == match.id))
     alliances.update(session, row, reviewer.id, {"amount": Decimal(300_000)}, today=TODAY)
     lines = {b.key: b.usd for b in reports.per_line(session)}

@@ -18,19 +18,33 @@ SECRET = "a-test-secret-that-is-long-enough"
 
 
 def offer_data(**kw) -> dict:
-    data = {"title": "Resilient neighbourhoods fund",
-            "description": "Grants for landslide risk reduction in hillside settlements.",
-            "modalities": ["grant"], "lines": ["sustainable_territory"], "sdgs": [11, 13],
-            "amount_min": Decimal("50000"), "amount_max": Decimal("250000"), "currency": "USD",
-            "eligible_kinds": ["local_public"], "eligible_countries": ["CO"],
-            "opens_on": date(2026, 1, 1), "deadline": date(2027, 3, 31), "language": "en",
-            "contact_email": "Ana@Example.org"}
+    data = {
+        "title": "Resilient neighbourhoods fund",
+        "description": "Grants for landslide risk reduction in hillside settlements.",
+        "modalities": ["grant"],
+        "lines": ["sustainable_territory"],
+        "sdgs": [11, 13],
+        "amount_min": Decimal("50000"),
+        "amount_max": Decimal("250000"),
+        "currency": "USD",
+        "eligible_kinds": ["local_public"],
+        "eligible_countries": ["CO"],
+        "opens_on": date(2026, 1, 1),
+        "deadline": date(2027, 3, 31),
+        "language": "en",
+        "contact_email": "Ana@Example.org",
+    }
     data.update(kw)
     return data
 
 
-NEW_ORG = {"name": "Fundación Ladera", "kind": "foundation", "country": "ES",
-           "website": "https://ladera.example.org", "side": "supply"}
+NEW_ORG = {
+    "name": "Fundación Ladera",
+    "kind": "foundation",
+    "country": "ES",
+    "website": "https://ladera.example.org",
+    "side": "supply",
+}
 
 
 def count(session, model) -> int:
@@ -44,8 +58,12 @@ def test_submit_with_a_new_organisation_stores_both_as_submitted(session):
     assert offer.status == OfferStatus.SUBMITTED and offer.source == OfferSource.FORM
     assert offer.contact_email == "ana@example.org"
     org = session.get(Organization, offer.organization_id)
-    assert (org.name, org.side, org.kind, org.country) == ("Fundación Ladera", Side.SUPPLY,
-                                                            "foundation", "ES")
+    assert (org.name, org.side, org.kind, org.country) == (
+        "Fundación Ladera",
+        Side.SUPPLY,
+        "foundation",
+        "ES",
+    )
     assert count(session, OutboxMessage) == 0  # a submitted offer is not scored yet
 
 
@@ -58,18 +76,21 @@ def test_submit_for_an_existing_supply_organisation(session):
 
 def test_a_new_organisation_named_like_an_existing_ally_reuses_it(session):
     ally = f.organization(session, name="Fundación Ladera", kind="foundation")
-    result = submissions.submit_offer(session, offer_data(),
-                                      new_organization={**NEW_ORG, "name": " fundación  LADERA"})
+    result = submissions.submit_offer(
+        session, offer_data(), new_organization={**NEW_ORG, "name": " fundación  LADERA"}
+    )
     assert result.offer.organization_id == ally.id
     assert count(session, Organization) == 1
 
 
 def test_a_local_entity_cannot_be_named_as_the_offering_organisation(session):
-    local = f.organization(session, name="Secretaría de Movilidad", kind="local_public",
-                           side="demand", country="CO")
+    local = f.organization(
+        session, name="Secretaría de Movilidad", kind="local_public", side="demand", country="CO"
+    )
     with pytest.raises(Invalid) as caught:
-        submissions.submit_offer(session, offer_data(),
-                                 new_organization={**NEW_ORG, "name": local.name})
+        submissions.submit_offer(
+            session, offer_data(), new_organization={**NEW_ORG, "name": local.name}
+        )
     assert "name" in caught.value.fields
     with pytest.raises(Invalid) as caught:
         submissions.submit_offer(session, offer_data(), organization_id=local.id)
@@ -89,8 +110,11 @@ def test_unknown_organisation_and_missing_email_are_refused(session):
 
 def test_cross_field_rules_are_checked_and_nothing_half_stored(session):
     with pytest.raises(Invalid) as caught:
-        submissions.submit_offer(session, offer_data(amount_min=Decimal(9), amount_max=Decimal(1)),
-                                 new_organization=NEW_ORG)
+        submissions.submit_offer(
+            session,
+            offer_data(amount_min=Decimal(9), amount_max=Decimal(1)),
+            new_organization=NEW_ORG,
+        )
     assert "amount_max" in caught.value.fields
     assert count(session, Organization) == 0
 
@@ -98,18 +122,22 @@ def test_cross_field_rules_are_checked_and_nothing_half_stored(session):
 def test_same_email_and_title_within_minutes_is_a_duplicate(session):
     first = submissions.submit_offer(session, offer_data(), new_organization=NEW_ORG).offer
     again = submissions.submit_offer(
-        session, offer_data(title="  resilient   NEIGHBOURHOODS fund ",
-                            contact_email="ANA@example.org "), new_organization=NEW_ORG)
+        session,
+        offer_data(title="  resilient   NEIGHBOURHOODS fund ", contact_email="ANA@example.org "),
+        new_organization=NEW_ORG,
+    )
     assert again.duplicate and again.offer.id == first.id
     assert count(session, Offer) == 1
 
 
 def test_other_email_other_title_or_later_is_not_a_duplicate(session):
     first = submissions.submit_offer(session, offer_data(), new_organization=NEW_ORG).offer
-    other_email = submissions.submit_offer(session, offer_data(contact_email="bo@example.org"),
-                                           organization_id=first.organization_id)
-    other_title = submissions.submit_offer(session, offer_data(title="Another fund"),
-                                           organization_id=first.organization_id)
+    other_email = submissions.submit_offer(
+        session, offer_data(contact_email="bo@example.org"), organization_id=first.organization_id
+    )
+    other_title = submissions.submit_offer(
+        session, offer_data(title="Another fund"), organization_id=first.organization_id
+    )
     assert not other_email.duplicate and not other_title.duplicate
     later = datetime.now(UTC) + submissions.DEFAULT_DUPLICATE_WINDOW + timedelta(minutes=1)
     assert submissions.find_duplicate(session, "ana@example.org", first.title, now=later) is None
@@ -153,9 +181,15 @@ def test_follow_token_stops_working_when_the_contact_changes(session):
 
 def test_edit_only_while_submitted(session):
     offer = f.offer(session, status="submitted", contact_email="ana@example.org")
-    submissions.edit_offer(session, offer, {**offer_data(title="Changed title"),
-                                            "contact_email": "evil@example.org",
-                                            "status": "published"})
+    submissions.edit_offer(
+        session,
+        offer,
+        {
+            **offer_data(title="Changed title"),
+            "contact_email": "evil@example.org",
+            "status": "published",
+        },
+    )
     session.refresh(offer)
     assert offer.title == "Changed title"
     assert offer.contact_email == "ana@example.org" and offer.status == OfferStatus.SUBMITTED
@@ -211,8 +245,7 @@ def test_offers_for_email_newest_first_and_only_theirs(session):
     a = f.offer(session, ally, contact_email="ana@example.org")
     b = f.offer(session, ally, contact_email="ANA@example.org")
     f.offer(session, ally, contact_email="bo@example.org")
-    assert [o.id for o in submissions.offers_for_email(session, " Ana@example.org")] == [b.id,
-                                                                                        a.id]
+    assert [o.id for o in submissions.offers_for_email(session, " Ana@example.org")] == [b.id, a.id]
     assert submissions.offers_for_email(session, "") == []
 
 
@@ -220,6 +253,7 @@ def test_supply_organizations_lists_only_allies(session):
     f.organization(session, name="Zeta Fund")
     f.organization(session, name="Alpha Bank")
     f.organization(session, name="Secretaría", side="demand", kind="local_public", country="CO")
-    assert [o.name for o in submissions.supply_organizations(session)] == ["Alpha Bank",
-                                                                          "Zeta Fund"]
-
+    assert [o.name for o in submissions.supply_organizations(session)] == [
+        "Alpha Bank",
+        "Zeta Fund",
+    ]

@@ -23,18 +23,22 @@ def test_embedded_default_with_nothing_set(tmp_path):
 
 
 def test_production_urls():
-    settings = config.from_env({"DATABASE_URL": "postgres://u@db/coop",
-                                "REDIS_URL": "redis://cache:6379/0"})
+    settings = config.from_env(
+        {"DATABASE_URL": "postgres://u@db/coop", "REDIS_URL": "redis://cache:6379/0"}
+    )
     assert settings.database_url == "postgresql+psycopg://u@db/coop"
     assert not settings.eager_tasks and settings.broker_url == "redis://cache:6379/0"
 
 
-@pytest.mark.parametrize("env, message", [
-    ({}, "SECRET_KEY"),
-    ({"SECRET_KEY": config.DEV_SECRET_KEY}, "SECRET_KEY"),
-    ({"SECRET_KEY": "x" * 40}, "SQLite"),
-    ({"SECRET_KEY": "x" * 40, "DATABASE_URL": "postgresql://db/x"}, "REDIS_URL"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({}, "SECRET_KEY"),
+        ({"SECRET_KEY": config.DEV_SECRET_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": "x" * 40}, "SQLite"),
+        ({"SECRET_KEY": "x" * 40, "DATABASE_URL": "postgresql://db/x"}, "REDIS_URL"),
+    ],
+)
 def test_production_refuses_unsafe_settings(env, message):
     settings = config.from_env({"COOPMATCH_ENV": "production", **env})
     with pytest.raises(config.ConfigError, match=message):
@@ -49,11 +53,15 @@ def test_bad_numbers_are_a_config_error():
 
 
 def test_app_refuses_to_start_with_one_clear_line(tmp_path):
-    env = {"COOPMATCH_ENV": "production", "COOPMATCH_INSTANCE_PATH": str(tmp_path),
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "COOPMATCH_ENV": "production",
+        "COOPMATCH_INSTANCE_PATH": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
     code = "from web.app import create_app; create_app()"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SECRET_KEY" in lines[0], result.stderr

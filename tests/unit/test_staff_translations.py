@@ -8,14 +8,21 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
-            "N_": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "lazy_gettext": None,
+    "_l": None,
+    "N_": None,
+}
 METHODS = [("web/staff/**.py", "python"), ("web/templates/staff/**.html", "jinja2")]
 
 
 def _catalog(area: str):
     with (ROOT / "web" / "translations" / area / "es" / "LC_MESSAGES" / "messages.po").open(
-            "rb") as source:
+        "rb"
+    ) as source:
         return read_po(source)
 
 
@@ -23,12 +30,17 @@ def test_every_staff_text_is_translated_to_spanish():
     catalogs = [_catalog("staff"), _catalog("core")]
     missing = []
     for filename, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map=METHODS, keywords=KEYWORDS):
+        str(ROOT), method_map=METHODS, keywords=KEYWORDS
+    ):
         msgid = message[0] if isinstance(message, tuple) else message
         if not msgid:
             continue
-        if not any(msgid in c and c[msgid].string and all(c[msgid].string if isinstance(
-                c[msgid].string, tuple) else [c[msgid].string]) for c in catalogs):
+        if not any(
+            msgid in c
+            and c[msgid].string
+            and all(c[msgid].string if isinstance(c[msgid].string, tuple) else [c[msgid].string])
+            for c in catalogs
+        ):
             missing.append(f"{filename}: {msgid}")
     assert missing == []
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                  r'name="csrf_token" value="([^"]+)"')
+CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(html: str) -> str:
@@ -17,8 +19,7 @@ def csrf_token(html: str) -> str:
 def sign_in(client, email: str, password: str = "a-long-password"):
     """Sign in through /login (with its CSRF token); return the response."""
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": token})
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 def post_form(client, url: str, data: dict, page: str | None = None):

@@ -23,12 +23,22 @@ def ally(session):
 
 
 def offer_body(org_id: int, **kw) -> dict:
-    body = {"organization_id": org_id, "title": "Resilient neighbourhoods fund",
-            "description": "Grants for landslide risk reduction in hillside settlements.",
-            "modalities": ["grant"], "lines": ["sustainable_territory"], "sdgs": [11, 13],
-            "amount_min": 50000, "amount_max": 250000, "currency": "USD",
-            "eligible_kinds": ["local_public"], "eligible_countries": ["CO"],
-            "opens_on": "2026-01-01", "deadline": "2027-03-31", "language": "en"}
+    body = {
+        "organization_id": org_id,
+        "title": "Resilient neighbourhoods fund",
+        "description": "Grants for landslide risk reduction in hillside settlements.",
+        "modalities": ["grant"],
+        "lines": ["sustainable_territory"],
+        "sdgs": [11, 13],
+        "amount_min": 50000,
+        "amount_max": 250000,
+        "currency": "USD",
+        "eligible_kinds": ["local_public"],
+        "eligible_countries": ["CO"],
+        "opens_on": "2026-01-01",
+        "deadline": "2027-03-31",
+        "language": "en",
+    }
     body.update(kw)
     return body
 
@@ -79,29 +89,55 @@ def test_create_read_update_delete_offer(client, session, staff, ally):
 
 
 def test_create_project_and_organization(client, staff):
-    org = client.post("/api/v1/organizations", headers=f.auth(staff), json={
-        "name": "Secretaría de Movilidad", "kind": "local_public", "side": "demand",
-        "country": "CO"})
+    org = client.post(
+        "/api/v1/organizations",
+        headers=f.auth(staff),
+        json={
+            "name": "Secretaría de Movilidad",
+            "kind": "local_public",
+            "side": "demand",
+            "country": "CO",
+        },
+    )
     assert org.status_code == 201, org.get_json()
-    project = client.post("/api/v1/projects", headers=f.auth(staff), json={
-        "organization_id": org.get_json()["id"], "title": "Ciclorrutas en ladera",
-        "description": "Red de ciclorrutas seguras para las comunas de ladera.",
-        "language": "es", "lines": ["sustainable_territory"], "modalities": ["grant"],
-        "budget": 2_000_000, "cofinancing": 500_000, "currency": "USD"})
+    project = client.post(
+        "/api/v1/projects",
+        headers=f.auth(staff),
+        json={
+            "organization_id": org.get_json()["id"],
+            "title": "Ciclorrutas en ladera",
+            "description": "Red de ciclorrutas seguras para las comunas de ladera.",
+            "language": "es",
+            "lines": ["sustainable_territory"],
+            "modalities": ["grant"],
+            "budget": 2_000_000,
+            "cofinancing": 500_000,
+            "currency": "USD",
+        },
+    )
     assert project.status_code == 201, project.get_json()
     assert project.get_json()["remaining_need"] == 1_500_000
 
 
 BAD_OFFERS = [
     ("missing fields", lambda o: {"organization_id": o}, {"title", "description", "language"}),
-    ("wrong types", lambda o: offer_body(o, sdgs="eleven", amount_min="lots"),
-     {"sdgs", "amount_min"}),
+    (
+        "wrong types",
+        lambda o: offer_body(o, sdgs="eleven", amount_min="lots"),
+        {"sdgs", "amount_min"},
+    ),
     ("negative amount", lambda o: offer_body(o, amount_min=-5), {"amount_min"}),
     ("min above max", lambda o: offer_body(o, amount_min=900, amount_max=100), {"amount_max"}),
-    ("deadline before opening", lambda o: offer_body(o, opens_on="2027-05-01",
-                                                     deadline="2027-01-01"), {"deadline"}),
-    ("unknown enum", lambda o: offer_body(o, modalities=["bitcoin"], currency="GBP"),
-     {"modalities", "currency"}),
+    (
+        "deadline before opening",
+        lambda o: offer_body(o, opens_on="2027-05-01", deadline="2027-01-01"),
+        {"deadline"},
+    ),
+    (
+        "unknown enum",
+        lambda o: offer_body(o, modalities=["bitcoin"], currency="GBP"),
+        {"modalities", "currency"},
+    ),
     ("huge description", lambda o: offer_body(o, description="x" * 1_000_000), {"description"}),
     ("unknown field", lambda o: offer_body(o, colour="blue"), {"colour"}),
     ("unknown organisation", lambda o: offer_body(999_999), {"organization_id"}),
@@ -111,8 +147,9 @@ BAD_OFFERS = [
 
 
 @pytest.mark.parametrize("case, make, fields", BAD_OFFERS, ids=[c[0] for c in BAD_OFFERS])
-def test_bad_offers_get_422_per_field_and_store_nothing(client, session, staff, ally, case,
-                                                        make, fields):
+def test_bad_offers_get_422_per_field_and_store_nothing(
+    client, session, staff, ally, case, make, fields
+):
     before = count(session, Offer)
     response = client.post("/api/v1/offers", json=make(ally.id), headers=f.auth(staff))
     assert response.status_code == 422, response.get_json()
@@ -124,8 +161,9 @@ def test_bad_offers_get_422_per_field_and_store_nothing(client, session, staff, 
 
 def test_patch_checks_rules_on_the_merged_row(client, session, staff, ally):
     item = f.offer(session, ally, amount_min=100, amount_max=200)
-    response = client.patch(f"/api/v1/offers/{item.id}", json={"amount_min": 500},
-                            headers=f.auth(staff))
+    response = client.patch(
+        f"/api/v1/offers/{item.id}", json={"amount_min": 500}, headers=f.auth(staff)
+    )
     assert response.status_code == 422
     assert "amount_max" in response.get_json()["error"]["fields"]
     session.refresh(item)
@@ -134,8 +172,11 @@ def test_patch_checks_rules_on_the_merged_row(client, session, staff, ally):
 
 def test_malformed_json_is_a_clear_error(client, session, staff):
     before = count(session, Offer)
-    response = client.post("/api/v1/offers", data="{not json", headers={
-        **f.auth(staff), "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/offers",
+        data="{not json",
+        headers={**f.auth(staff), "Content-Type": "application/json"},
+    )
     assert response.status_code == 422
     assert "not valid JSON" in response.get_json()["error"]["message"]
     assert count(session, Offer) == before
@@ -175,10 +216,23 @@ def test_list_filters(client, session, staff):
     bank = f.organization(session, name="Regional Bank", kind="multilateral")
     soon = date.today() + timedelta(days=10)
     late = date.today() + timedelta(days=200)
-    a = f.offer(session, water, title="Drinking water for schools", lines=["human_development"],
-                modalities=["grant"], deadline=soon)
-    b = f.offer(session, bank, title="Credit line for metro cable", modalities=["loan"],
-                lines=["sustainable_territory"], deadline=late, amount_max=9_000_000)
+    a = f.offer(
+        session,
+        water,
+        title="Drinking water for schools",
+        lines=["human_development"],
+        modalities=["grant"],
+        deadline=soon,
+    )
+    b = f.offer(
+        session,
+        bank,
+        title="Credit line for metro cable",
+        modalities=["loan"],
+        lines=["sustainable_territory"],
+        deadline=late,
+        amount_max=9_000_000,
+    )
     c = f.offer(session, bank, title="Closed call", status="closed", deadline=late)
 
     def ids(**params):
@@ -202,17 +256,22 @@ def test_pagination_is_stable_and_counted(client, session, staff, ally):
     made = [f.offer(session, ally).id for _ in range(7)]
     seen = []
     for page in (1, 2, 3):
-        body = client.get("/api/v1/offers", query_string={"page": page, "per_page": 3},
-                          headers=f.auth(staff)).get_json()
+        body = client.get(
+            "/api/v1/offers", query_string={"page": page, "per_page": 3}, headers=f.auth(staff)
+        ).get_json()
         assert body["total"] == 7 and body["pages"] == 3 and body["per_page"] == 3
         seen += [item["id"] for item in body["items"]]
     assert seen == made
 
 
 def test_bad_list_parameters_are_422(client, staff):
-    for params, field in (({"per_page": 1000}, "per_page"), ({"page": 0}, "page"),
-                          ({"line": "space"}, "line"), ({"sort": "colour"}, "sort"),
-                          ({"deadline_from": "soon"}, "deadline_from")):
+    for params, field in (
+        ({"per_page": 1000}, "per_page"),
+        ({"page": 0}, "page"),
+        ({"line": "space"}, "line"),
+        ({"sort": "colour"}, "sort"),
+        ({"deadline_from": "soon"}, "deadline_from"),
+    ):
         response = client.get("/api/v1/offers", query_string=params, headers=f.auth(staff))
         assert response.status_code == 422, params
         assert field in response.get_json()["error"]["fields"]
@@ -233,8 +292,9 @@ def test_partner_sees_only_its_own_offers(client, session, ally):
 def test_partner_offer_is_submitted_for_its_own_organisation(client, session, ally):
     other = f.organization(session, name="Someone Else", kind="foundation")
     _, raw = f.token(session, "partner", organization_id=ally.id)
-    response = client.post("/api/v1/offers", json=offer_body(other.id, status="published"),
-                           headers=f.auth(raw))
+    response = client.post(
+        "/api/v1/offers", json=offer_body(other.id, status="published"), headers=f.auth(raw)
+    )
     assert response.status_code == 422  # partners cannot publish
     response = client.post("/api/v1/offers", json=offer_body(other.id), headers=f.auth(raw))
     assert response.status_code == 201

@@ -11,8 +11,9 @@ from tests import factories as f
 def settings(tmp_path, database_url):
     import config
 
-    return config.Settings(instance_path=tmp_path / "instance", database_url=database_url,
-                           match_min_score=0.0)
+    return config.Settings(
+        instance_path=tmp_path / "instance", database_url=database_url, match_min_score=0.0
+    )
 
 
 @pytest.fixture
@@ -21,26 +22,38 @@ def staff(session):
 
 
 def _water_project(session):
-    city = f.organization(session, name="Alcaldía", kind="local_public", side="demand",
-                          country="CO")
-    return f.project(session, city, title="Agua potable en ladera",
-                     description="Acueducto y saneamiento para barrios de ladera.")
+    city = f.organization(
+        session, name="Alcaldía", kind="local_public", side="demand", country="CO"
+    )
+    return f.project(
+        session,
+        city,
+        title="Agua potable en ladera",
+        description="Acueducto y saneamiento para barrios de ladera.",
+    )
 
 
 def test_new_offer_is_scored_and_its_matches_listed_best_first(client, session, staff):
     project = _water_project(session)
     ally = f.organization(session, name="Water Fund", kind="foundation")
-    body = {"organization_id": ally.id, "title": "Drinking water grants",
-            "description": "Grants for drinking water supply and sanitation in hillside "
-                           "neighbourhoods.", "language": "en", "modalities": ["grant"],
-            "lines": ["sustainable_territory"], "status": "published"}
+    body = {
+        "organization_id": ally.id,
+        "title": "Drinking water grants",
+        "description": "Grants for drinking water supply and sanitation in hillside "
+        "neighbourhoods.",
+        "language": "en",
+        "modalities": ["grant"],
+        "lines": ["sustainable_territory"],
+        "status": "published",
+    }
     created = client.post("/api/v1/offers", json=body, headers=f.auth(staff))
     assert created.status_code == 201
     offer_id = created.get_json()["id"]
     offer = client.get(f"/api/v1/offers/{offer_id}", headers=f.auth(staff)).get_json()
     assert offer["scoring"] == "scored"
-    listed = client.get("/api/v1/matches", query_string={"offer_id": offer_id},
-                        headers=f.auth(staff)).get_json()
+    listed = client.get(
+        "/api/v1/matches", query_string={"offer_id": offer_id}, headers=f.auth(staff)
+    ).get_json()
     assert listed["total"] >= 1
     first = listed["items"][0]
     assert first["project"]["id"] == project.id and first["status"] == "proposed"
@@ -52,8 +65,9 @@ def test_new_offer_is_scored_and_its_matches_listed_best_first(client, session, 
 
 def test_matches_need_exactly_one_item(client, staff):
     assert client.get("/api/v1/matches", headers=f.auth(staff)).status_code == 422
-    response = client.get("/api/v1/matches", query_string={"offer_id": 1, "project_id": 2},
-                          headers=f.auth(staff))
+    response = client.get(
+        "/api/v1/matches", query_string={"offer_id": 1, "project_id": 2}, headers=f.auth(staff)
+    )
     assert response.status_code == 422
 
 
@@ -65,11 +79,11 @@ def test_partner_sees_matches_of_its_own_offers_only(client, session):
     _, raw = f.token(session, "partner", organization_id=mine_org.id)
     ok = client.get("/api/v1/matches", query_string={"offer_id": mine.id}, headers=f.auth(raw))
     assert ok.status_code == 200
-    hidden = client.get("/api/v1/matches", query_string={"offer_id": theirs.id},
-                        headers=f.auth(raw))
+    hidden = client.get(
+        "/api/v1/matches", query_string={"offer_id": theirs.id}, headers=f.auth(raw)
+    )
     assert hidden.status_code == 404
-    by_project = client.get("/api/v1/matches", query_string={"project_id": 1},
-                            headers=f.auth(raw))
+    by_project = client.get("/api/v1/matches", query_string={"project_id": 1}, headers=f.auth(raw))
     assert by_project.status_code == 403
 
 

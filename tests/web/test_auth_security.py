@@ -11,8 +11,7 @@ from tests.web.helpers import csrf_token, sign_in
 
 @pytest.fixture
 def person(session):
-    return users.create_user(session, "ana@example.org", "staff", "a-long-password",
-                             language="en")
+    return users.create_user(session, "ana@example.org", "staff", "a-long-password", language="en")
 
 
 def test_repeated_failures_lock_the_account_with_a_clear_message(client, person):
@@ -35,8 +34,11 @@ def test_lock_out_message_is_in_spanish_for_spanish_browsers(client, person):
     headers = {"Accept-Language": "es-CO,es;q=0.9"}
     token = csrf_token(client.get("/login", headers=headers).get_data(as_text=True))
     for _ in range(5):
-        response = client.post("/login", headers=headers, data={
-            "email": "ana@example.org", "password": "nope-nope-nope", "csrf_token": token})
+        response = client.post(
+            "/login",
+            headers=headers,
+            data={"email": "ana@example.org", "password": "nope-nope-nope", "csrf_token": token},
+        )
     assert "Demasiados intentos fallidos" in response.get_data(as_text=True)
 
 
@@ -53,14 +55,16 @@ def test_an_admin_can_lift_a_lock_out(client, session, person):
 
 
 def test_forms_without_a_csrf_token_get_400(client, person):
-    response = client.post("/login", data={"email": "ana@example.org",
-                                           "password": "a-long-password"})
+    response = client.post(
+        "/login", data={"email": "ana@example.org", "password": "a-long-password"}
+    )
     assert response.status_code == 400
     assert client.get("/staff/queue").status_code == 302  # not signed in
     sign_in(client, "ana@example.org")
     assert client.post("/logout").status_code == 400
-    assert client.post("/staff/matches/bulk-reject", data={"reason": "duplicate"}).status_code \
-        == 400
+    assert (
+        client.post("/staff/matches/bulk-reject", data={"reason": "duplicate"}).status_code == 400
+    )
 
 
 def test_every_response_carries_the_security_headers(client, person):
@@ -85,13 +89,19 @@ def test_session_cookie_is_httponly_and_lax(client, person):
 def production_client(tmp_path, session_factory, person):
     from web.app import create_app
 
-    settings = app_config.Settings(env="production", secret_key="x" * 40,
-                                   instance_path=tmp_path / "prod",
-                                   database_url="postgresql+psycopg://unused/coopmatch",
-                                   redis_url="redis://127.0.0.1:6379/15")
+    settings = app_config.Settings(
+        env="production",
+        secret_key="x" * 40,
+        instance_path=tmp_path / "prod",
+        database_url="postgresql+psycopg://unused/coopmatch",
+        redis_url="redis://127.0.0.1:6379/15",
+    )
     # The limiter is one shared object: keep its storage in memory and leave it enabled.
-    app = create_app({"TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"}, settings=settings,
-                     session_factory=session_factory)
+    app = create_app(
+        {"TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"},
+        settings=settings,
+        session_factory=session_factory,
+    )
     return app.test_client()
 
 
@@ -106,14 +116,26 @@ def test_production_adds_hsts_and_secure_cookies(production_client):
 def test_sign_out_and_password_change(client, person):
     sign_in(client, "ana@example.org")
     page = client.get("/account/password").get_data(as_text=True)
-    response = client.post("/account/password", data={
-        "csrf_token": csrf_token(page), "current_password": "wrong-one-here",
-        "new_password": "a-new-long-password", "confirm": "a-new-long-password"})
+    response = client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_token(page),
+            "current_password": "wrong-one-here",
+            "new_password": "a-new-long-password",
+            "confirm": "a-new-long-password",
+        },
+    )
     assert response.status_code == 400
     assert "The current password is wrong." in response.get_data(as_text=True)
-    response = client.post("/account/password", data={
-        "csrf_token": csrf_token(page), "current_password": "a-long-password",
-        "new_password": "a-new-long-password", "confirm": "a-new-long-password"})
+    response = client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_token(page),
+            "current_password": "a-long-password",
+            "new_password": "a-new-long-password",
+            "confirm": "a-new-long-password",
+        },
+    )
     assert response.status_code == 302
     client.post("/logout", data={"csrf_token": csrf_token(page)})
     assert client.get("/staff/queue").status_code == 302

@@ -29,8 +29,10 @@ def count(session, model) -> int:
 
 
 def test_create_user_and_token(runner, session, client):
-    result = runner.invoke(args=["create-user", "Ana@Example.org", "--role", "staff",
-                                 "--password-stdin"], input="correct horse battery\n")
+    result = runner.invoke(
+        args=["create-user", "Ana@Example.org", "--role", "staff", "--password-stdin"],
+        input="correct horse battery\n",
+    )
     assert result.exit_code == 0, result.output
     user = session.scalar(sa.select(User).where(User.email == "ana@example.org"))
     assert user.role == "staff" and user.password_hash.startswith("scrypt:")
@@ -46,12 +48,15 @@ def test_create_user_and_token(runner, session, client):
 
 
 def test_create_user_refuses_bad_input_with_one_line(runner, session):
-    result = runner.invoke(args=["create-user", "x@example.org", "--password-stdin"],
-                           input="short\n")
+    result = runner.invoke(
+        args=["create-user", "x@example.org", "--password-stdin"], input="short\n"
+    )
     assert result.exit_code == 1
     assert "password too short" in result.stderr
-    result = runner.invoke(args=["create-user", "p@example.org", "--role", "partner",
-                                 "--password-stdin"], input="long enough pass\n")
+    result = runner.invoke(
+        args=["create-user", "p@example.org", "--role", "partner", "--password-stdin"],
+        input="long enough pass\n",
+    )
     assert result.exit_code == 1 and "organisation" in result.stderr
     assert runner.invoke(args=["create-token", "nobody@example.org"]).exit_code == 1
 
@@ -85,8 +90,18 @@ def test_import_csv_then_export_round_trip(runner, session, tmp_path):
     result = runner.invoke(args=["import", "offers", str(exported)])
     assert result.exit_code == 0, result.stderr
     again = session.scalar(sa.select(Offer).where(Offer.title == "Clean air fund"))
-    for field in ("description", "modalities", "lines", "sdgs", "amount_min", "amount_max",
-                  "currency", "language", "deadline", "status"):
+    for field in (
+        "description",
+        "modalities",
+        "lines",
+        "sdgs",
+        "amount_min",
+        "amount_max",
+        "currency",
+        "language",
+        "deadline",
+        "status",
+    ):
         assert getattr(again, field) == getattr(offer, field), field
     assert again.organization.kind == "foundation"
 
@@ -129,11 +144,16 @@ def test_unreadable_files_exit_2_naming_the_line(runner, tmp_path, session):
 
 
 def test_import_updates_rows_with_a_known_ref(runner, session, tmp_path):
-    org = f.organization(session, name="Alcaldía", kind="local_public", side="demand",
-                         country="CO")
-    row = {"ref": "p-1", "organization_id": org.id, "title": "Parque del río",
-           "description": "Parque lineal a lo largo del río.", "language": "es",
-           "budget": 100, "currency": "USD"}
+    org = f.organization(session, name="Alcaldía", kind="local_public", side="demand", country="CO")
+    row = {
+        "ref": "p-1",
+        "organization_id": org.id,
+        "title": "Parque del río",
+        "description": "Parque lineal a lo largo del río.",
+        "language": "es",
+        "budget": 100,
+        "currency": "USD",
+    }
     source = tmp_path / "projects.json"
     source.write_text(json.dumps([row]), encoding="utf-8")
     assert runner.invoke(args=["import", "projects", str(source)]).exit_code == 0
@@ -148,8 +168,9 @@ def test_import_updates_rows_with_a_known_ref(runner, session, tmp_path):
 def test_export_labels_writes_tune_input(runner, session, tmp_path):
     result = runner.invoke(args=["export-labels", str(tmp_path / "labels")])
     assert result.exit_code == 1
-    assert result.stderr.strip() == ("Error: no accepted matches yet: there is nothing to "
-                                     "learn from")
+    assert result.stderr.strip() == (
+        "Error: no accepted matches yet: there is nothing to learn from"
+    )
     offer = f.offer(session)
     f.match(session, f.project(session), offer, status="accepted")
     result = runner.invoke(args=["export-labels", str(tmp_path / "labels")])

@@ -28,30 +28,47 @@ def staff(session):
 
 def _mails(settings):
     folder = settings.mail_dir
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default)
-            for p in sorted(folder.glob("*.eml"))] if folder.exists() else []
+    return (
+        [
+            email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in sorted(folder.glob("*.eml"))
+        ]
+        if folder.exists()
+        else []
+    )
 
 
 def test_staff_subscribe_themselves_and_errors_show_beside_the_field(client, session, staff):
     sign_in(client, staff.email)
     page = client.get("/digest/subscriptions")
     assert page.status_code == 200 and "Resumen semanal" in page.get_data(as_text=True)
-    bad = post_form(client, "/digest/subscriptions",
-                    {"min_score": "150", "language": "en", "status": "active"})
+    bad = post_form(
+        client, "/digest/subscriptions", {"min_score": "150", "language": "en", "status": "active"}
+    )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400 and 'aria-invalid="true"' in html and "min_score-errors" in html
     assert digest.subscription_of(session, staff) is None
-    saved = post_form(client, "/digest/subscriptions",
-                      {"lines": ["human_development", "governance_peace"], "min_score": "60",
-                       "language": "en", "status": "paused"})
+    saved = post_form(
+        client,
+        "/digest/subscriptions",
+        {
+            "lines": ["human_development", "governance_peace"],
+            "min_score": "60",
+            "language": "en",
+            "status": "paused",
+        },
+    )
     assert saved.status_code == 302
     sub = digest.subscription_of(session, staff)
     assert (sub.lines, sub.min_score, sub.language, sub.status) == (
-        ["governance_peace", "human_development"], 0.6, "en", SubscriptionStatus.PAUSED)
+        ["governance_peace", "human_development"],
+        0.6,
+        "en",
+        SubscriptionStatus.PAUSED,
+    )
 
 
-def test_staff_list_includes_partners_with_offers_and_previews_them(client, session, staff,
-                                                                  world):
+def test_staff_list_includes_partners_with_offers_and_previews_them(client, session, staff, world):
     sign_in(client, staff.email)
     html = client.get("/digest/subscriptions").get_data(as_text=True)
     assert "partner-a@ally.example" in html and "ana@agency.example" in html
@@ -68,8 +85,9 @@ def test_staff_list_includes_partners_with_offers_and_previews_them(client, sess
     assert "Drinking water grants" in framed.get_data(as_text=True)
 
 
-def test_send_to_me_mails_the_preview_to_the_signed_in_staff_member(client, session, app,
-                                                                   settings, staff, world):
+def test_send_to_me_mails_the_preview_to_the_signed_in_staff_member(
+    client, session, app, settings, staff, world
+):
     sign_in(client, staff.email)
     url = f"/digest/preview/{world.subs['ana'].id}"
     html = client.get(url).get_data(as_text=True)
@@ -111,26 +129,28 @@ def test_one_click_unsubscribe_works_once_without_login(client, session, setting
 
 def test_a_tampered_unsubscribe_link_is_rejected_clearly(client, session, settings, world):
     token = digest.unsubscribe_token(settings.secret_key, world.subs["ana"].id)
-    forged = client.post(f"/digest/unsubscribe/{token[:-3]}abc",
-                         data={"List-Unsubscribe": "One-Click"})
+    forged = client.post(
+        f"/digest/unsubscribe/{token[:-3]}abc", data={"List-Unsubscribe": "One-Click"}
+    )
     assert forged.status_code == 400
     assert "no es válido" in forged.get_data(as_text=True)
     session.refresh(world.subs["ana"])
     assert world.subs["ana"].status == SubscriptionStatus.ACTIVE
 
 
-def test_the_see_all_page_is_for_the_subscriber_and_staff(client, session, settings, world,
-                                                        staff):
+def test_the_see_all_page_is_for_the_subscriber_and_staff(client, session, settings, world, staff):
     digest.send_weekly(session, settings)
-    row = session.scalar(sa.select(DigestSend).where(
-        DigestSend.subscription_id == world.subs["ana"].id))
+    row = session.scalar(
+        sa.select(DigestSend).where(DigestSend.subscription_id == world.subs["ana"].id)
+    )
     sign_in(client, staff.email)
     page = client.get(f"/digest/sends/{row.id}")
     assert page.status_code == 200
     assert "Agua para barrios de ladera" in page.get_data(as_text=True)
     other = f.organization(session)
-    intruder = digest_world.user(session, "x@ally.example", "partner", "es", other.id,
-                                 password="a-long-password")
+    intruder = digest_world.user(
+        session, "x@ally.example", "partner", "es", other.id, password="a-long-password"
+    )
     client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     sign_in(client, intruder.email)
     assert client.get(f"/digest/sends/{row.id}").status_code == 403

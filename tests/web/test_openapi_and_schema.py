@@ -31,9 +31,12 @@ def test_database_enforces_constraints(engine):
     """CHECK constraints hold in the database itself, not only in Python."""
     with engine.connect() as conn:
         trans = conn.begin()
-        org_id = conn.execute(sa.text(
-            "INSERT INTO organizations (name, kind, side, country) "
-            "VALUES ('Check Org', 'foundation', 'supply', 'US') RETURNING id")).scalar()
+        org_id = conn.execute(
+            sa.text(
+                "INSERT INTO organizations (name, kind, side, country) "
+                "VALUES ('Check Org', 'foundation', 'supply', 'US') RETURNING id"
+            )
+        ).scalar()
         bad_rows = [
             "amount_min, amount_max, currency) VALUES ({o}, 't', 'd', '[]', '[]', '[]', '[]', "
             "'[]', 'en', 'published', 'api', 10, 5, 'USD')",
@@ -42,8 +45,10 @@ def test_database_enforces_constraints(engine):
             "amount_min, amount_max, currency) VALUES ({o}, 't', 'd', '[]', '[]', '[]', '[]', "
             "'[]', 'en', 'published', 'api', -1, 5, 'USD')",
         ]
-        head = ("INSERT INTO offers (organization_id, title, description, modalities, lines, "
-                "sdgs, eligible_kinds, eligible_countries, language, status, source, ")
+        head = (
+            "INSERT INTO offers (organization_id, title, description, modalities, lines, "
+            "sdgs, eligible_kinds, eligible_countries, language, status, source, "
+        )
         for row in bad_rows:
             nested = conn.begin_nested()
             try:

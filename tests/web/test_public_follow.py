@@ -22,9 +22,16 @@ ES = {"Accept-Language": "es"}
 @pytest.fixture
 def offer(session):
     ally = f.organization(session, name="Fundación Ladera", kind="foundation")
-    return f.offer(session, ally, title="Resilient hillsides fund", status="submitted",
-                   source="form", contact_email="ana@example.org", sdgs=[11, 13],
-                   modalities=["grant", "loan"])
+    return f.offer(
+        session,
+        ally,
+        title="Resilient hillsides fund",
+        status="submitted",
+        source="form",
+        contact_email="ana@example.org",
+        sdgs=[11, 13],
+        modalities=["grant", "loan"],
+    )
 
 
 def follow_path(app, offer) -> str:
@@ -32,12 +39,21 @@ def follow_path(app, offer) -> str:
 
 
 def edit_form(**kw) -> dict:
-    data = {"title": "Resilient hillsides fund, second call",
-            "description": "Grants for landslide risk reduction in hillside settlements.",
-            "modalities": ["grant"], "lines": ["sustainable_territory"], "sdgs": ["11"],
-            "amount_min": "10000", "amount_max": "90000", "currency": "EUR",
-            "eligible_kinds": ["local_public"], "eligible_countries": ["CO"],
-            "opens_on": "", "deadline": "2027-06-30", "language": "en"}
+    data = {
+        "title": "Resilient hillsides fund, second call",
+        "description": "Grants for landslide risk reduction in hillside settlements.",
+        "modalities": ["grant"],
+        "lines": ["sustainable_territory"],
+        "sdgs": ["11"],
+        "amount_min": "10000",
+        "amount_max": "90000",
+        "currency": "EUR",
+        "eligible_kinds": ["local_public"],
+        "eligible_countries": ["CO"],
+        "opens_on": "",
+        "deadline": "2027-06-30",
+        "language": "en",
+    }
     data.update(kw)
     return data
 
@@ -57,8 +73,11 @@ def test_follow_page_shows_status_and_a_prefilled_edit_form(app, client, offer):
     assert "Submitted: waiting for review by the cooperation team" in html
     assert 'value="Resilient hillsides fund"' in html
     assert re.search(r'<input checked id="sdgs-12" name="sdgs" type="checkbox" value="13">', html)
-    assert re.search(r'<input checked id="modalities-1" name="modalities" type="checkbox" '
-                     r'value="loan">', html)
+    assert re.search(
+        r'<input checked id="modalities-1" name="modalities" type="checkbox" '
+        r'value="loan">',
+        html,
+    )
     assert "Withdraw the offer" in html and "Projects matched" not in html
     es = client.get(follow_path(app, offer), headers=ES).get_data(as_text=True)
     assert "Enviada: espera la revisión del equipo de cooperación" in es
@@ -67,8 +86,7 @@ def test_follow_page_shows_status_and_a_prefilled_edit_form(app, client, offer):
 def test_edit_while_submitted(app, client, session, offer):
     path = follow_path(app, offer)
     token = csrf_token(client.get(path).get_data(as_text=True))
-    response = client.post(path + "/edit", data={**edit_form(), "csrf_token": token},
-                           headers=EN)
+    response = client.post(path + "/edit", data={**edit_form(), "csrf_token": token}, headers=EN)
     assert response.status_code == 302
     page = client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
     assert "Your changes are saved." in page
@@ -78,16 +96,26 @@ def test_edit_while_submitted(app, client, session, offer):
     assert offer.status == OfferStatus.SUBMITTED and offer.contact_email == "ana@example.org"
 
 
-@pytest.mark.parametrize("headers, message", [
-    (EN, "The deadline cannot be before the opening date."),
-    (ES, "La fecha de cierre no puede ser anterior a la de apertura."),
-])
-def test_edit_errors_are_shown_beside_the_fields_and_nothing_changes(app, client, session,
-                                                                     offer, headers, message):
+@pytest.mark.parametrize(
+    "headers, message",
+    [
+        (EN, "The deadline cannot be before the opening date."),
+        (ES, "La fecha de cierre no puede ser anterior a la de apertura."),
+    ],
+)
+def test_edit_errors_are_shown_beside_the_fields_and_nothing_changes(
+    app, client, session, offer, headers, message
+):
     path = follow_path(app, offer)
     token = csrf_token(client.get(path).get_data(as_text=True))
-    response = client.post(path + "/edit", headers=headers, data={
-        **edit_form(opens_on="2027-08-01", title="Changed <em>title</em>"), "csrf_token": token})
+    response = client.post(
+        path + "/edit",
+        headers=headers,
+        data={
+            **edit_form(opens_on="2027-08-01", title="Changed <em>title</em>"),
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert re.search(r'id="deadline-errors"><li>' + re.escape(message), html)
@@ -100,8 +128,7 @@ def test_no_edit_once_reviewed(app, client, session, offer):
     path = follow_path(app, offer)
     token = csrf_token(client.get(path).get_data(as_text=True))
     catalog.update(session, offer, {"status": "published"})
-    response = client.post(path + "/edit", data={**edit_form(), "csrf_token": token},
-                           headers=EN)
+    response = client.post(path + "/edit", data={**edit_form(), "csrf_token": token}, headers=EN)
     assert response.status_code == 302
     page = client.get(path, headers=EN).get_data(as_text=True)
     assert "already been reviewed" in page and "Change the offer" not in page
@@ -137,11 +164,13 @@ def test_rejected_offer_shows_the_reason_in_both_languages(app, client, session,
     assert "Withdraw" not in en and "Change the offer" not in en
 
 
-def test_published_offer_shows_how_many_projects_matched_and_nothing_private(app, client,
-                                                                            session, offer):
+def test_published_offer_shows_how_many_projects_matched_and_nothing_private(
+    app, client, session, offer
+):
     catalog.update(session, offer, {"status": "published"})
-    secret = f.project(session, title="Proyecto confidencial de acueducto",
-                       contact_email="jefa@medellin.example")
+    secret = f.project(
+        session, title="Proyecto confidencial de acueducto", contact_email="jefa@medellin.example"
+    )
     f.match(session, secret, offer)
     f.match(session, f.project(session), offer, status="withdrawn")
     html = client.get(follow_path(app, offer), headers=EN).get_data(as_text=True)
@@ -152,32 +181,35 @@ def test_published_offer_shows_how_many_projects_matched_and_nothing_private(app
 
 def test_expired_and_forged_links(app, client, offer):
     path = follow_path(app, offer)
-    payload = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=submissions.FOLLOW_SALT
-                                     ).loads(path.rsplit("/", 1)[1])
+    payload = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=submissions.FOLLOW_SALT).loads(
+        path.rsplit("/", 1)[1]
+    )
 
     class LongAgo(TimestampSigner):
         def get_timestamp(self) -> int:
             return int(time.time()) - 31 * 24 * 3600
 
-    old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=submissions.FOLLOW_SALT,
-                                 signer=LongAgo).dumps(payload)
+    old = URLSafeTimedSerializer(
+        app.config["SECRET_KEY"], salt=submissions.FOLLOW_SALT, signer=LongAgo
+    ).dumps(payload)
     expired = client.get(f"/offers/follow/{old}", headers=EN)
     assert expired.status_code == 410
     assert "This link has expired" in expired.get_data(as_text=True)
     forged = client.get(path[:-3] + "abc", headers=ES)
-    assert forged.status_code == 404 and "Este enlace no es válido" in forged.get_data(
-        as_text=True)
+    assert forged.status_code == 404 and "Este enlace no es válido" in forged.get_data(as_text=True)
     assert client.post(f"/offers/follow/{old}/withdraw").status_code == 400  # CSRF first
 
 
 def test_ask_for_new_links_by_email(app, client, session, settings, offer):
-    other = f.offer(session, offer.organization, title="Second fund",
-                    contact_email="ANA@example.org")
+    other = f.offer(
+        session, offer.organization, title="Second fund", contact_email="ANA@example.org"
+    )
     page = client.get("/offers/link", headers=EN)
     assert page.status_code == 200
     token = csrf_token(page.get_data(as_text=True))
-    response = client.post("/offers/link", data={"email": " ana@example.org ", "csrf_token": token},
-                           headers=EN)
+    response = client.post(
+        "/offers/link", data={"email": " ana@example.org ", "csrf_token": token}, headers=EN
+    )
     assert response.status_code == 200
     assert "If we have offers with the contact ana@example.org" in response.get_data(as_text=True)
     [message] = mails(settings)
@@ -190,23 +222,27 @@ def test_ask_for_new_links_by_email(app, client, session, settings, offer):
 
 def test_asking_for_links_reveals_nothing_about_unknown_addresses(client, settings):
     token = csrf_token(client.get("/offers/link").get_data(as_text=True))
-    response = client.post("/offers/link", data={"email": "nobody@example.org",
-                                                 "csrf_token": token}, headers=EN)
+    response = client.post(
+        "/offers/link", data={"email": "nobody@example.org", "csrf_token": token}, headers=EN
+    )
     assert response.status_code == 200
     assert "If we have offers with the contact nobody@example.org" in response.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert mails(settings) == []
     bad = client.post("/offers/link", data={"email": "nobody", "csrf_token": token}, headers=ES)
     assert bad.status_code == 400
-    assert re.search(r'id="email-errors"><li>Escriba un correo válido\.', bad.get_data(
-        as_text=True))
+    assert re.search(
+        r'id="email-errors"><li>Escriba un correo válido\.', bad.get_data(as_text=True)
+    )
 
 
 def test_confirmation_email_link_opens_the_follow_page(client, settings):
     headers = {"Accept-Language": "es"}
     html = client.get("/offers/new", headers=headers).get_data(as_text=True)
-    client.post("/offers/new", headers=headers,
-                data={**valid_form(), "csrf_token": csrf_token(html)})
+    client.post(
+        "/offers/new", headers=headers, data={**valid_form(), "csrf_token": csrf_token(html)}
+    )
     [message] = mails(settings)
     assert message["Subject"] == "Recibimos su oferta: Fondo de barrios resilientes"
     text = body(message)
@@ -219,11 +255,18 @@ def test_confirmation_email_link_opens_the_follow_page(client, settings):
 def test_api_offer_answer_carries_the_status_link(client, session):
     ally = f.organization(session, name="UN-Habitat")
     _, raw = f.token(session, "partner", organization_id=ally.id)
-    response = client.post("/api/v1/offers", headers=f.auth(raw), json={
-        "organization_id": ally.id, "title": "Urban resilience call",
-        "description": "Technical assistance for resilience plans in Latin American cities.",
-        "modalities": ["technical_assistance"], "language": "en",
-        "contact_email": "partner@unhabitat.example"})
+    response = client.post(
+        "/api/v1/offers",
+        headers=f.auth(raw),
+        json={
+            "organization_id": ally.id,
+            "title": "Urban resilience call",
+            "description": "Technical assistance for resilience plans in Latin American cities.",
+            "modalities": ["technical_assistance"],
+            "language": "en",
+            "contact_email": "partner@unhabitat.example",
+        },
+    )
     assert response.status_code == 201
     answer = response.get_json()
     assert answer["status"] == "submitted" and answer["id"]

@@ -20,15 +20,28 @@ ERRORS = re.compile(r'<ul class="errors" id="([\w-]+)-errors">(.*?)</ul>', re.S)
 
 
 def valid_form(**kw) -> dict:
-    data = {"title": "Fondo de barrios resilientes",
-            "description": "Subvenciones para reducir el riesgo de deslizamientos en laderas.",
-            "modalities": ["grant", "technical_assistance"], "lines": ["sustainable_territory"],
-            "sdgs": ["11", "13"], "amount_min": "50000", "amount_max": "250000",
-            "currency": "USD", "eligible_kinds": ["local_public"],
-            "eligible_countries": ["CO", "PE"], "opens_on": "2026-01-01",
-            "deadline": "2027-03-31", "language": "es", "contact_email": "ana@example.org",
-            "organization_id": "", "org_name": "Fundación Ladera", "org_kind": "foundation",
-            "org_country": "ES", "org_website": "https://ladera.example.org", "homepage": ""}
+    data = {
+        "title": "Fondo de barrios resilientes",
+        "description": "Subvenciones para reducir el riesgo de deslizamientos en laderas.",
+        "modalities": ["grant", "technical_assistance"],
+        "lines": ["sustainable_territory"],
+        "sdgs": ["11", "13"],
+        "amount_min": "50000",
+        "amount_max": "250000",
+        "currency": "USD",
+        "eligible_kinds": ["local_public"],
+        "eligible_countries": ["CO", "PE"],
+        "opens_on": "2026-01-01",
+        "deadline": "2027-03-31",
+        "language": "es",
+        "contact_email": "ana@example.org",
+        "organization_id": "",
+        "org_name": "Fundación Ladera",
+        "org_kind": "foundation",
+        "org_country": "ES",
+        "org_website": "https://ladera.example.org",
+        "homepage": "",
+    }
     data.update(kw)
     return data
 
@@ -37,8 +50,9 @@ def send(client, lang: str = "es", **kw):
     """GET the form for its CSRF token, then POST it with `kw` over a valid offer."""
     headers = {"Accept-Language": lang}
     html = client.get("/offers/new", headers=headers).get_data(as_text=True)
-    return client.post("/offers/new", headers=headers,
-                       data={**valid_form(**kw), "csrf_token": csrf_token(html)})
+    return client.post(
+        "/offers/new", headers=headers, data={**valid_form(**kw), "csrf_token": csrf_token(html)}
+    )
 
 
 def field_errors(html: str) -> dict[str, list[str]]:
@@ -57,101 +71,261 @@ def test_the_form_is_public_in_both_languages(client):
     assert "Donación (no reembolsable)" in html
     en = client.get("/offers/new", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Offer cooperation to the city" in en and "Contact email" in en
-    assert 'class="hp"' in en and 'style=' not in en  # the honeypot is hidden by a class
+    assert 'class="hp"' in en and "style=" not in en  # the honeypot is hidden by a class
 
 
 def test_the_form_lists_only_supply_organisations(client, session):
     f.organization(session, name="Banco Regional")
-    f.organization(session, name="Secretaría de Salud", side="demand", kind="local_public",
-                   country="CO")
+    f.organization(
+        session, name="Secretaría de Salud", side="demand", kind="local_public", country="CO"
+    )
     html = client.get("/offers/new").get_data(as_text=True)
     assert "Banco Regional" in html and "Secretaría de Salud" not in html
 
 
 # (case, form changes, field the message stands beside, English message, Spanish message)
 RULES = [
-    ("title missing", {"title": ""}, "title", "This field is required.",
-     "Este campo es obligatorio."),
-    ("title too short", {"title": "ab"}, "title", "Use between 3 and 300 characters.",
-     "Use entre 3 y 300 caracteres."),
-    ("title too long", {"title": "t" * 301}, "title", "Use between 3 and 300 characters.",
-     "Use entre 3 y 300 caracteres."),
-    ("description too short", {"description": "corta"}, "description",
-     "Use between 10 and 20000 characters.", "Use entre 10 y 20000 caracteres."),
-    ("description too long", {"description": "d" * 20_001}, "description",
-     "Use between 10 and 20000 characters.", "Use entre 10 y 20000 caracteres."),
-    ("no modality", {"modalities": []}, "modalities", "Choose at least one.",
-     "Elija al menos una opción."),
-    ("unknown modality", {"modalities": ["bitcoin"]}, "modalities",
-     "Choose one of the options.", "Elija una de las opciones."),
-    ("unknown line", {"lines": ["space"]}, "lines", "Choose one of the options.",
-     "Elija una de las opciones."),
-    ("sdg out of range", {"sdgs": ["18"]}, "sdgs", "Choose one of the options.",
-     "Elija una de las opciones."),
-    ("amount not a number", {"amount_min": "mucho"}, "amount_min",
-     "Give a number, e.g. 250000 (digits only).",
-     "Escriba un número, p. ej. 250000 (solo dígitos)."),
-    ("negative amount", {"amount_max": "-5"}, "amount_max", "Must be zero or more.",
-     "Debe ser cero o más."),
-    ("huge amount", {"amount_max": "1" + "0" * 16}, "amount_max",
-     "Must be at most 1,000,000,000,000,000.", "Debe ser como máximo 1,000,000,000,000,000."),
-    ("minimum above maximum", {"amount_min": "900000"}, "amount_max",
-     "The maximum amount must be at least the minimum amount.",
-     "El monto máximo debe ser al menos el mínimo."),
-    ("amount without currency", {"currency": ""}, "currency",
-     "Give the currency of the amounts.", "Indique la moneda de los montos."),
-    ("unknown currency", {"currency": "GBP"}, "currency", "Choose one of the options.",
-     "Elija una de las opciones."),
-    ("unknown applicant kind", {"eligible_kinds": ["martians"]}, "eligible_kinds",
-     "Choose one of the options.", "Elija una de las opciones."),
-    ("bad country code", {"eligible_countries": ["Colombia"]}, "eligible_countries",
-     "Use two-letter ISO 3166 country codes.", "Use códigos de país ISO 3166 de dos letras."),
-    ("bad date", {"opens_on": "31/12/2026"}, "opens_on", "Give a valid date (YYYY-MM-DD).",
-     "Escriba una fecha válida (AAAA-MM-DD)."),
-    ("deadline before opening", {"opens_on": "2027-05-01"}, "deadline",
-     "The deadline cannot be before the opening date.",
-     "La fecha de cierre no puede ser anterior a la de apertura."),
-    ("language missing", {"language": ""}, "language", "This field is required.",
-     "Este campo es obligatorio."),
-    ("unknown language", {"language": "xx"}, "language", "Choose one of the options.",
-     "Elija una de las opciones."),
-    ("email missing", {"contact_email": ""}, "contact_email",
-     "Give an email address: we send the offer's link there.",
-     "Escriba un correo electrónico: allí enviamos el enlace de la oferta."),
-    ("email not valid", {"contact_email": "ana(at)example"}, "contact_email",
-     "Give a valid email address.", "Escriba un correo válido."),
-    ("email too long", {"contact_email": "a" * 250 + "@example.org"}, "contact_email",
-     "Use at most 254 characters.", "Use como máximo 254 caracteres."),
-    ("organisation name missing", {"org_name": ""}, "org_name", "This field is required.",
-     "Este campo es obligatorio."),
-    ("organisation name too long", {"org_name": "n" * 201}, "org_name",
-     "Use between 2 and 200 characters.", "Use entre 2 y 200 caracteres."),
-    ("organisation kind missing", {"org_kind": ""}, "org_kind", "This field is required.",
-     "Este campo es obligatorio."),
-    ("organisation kind unknown", {"org_kind": "pirates"}, "org_kind",
-     "Choose one of the options.", "Elija una de las opciones."),
-    ("organisation country missing", {"org_country": ""}, "org_country",
-     "This field is required.", "Este campo es obligatorio."),
-    ("organisation country not a code", {"org_country": "Spain"}, "org_country",
-     "Use a two-letter ISO 3166 country code, e.g. CO.",
-     "Use un código de país ISO 3166 de dos letras, p. ej. CO."),
-    ("website not a URL", {"org_website": "ladera dot org"}, "org_website",
-     "Give a web address starting with https:// or http://.",
-     "Escriba una dirección web que empiece por https:// o http://."),
-    ("listed and new organisation", {"organization_id": "__ALLY__"}, "org_name",
-     "Choose your organisation from the list or enter a new one, not both.",
-     "Elija su organización de la lista o escriba una nueva, no ambas."),
-    ("unknown organisation", {"organization_id": "999999", "org_name": ""}, "organization_id",
-     "Choose your organisation from the list, or enter a new one.",
-     "Elija su organización de la lista o escriba una nueva."),
+    (
+        "title missing",
+        {"title": ""},
+        "title",
+        "This field is required.",
+        "Este campo es obligatorio.",
+    ),
+    (
+        "title too short",
+        {"title": "ab"},
+        "title",
+        "Use between 3 and 300 characters.",
+        "Use entre 3 y 300 caracteres.",
+    ),
+    (
+        "title too long",
+        {"title": "t" * 301},
+        "title",
+        "Use between 3 and 300 characters.",
+        "Use entre 3 y 300 caracteres.",
+    ),
+    (
+        "description too short",
+        {"description": "corta"},
+        "description",
+        "Use between 10 and 20000 characters.",
+        "Use entre 10 y 20000 caracteres.",
+    ),
+    (
+        "description too long",
+        {"description": "d" * 20_001},
+        "description",
+        "Use between 10 and 20000 characters.",
+        "Use entre 10 y 20000 caracteres.",
+    ),
+    (
+        "no modality",
+        {"modalities": []},
+        "modalities",
+        "Choose at least one.",
+        "Elija al menos una opción.",
+    ),
+    (
+        "unknown modality",
+        {"modalities": ["bitcoin"]},
+        "modalities",
+        "Choose one of the options.",
+        "Elija una de las opciones.",
+    ),
+    (
+        "unknown line",
+        {"lines": ["space"]},
+        "lines",
+        "Choose one of the options.",
+        "Elija una de las opciones.",
+    ),
+    (
+        "sdg out of range",
+        {"sdgs": ["18"]},
+        "sdgs",
+        "Choose one of the options.",
+        "Elija una de las opciones.",
+    ),
+    (
+        "amount not a number",
+        {"amount_min": "mucho"},
+        "amount_min",
+        "Give a number, e.g. 250000 (digits only).",
+        "Escriba un número, p. ej. 250000 (solo dígitos).",
+    ),
+    (
+        "negative amount",
+        {"amount_max": "-5"},
+        "amount_max",
+        "Must be zero or more.",
+        "Debe ser cero o más.",
+    ),
+    (
+        "huge amount",
+        {"amount_max": "1" + "0" * 16},
+        "amount_max",
+        "Must be at most 1,000,000,000,000,000.",
+        "Debe ser como máximo 1,000,000,000,000,000.",
+    ),
+    (
+        "minimum above maximum",
+        {"amount_min": "900000"},
+        "amount_max",
+        "The maximum amount must be at least the minimum amount.",
+        "El monto máximo debe ser al menos el mínimo.",
+    ),
+    (
+        "amount without currency",
+        {"currency": ""},
+        "currency",
+        "Give the currency of the amounts.",
+        "Indique la moneda de los montos.",
+    ),
+    (
+        "unknown currency",
+        {"currency": "GBP"},
+        "currency",
+        "Choose one of the options.",
+        "Elija una de las opciones.",
+    ),
+    (
+        "unknown applicant kind",
+        {"eligible_kinds": ["martians"]},
+        "eligible_kinds",
+        "Choose one of the options.",
+        "Elija una de las opciones.",
+    ),
+    (
+        "bad country code",
+        {"eligible_countries": ["Colombia"]},
+        "eligible_countries",
+        "Use two-letter ISO 3166 country codes.",
+        "Use códigos de país ISO 3166 de dos letras.",
+    ),
+    (
+        "bad date",
+        {"opens_on": "31/12/2026"},
+        "opens_on",
+        "Give a valid date (YYYY-MM-DD).",
+        "Escriba una fecha válida (AAAA-MM-DD).",
+    ),
+    (
+        "deadline before opening",
+        {"opens_on": "2027-05-01"},
+        "deadline",
+        "The deadline cannot be before the opening date.",
+        "La fecha de cierre no puede ser anterior a la de apertura.",
+    ),
+    (
+        "language missing",
+        {"language": ""},
+        "language",
+        "This field is required.",
+        "Este campo es obligatorio.",
+    ),
+    (
+        "unknown language",
+        {"language": "xx"},
+        "language",
+        "Choose one of the options.",
+        "Elija una de las opciones.",
+    ),
+    (
+        "email missing",
+        {"contact_email": ""},
+        "contact_email",
+        "Give an email address: we send the offer's link there.",
+        "Escriba un correo electrónico: allí enviamos el enlace de la oferta.",
+    ),
+    (
+        "email not valid",
+        {"contact_email": "ana(at)example"},
+        "contact_email",
+        "Give a valid email address.",
+        "Escriba un correo válido.",
+    ),
+    (
+        "email too long",
+        {"contact_email": "a" * 250 + "@example.org"},
+        "contact_email",
+        "Use at most 254 characters.",
+        "Use como máximo 254 caracteres.",
+    ),
+    (
+        "organisation name missing",
+        {"org_name": ""},
+        "org_name",
+        "This field is required.",
+        "Este campo es obligatorio.",
+    ),
+    (
+        "organisation name too long",
+        {"org_name": "n" * 201},
+        "org_name",
+        "Use between 2 and 200 characters.",
+        "Use entre 2 y 200 caracteres.",
+    ),
+    (
+        "organisation kind missing",
+        {"org_kind": ""},
+        "org_kind",
+        "This field is required.",
+        "Este campo es obligatorio.",
+    ),
+    (
+        "organisation kind unknown",
+        {"org_kind": "pirates"},
+        "org_kind",
+        "Choose one of the options.",
+        "Elija una de las opciones.",
+    ),
+    (
+        "organisation country missing",
+        {"org_country": ""},
+        "org_country",
+        "This field is required.",
+        "Este campo es obligatorio.",
+    ),
+    (
+        "organisation country not a code",
+        {"org_country": "Spain"},
+        "org_country",
+        "Use a two-letter ISO 3166 country code, e.g. CO.",
+        "Use un código de país ISO 3166 de dos letras, p. ej. CO.",
+    ),
+    (
+        "website not a URL",
+        {"org_website": "ladera dot org"},
+        "org_website",
+        "Give a web address starting with https:// or http://.",
+        "Escriba una dirección web que empiece por https:// o http://.",
+    ),
+    (
+        "listed and new organisation",
+        {"organization_id": "__ALLY__"},
+        "org_name",
+        "Choose your organisation from the list or enter a new one, not both.",
+        "Elija su organización de la lista o escriba una nueva, no ambas.",
+    ),
+    (
+        "unknown organisation",
+        {"organization_id": "999999", "org_name": ""},
+        "organization_id",
+        "Choose your organisation from the list, or enter a new one.",
+        "Elija su organización de la lista o escriba una nueva.",
+    ),
 ]
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-@pytest.mark.parametrize("case, changes, field, english, spanish", RULES,
-                         ids=[rule[0] for rule in RULES])
-def test_each_rule_shows_its_message_beside_the_field(client, session, lang, case, changes,
-                                                      field, english, spanish):
+@pytest.mark.parametrize(
+    "case, changes, field, english, spanish", RULES, ids=[rule[0] for rule in RULES]
+)
+def test_each_rule_shows_its_message_beside_the_field(
+    client, session, lang, case, changes, field, english, spanish
+):
     if changes.get("organization_id") == "__ALLY__":
         changes = {**changes, "organization_id": str(f.organization(session).id)}
     before = count(session, Offer), count(session, Organization)
@@ -166,15 +340,24 @@ def test_each_rule_shows_its_message_beside_the_field(client, session, lang, cas
 
 def test_input_is_kept_and_never_rendered_as_markup(client, session):
     title = '<script>alert("x")</script> Fondo'
-    response = send(client, "es", title=title, description="<b>x</b>",
-                    modalities=["loan"], eligible_countries=["PE"])
+    response = send(
+        client,
+        "es",
+        title=title,
+        description="<b>x</b>",
+        modalities=["loan"],
+        eligible_countries=["PE"],
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "<script>alert" not in html and "<b>x</b>" not in html
     assert 'value="&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Fondo"' in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
-    assert re.search(r'<input checked id="modalities-\d" name="modalities" type="checkbox" '
-                     r'value="loan">', html)
+    assert re.search(
+        r'<input checked id="modalities-\d" name="modalities" type="checkbox" '
+        r'value="loan">',
+        html,
+    )
     assert '<option selected value="PE">' in html
     assert 'value="ana@example.org"' in html and 'value="Fundación Ladera"' in html
     assert count(session, Offer) == 0
@@ -201,15 +384,23 @@ def test_a_valid_offer_is_stored_then_confirmed_and_emailed(client, session, set
 def test_staff_find_the_offer_in_moderation(client, session):
     assert send(client, "es").status_code == 302
     _, raw = f.token(session, "staff")
-    listed = client.get("/api/v1/offers", query_string={"status": "submitted"},
-                        headers=f.auth(raw)).get_json()
+    listed = client.get(
+        "/api/v1/offers", query_string={"status": "submitted"}, headers=f.auth(raw)
+    ).get_json()
     assert [item["title"] for item in listed["items"]] == ["Fondo de barrios resilientes"]
 
 
 def test_choosing_a_listed_organisation(client, session):
     ally = f.organization(session, name="Banco Regional")
-    response = send(client, "es", organization_id=str(ally.id), org_name="", org_kind="",
-                    org_country="", org_website="")
+    response = send(
+        client,
+        "es",
+        organization_id=str(ally.id),
+        org_name="",
+        org_kind="",
+        org_country="",
+        org_website="",
+    )
     assert response.status_code == 302
     assert session.scalar(sa.select(Offer)).organization_id == ally.id
     assert count(session, Organization) == 1
@@ -223,8 +414,9 @@ def test_csrf_missing_or_wrong_is_400(client, session, token):
         data["csrf_token"] = token
     response = client.post("/offers/new", data=data)
     assert response.status_code == 400
-    assert "Open the form again" in response.get_data(as_text=True) or \
-        "Abra el formulario de nuevo" in response.get_data(as_text=True)
+    assert "Open the form again" in response.get_data(
+        as_text=True
+    ) or "Abra el formulario de nuevo" in response.get_data(as_text=True)
     assert count(session, Offer) == 0
 
 
@@ -277,9 +469,12 @@ def test_submissions_are_rate_limited_per_email(client, session):
     def from_ip(n: int, ip: str):
         headers = {"Accept-Language": "es"}
         html = client.get("/offers/new", headers=headers).get_data(as_text=True)
-        return client.post("/offers/new", headers=headers, environ_base={"REMOTE_ADDR": ip},
-                           data={**valid_form(title=f"Oferta {n}"),
-                                 "csrf_token": csrf_token(html)})
+        return client.post(
+            "/offers/new",
+            headers=headers,
+            environ_base={"REMOTE_ADDR": ip},
+            data={**valid_form(title=f"Oferta {n}"), "csrf_token": csrf_token(html)},
+        )
 
     for n in range(5):
         assert from_ip(n, f"10.0.0.{n + 1}").status_code == 302
@@ -296,13 +491,19 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_stored_when_mail_server_and_broker_are_unreachable(tmp_path, database_url,
-                                                           session_factory):
+def test_stored_when_mail_server_and_broker_are_unreachable(
+    tmp_path, database_url, session_factory
+):
     from web.app import create_app
 
-    settings = app_config.Settings(instance_path=tmp_path / "instance", database_url=database_url,
-                                   mail_server="127.0.0.1", mail_port=_closed_port(),
-                                   mail_starttls=False, redis_url="redis://127.0.0.1:1/0")
+    settings = app_config.Settings(
+        instance_path=tmp_path / "instance",
+        database_url=database_url,
+        mail_server="127.0.0.1",
+        mail_port=_closed_port(),
+        mail_starttls=False,
+        redis_url="redis://127.0.0.1:1/0",
+    )
     app = create_app({"TESTING": True}, settings=settings, session_factory=session_factory)
     client = app.test_client()
     response = send(client, "en")

@@ -8,12 +8,26 @@ from services import users
 from tests import factories
 from tests.web.helpers import csrf_token, sign_in
 
-PAGES = ["/staff/queue", "/staff/projects/{project}", "/staff/offers/{offer}",
-         "/staff/moderation", "/staff/moderation/{offer}/edit", "/staff/alliances",
-         "/staff/dashboard", "/staff/dashboard/year.csv", "/staff/users"]
-ACTIONS = ["/staff/matches/{match}/decide", "/staff/matches/bulk-reject", "/staff/matches/undo",
-           "/staff/moderation/{offer}/publish", "/staff/moderation/{offer}/reject",
-           "/staff/users/{user}", "/staff/users/{user}/unlock"]
+PAGES = [
+    "/staff/queue",
+    "/staff/projects/{project}",
+    "/staff/offers/{offer}",
+    "/staff/moderation",
+    "/staff/moderation/{offer}/edit",
+    "/staff/alliances",
+    "/staff/dashboard",
+    "/staff/dashboard/year.csv",
+    "/staff/users",
+]
+ACTIONS = [
+    "/staff/matches/{match}/decide",
+    "/staff/matches/bulk-reject",
+    "/staff/matches/undo",
+    "/staff/moderation/{offer}/publish",
+    "/staff/moderation/{offer}/reject",
+    "/staff/users/{user}",
+    "/staff/users/{user}/unlock",
+]
 
 
 @pytest.fixture
@@ -24,8 +38,9 @@ def rows(session):
     match = factories.match(session, project, offer)
     staff = users.create_user(session, "staff@example.org", "staff", "a-long-password")
     users.create_user(session, "admin@example.org", "admin", "a-long-password")
-    users.create_user(session, "ally@example.org", "partner", "a-long-password",
-                      organization_id=org.id)
+    users.create_user(
+        session, "ally@example.org", "partner", "a-long-password", organization_id=org.id
+    )
     return {"offer": offer.id, "project": project.id, "match": match.id, "user": staff.id}
 
 
@@ -59,8 +74,9 @@ def test_staff_see_the_workspace_but_not_user_management(client, rows):
         expected = 403 if url.startswith("/staff/users") else 200
         assert client.get(url).status_code == expected, url
     token = csrf_token(client.get("/staff/queue").get_data(as_text=True))
-    response = client.post(f"/staff/users/{rows['user']}",
-                           data={"csrf_token": token, f"u{rows['user']}-role": "admin"})
+    response = client.post(
+        f"/staff/users/{rows['user']}", data={"csrf_token": token, f"u{rows['user']}-role": "admin"}
+    )
     assert response.status_code == 403
     nav = client.get("/staff/queue").get_data(as_text=True)
     assert 'href="/staff/users"' not in nav and 'href="/staff/dashboard"' in nav
@@ -81,8 +97,12 @@ def test_home_sends_staff_to_the_queue(client, rows):
 
 def test_unknown_items_are_404_pages(client, rows):
     sign_in(client, "staff@example.org")
-    for url in ("/staff/projects/999999", "/staff/offers/999999", "/staff/alliances/999999",
-                "/staff/dashboard/nonsense.csv"):
+    for url in (
+        "/staff/projects/999999",
+        "/staff/offers/999999",
+        "/staff/alliances/999999",
+        "/staff/dashboard/nonsense.csv",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
         assert "text/html" in response.content_type

@@ -15,16 +15,19 @@ from services import users
 from tests import factories
 from tests.web.helpers import csrf_token, sign_in
 
-EXPLANATION = {"terms": ["buses", "eléctricos"], "concepts": ["clean_transport"],
-               "en": ["shared terms: buses, eléctricos", "a grant is what the project needs"],
-               "es": ["términos en común: buses, eléctricos",
-                      "una donación es lo que el proyecto necesita"]}
+EXPLANATION = {
+    "terms": ["buses", "eléctricos"],
+    "concepts": ["clean_transport"],
+    "en": ["shared terms: buses, eléctricos", "a grant is what the project needs"],
+    "es": ["términos en común: buses, eléctricos", "una donación es lo que el proyecto necesita"],
+}
 
 
 @pytest.fixture
 def reviewer(session):
-    return users.create_user(session, "rev@example.org", "staff", "a-long-password",
-                             name="Rita Reviewer", language="en")
+    return users.create_user(
+        session, "rev@example.org", "staff", "a-long-password", name="Rita Reviewer", language="en"
+    )
 
 
 @pytest.fixture
@@ -46,12 +49,13 @@ def _match(session, **kw):
 
 
 def test_queue_rows_show_project_offer_ally_score_explanation_and_deadline(signed_in, session):
-    offer = factories.offer(session, title="Clean buses fund",
-                            deadline=date.today() + timedelta(days=20))
+    offer = factories.offer(
+        session, title="Clean buses fund", deadline=date.today() + timedelta(days=20)
+    )
     match = _match(session, offer=offer, score=0.8125)
     html = signed_in.get("/staff/queue").get_data(as_text=True)
-    row = html[html.index(f'id="match-{match.id}"'):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index(f'id="match-{match.id}"') :]
+    row = row[: row.index("</tr>")]
     assert match.project.title in row and "Clean buses fund" in row
     assert offer.organization.name in row and "Multilateral organisation" in row
     assert '<meter min="0" max="1"' in row and 'value="0.8125"' in row and "0.81" in row
@@ -62,8 +66,9 @@ def test_queue_rows_show_project_offer_ally_score_explanation_and_deadline(signe
 
 
 def test_queue_filters_from_the_query_string_and_shows_errors_beside_fields(signed_in, session):
-    education = _match(session, project=factories.project(session, lines=["human_development"]),
-                       score=0.4)
+    education = _match(
+        session, project=factories.project(session, lines=["human_development"]), score=0.4
+    )
     other = _match(session, score=0.9)
     html = signed_in.get("/staff/queue?line=human_development").get_data(as_text=True)
     assert f'id="match-{education.id}"' in html and f'id="match-{other.id}"' not in html
@@ -84,11 +89,16 @@ def test_queue_pages_by_keyset_without_losing_rows(signed_in, session):
     assert "First page" in second and "js-next-page" not in second  # the last page
 
 
-def test_accepting_from_the_queue_starts_an_alliance_and_offers_undo(signed_in, session,
-                                                                      reviewer):
+def test_accepting_from_the_queue_starts_an_alliance_and_offers_undo(signed_in, session, reviewer):
     match = _match(session, offer=factories.offer(session, currency="EUR"))
-    response = signed_in.post(f"/staff/matches/{match.id}/decide", data={
-        "csrf_token": _token(signed_in), "action": "accept", "next": "/staff/queue?status=all"})
+    response = signed_in.post(
+        f"/staff/matches/{match.id}/decide",
+        data={
+            "csrf_token": _token(signed_in),
+            "action": "accept",
+            "next": "/staff/queue?status=all",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/staff/queue?status=all"
     stored = session.get(Match, match.id)
     session.refresh(stored)
@@ -98,8 +108,9 @@ def test_accepting_from_the_queue_starts_an_alliance_and_offers_undo(signed_in, 
     page = signed_in.get("/staff/queue?status=all").get_data(as_text=True)
     assert f"Match {match.id} accepted: an alliance was started." in page
     assert 'action="/staff/matches/undo"' in page
-    signed_in.post("/staff/matches/undo", data={"csrf_token": csrf_token(page),
-                                                "match_ids": str(match.id)})
+    signed_in.post(
+        "/staff/matches/undo", data={"csrf_token": csrf_token(page), "match_ids": str(match.id)}
+    )
     session.refresh(stored)
     assert stored.status.value == "proposed"
     assert session.scalar(sa.select(Alliance).where(Alliance.match_id == match.id)) is None
@@ -108,14 +119,23 @@ def test_accepting_from_the_queue_starts_an_alliance_and_offers_undo(signed_in, 
 def test_rejecting_needs_a_reason_and_the_next_address_stays_on_this_site(signed_in, session):
     match = _match(session)
     token = _token(signed_in)
-    response = signed_in.post(f"/staff/matches/{match.id}/decide", data={
-        "csrf_token": token, "action": "reject", "next": "https://evil.example/"})
+    response = signed_in.post(
+        f"/staff/matches/{match.id}/decide",
+        data={"csrf_token": token, "action": "reject", "next": "https://evil.example/"},
+    )
     assert response.headers["Location"] == "/staff/queue"
     assert "Choose a reason for the rejection." in signed_in.get("/staff/queue").get_data(
-        as_text=True)
-    signed_in.post(f"/staff/matches/{match.id}/decide", data={
-        "csrf_token": token, "action": "reject", "reason": "deadline_too_close",
-        "note": "closes in 3 days"})
+        as_text=True
+    )
+    signed_in.post(
+        f"/staff/matches/{match.id}/decide",
+        data={
+            "csrf_token": token,
+            "action": "reject",
+            "reason": "deadline_too_close",
+            "note": "closes in 3 days",
+        },
+    )
     stored = session.get(Match, match.id)
     session.refresh(stored)
     assert stored.status.value == "rejected"
@@ -133,15 +153,23 @@ def test_a_decision_without_csrf_token_is_refused(signed_in, session):
 def test_bulk_reject_and_bulk_undo(signed_in, session):
     rows = [_match(session) for _ in range(3)]
     token = _token(signed_in)
-    signed_in.post("/staff/matches/bulk-reject", data={
-        "csrf_token": token, "reason": "duplicate", "note": "",
-        "match_ids": [str(m.id) for m in rows[:2]]})
+    signed_in.post(
+        "/staff/matches/bulk-reject",
+        data={
+            "csrf_token": token,
+            "reason": "duplicate",
+            "note": "",
+            "match_ids": [str(m.id) for m in rows[:2]],
+        },
+    )
     statuses = dict(session.execute(sa.select(Match.id, Match.status)).all())
     assert [statuses[m.id].value for m in rows] == ["rejected", "rejected", "proposed"]
     page = signed_in.get("/staff/queue").get_data(as_text=True)
     assert "2 matches rejected." in page
-    signed_in.post("/staff/matches/undo", data={"csrf_token": token,
-                                                "match_ids": [str(m.id) for m in rows[:2]]})
+    signed_in.post(
+        "/staff/matches/undo",
+        data={"csrf_token": token, "match_ids": [str(m.id) for m in rows[:2]]},
+    )
     statuses = dict(session.execute(sa.select(Match.id, Match.status)).all())
     assert {statuses[m.id].value for m in rows} == {"proposed"}
     assert "2 decisions undone." in signed_in.get("/staff/queue").get_data(as_text=True)
@@ -151,12 +179,14 @@ def test_project_page_lists_ranked_offers_and_decisions(signed_in, session):
     project = factories.project(session, title="Comedores escolares")
     best = _match(session, project=project, score=0.9)
     worse = _match(session, project=project, score=0.3)
-    signed_in.post(f"/staff/matches/{worse.id}/decide", data={
-        "csrf_token": _token(signed_in), "action": "reject", "reason": "not_eligible"})
+    signed_in.post(
+        f"/staff/matches/{worse.id}/decide",
+        data={"csrf_token": _token(signed_in), "action": "reject", "reason": "not_eligible"},
+    )
     html = signed_in.get(f"/staff/projects/{project.id}").get_data(as_text=True)
     assert "Comedores escolares" in html
     assert html.index(f'id="match-{best.id}"') < html.index(f'id="match-{worse.id}"')
-    decisions = html[html.index("Decisions so far"):]
+    decisions = html[html.index("Decisions so far") :]
     assert "Rita Reviewer" in decisions and "Not eligible" in decisions
     assert "Proposed" in decisions  # the previous status
 
@@ -175,21 +205,44 @@ def test_moderation_publishes_edits_and_rejects_submitted_offers(signed_in, sess
     html = signed_in.get("/staff/moderation").get_data(as_text=True)
     assert "Submitted by a partner" in html and "Already public" not in html
     token = csrf_token(html)
-    response = signed_in.post(f"/staff/moderation/{waiting.id}/edit", data={
-        "csrf_token": token, "title": "Clearer title", "description": "A better description.",
-        "modalities": ["grant"], "lines": ["social_inclusion"], "amount_min": "1000",
-        "amount_max": "10", "currency": "USD", "language": "en"})
+    response = signed_in.post(
+        f"/staff/moderation/{waiting.id}/edit",
+        data={
+            "csrf_token": token,
+            "title": "Clearer title",
+            "description": "A better description.",
+            "modalities": ["grant"],
+            "lines": ["social_inclusion"],
+            "amount_min": "1000",
+            "amount_max": "10",
+            "currency": "USD",
+            "language": "en",
+        },
+    )
     assert response.status_code == 400
     assert "The maximum amount must be at least the minimum amount." in response.get_data(
-        as_text=True)
-    response = signed_in.post(f"/staff/moderation/{waiting.id}/edit", data={
-        "csrf_token": token, "title": "Clearer title", "description": "A better description.",
-        "modalities": ["grant"], "lines": ["social_inclusion"], "amount_min": "1000",
-        "amount_max": "50000", "currency": "USD", "language": "en"})
+        as_text=True
+    )
+    response = signed_in.post(
+        f"/staff/moderation/{waiting.id}/edit",
+        data={
+            "csrf_token": token,
+            "title": "Clearer title",
+            "description": "A better description.",
+            "modalities": ["grant"],
+            "lines": ["social_inclusion"],
+            "amount_min": "1000",
+            "amount_max": "50000",
+            "currency": "USD",
+            "language": "en",
+        },
+    )
     assert response.status_code == 302
     signed_in.post(f"/staff/moderation/{waiting.id}/publish", data={"csrf_token": token})
-    signed_in.post(f"/staff/moderation/{other.id}/reject", data={
-        "csrf_token": token, "reason": "out_of_scope", "note": "Not for cities"})
+    signed_in.post(
+        f"/staff/moderation/{other.id}/reject",
+        data={"csrf_token": token, "reason": "out_of_scope", "note": "Not for cities"},
+    )
     session.expire_all()
     assert session.get(Offer, waiting.id).status.value == "published"
     assert session.get(Offer, waiting.id).title == "Clearer title"
@@ -197,33 +250,57 @@ def test_moderation_publishes_edits_and_rejects_submitted_offers(signed_in, sess
     page = signed_in.get(f"/staff/offers/{other.id}").get_data(as_text=True)
     assert "Outside the agency&#39;s scope" in page and "Not for cities" in page
     assert "No offer is waiting for moderation." in signed_in.get("/staff/moderation").get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_alliance_board_edit_and_dashboard(signed_in, session):
-    match = _match(session, project=factories.project(session, lines=["human_development"]),
-                   offer=factories.offer(session, currency="USD", modalities=["grant"]))
+    match = _match(
+        session,
+        project=factories.project(session, lines=["human_development"]),
+        offer=factories.offer(session, currency="USD", modalities=["grant"]),
+    )
     token = _token(signed_in)
-    signed_in.post(f"/staff/matches/{match.id}/decide", data={"csrf_token": token,
-                                                                "action": "accept"})
+    signed_in.post(
+        f"/staff/matches/{match.id}/decide", data={"csrf_token": token, "action": "accept"}
+    )
     alliance = session.scalar(sa.select(Alliance).where(Alliance.match_id == match.id))
     board = signed_in.get("/staff/alliances").get_data(as_text=True)
-    negotiating = board[board.index('id="stage-negotiating"'):board.index('id="stage-formalised"')]
+    negotiating = board[
+        board.index('id="stage-negotiating"') : board.index('id="stage-formalised"')
+    ]
     assert match.project.title in negotiating
-    response = signed_in.post(f"/staff/alliances/{alliance.id}", data={
-        "csrf_token": token, "stage": "formalised", "amount": "-3", "currency": "USD",
-        "usd_rate": "1", "started_on": alliance.started_on.isoformat()})
+    response = signed_in.post(
+        f"/staff/alliances/{alliance.id}",
+        data={
+            "csrf_token": token,
+            "stage": "formalised",
+            "amount": "-3",
+            "currency": "USD",
+            "usd_rate": "1",
+            "started_on": alliance.started_on.isoformat(),
+        },
+    )
     assert response.status_code == 400
-    response = signed_in.post(f"/staff/alliances/{alliance.id}", data={
-        "csrf_token": token, "stage": "formalised", "amount": "750000", "currency": "USD",
-        "usd_rate": "1", "started_on": alliance.started_on.isoformat()})
+    response = signed_in.post(
+        f"/staff/alliances/{alliance.id}",
+        data={
+            "csrf_token": token,
+            "stage": "formalised",
+            "amount": "750000",
+            "currency": "USD",
+            "usd_rate": "1",
+            "started_on": alliance.started_on.isoformat(),
+        },
+    )
     assert response.status_code == 302
     history = signed_in.get(f"/staff/alliances/{alliance.id}").get_data(as_text=True)
     assert "Rita Reviewer" in history and "Formalised" in history
     dashboard = signed_in.get("/staff/dashboard").get_data(as_text=True)
     assert "USD 750,000" in dashboard and "<svg" in dashboard
-    rows = list(csv.reader(io.StringIO(signed_in.get("/staff/dashboard/line.csv").get_data(
-        as_text=True))))
+    rows = list(
+        csv.reader(io.StringIO(signed_in.get("/staff/dashboard/line.csv").get_data(as_text=True)))
+    )
     assert rows[0] == ["line", "label", "usd", "projects_impacted"]
     assert ["human_development", "Human development", "750000.00", "1"] in rows
     year = signed_in.get("/staff/dashboard/year.csv")
@@ -251,21 +328,51 @@ def test_admin_creates_and_deactivates_a_user(client, session):
     users.create_user(session, "boss@example.org", "admin", "a-long-password", language="en")
     sign_in(client, "boss@example.org")
     token = _token(client, "/staff/users")
-    response = client.post("/staff/users", data={
-        "csrf_token": token, "email": "new@example.org", "name": "New Person", "role": "staff",
-        "organization_id": "0", "language": "es", "password": "short"})
+    response = client.post(
+        "/staff/users",
+        data={
+            "csrf_token": token,
+            "email": "new@example.org",
+            "name": "New Person",
+            "role": "staff",
+            "organization_id": "0",
+            "language": "es",
+            "password": "short",
+        },
+    )
     assert response.status_code == 400
-    response = client.post("/staff/users", data={
-        "csrf_token": token, "email": "new@example.org", "name": "New Person", "role": "staff",
-        "organization_id": "0", "language": "es", "password": "long-enough-password"})
+    response = client.post(
+        "/staff/users",
+        data={
+            "csrf_token": token,
+            "email": "new@example.org",
+            "name": "New Person",
+            "role": "staff",
+            "organization_id": "0",
+            "language": "es",
+            "password": "long-enough-password",
+        },
+    )
     assert response.status_code == 302
     person = users.find_user(session, "new@example.org")
     assert person.role.value == "staff"
-    client.post(f"/staff/users/{person.id}", data={
-        "csrf_token": token, f"u{person.id}-role": "staff", f"u{person.id}-organization_id": "0"})
+    client.post(
+        f"/staff/users/{person.id}",
+        data={
+            "csrf_token": token,
+            f"u{person.id}-role": "staff",
+            f"u{person.id}-organization_id": "0",
+        },
+    )
     session.refresh(person)
     assert person.active is False  # the unticked box deactivates
-    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.entity_type == "user")) == 2
+    assert (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity_type == "user")
+        )
+        == 2
+    )
     html = client.get("/staff/users").get_data(as_text=True)
     assert "Deactivated" in html

@@ -29,8 +29,14 @@ class Resource:
 
 
 RESOURCES = (
-    Resource("organization", "organizations", Organization, schemas.OrganizationIn,
-             schemas.OrganizationOut, False),
+    Resource(
+        "organization",
+        "organizations",
+        Organization,
+        schemas.OrganizationIn,
+        schemas.OrganizationOut,
+        False,
+    ),
     Resource("offer", "offers", Offer, schemas.OfferIn, schemas.OfferOut, True),
     Resource("project", "projects", Project, schemas.ProjectIn, schemas.ProjectOut, False),
 )
@@ -40,8 +46,10 @@ def json_body() -> dict:
     """Return the request's JSON object, or raise a clear 400/422."""
     data = request.get_json(silent=True)
     if data is None:
-        raise Invalid("the body is not valid JSON: send a JSON object with "
-                      "'Content-Type: application/json'", {"_body": ["Not valid JSON."]})
+        raise Invalid(
+            "the body is not valid JSON: send a JSON object with 'Content-Type: application/json'",
+            {"_body": ["Not valid JSON."]},
+        )
     if not isinstance(data, dict):
         raise Invalid("send a JSON object", {"_body": ["Expected a JSON object."]})
     return data
@@ -66,8 +74,9 @@ def _partner_fields(user: User, data: dict, creating: bool) -> dict:
     if user.is_staff:
         return data
     if "status" in data and data["status"] not in (OfferStatus.SUBMITTED, OfferStatus.WITHDRAWN):
-        raise Invalid("partners cannot set this status",
-                      {"status": ["Only 'submitted' or 'withdrawn'."]})
+        raise Invalid(
+            "partners cannot set this status", {"status": ["Only 'submitted' or 'withdrawn'."]}
+        )
     data["organization_id"] = user.organization_id
     if creating:
         data["status"] = OfferStatus.SUBMITTED
@@ -95,8 +104,13 @@ def _register(resource: Resource) -> None:
         if not user.is_staff:
             filters.organization_id = user.organization_id
         result = catalog.list_page(db_session(), resource.model, filters, page, per_page)
-        return {"items": out_many.dump(result.items), "page": result.page,
-                "per_page": result.per_page, "total": result.total, "pages": result.pages}
+        return {
+            "items": out_many.dump(result.items),
+            "page": result.page,
+            "per_page": result.per_page,
+            "total": result.total,
+            "pages": result.pages,
+        }
 
     def get_item(item_id: int):
         user = _caller(resource)

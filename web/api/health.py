@@ -8,7 +8,9 @@ from web.app import db_session, runtime
 
 def healthz():
     settings = runtime(current_app).settings
-    report = {"database": health.check_database(db_session()),
-              "broker": health.check_broker(settings)}
+    report = {
+        "database": health.check_database(db_session()),
+        "broker": health.check_broker(settings),
+    }
     ok = all(part["ok"] for part in report.values())
     return jsonify({"status": "ok" if ok else "degraded", **report}), 200 if ok else 503

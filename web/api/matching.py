@@ -79,8 +79,13 @@ def list_matches():
         if offer.organization_id != user.organization_id:
             raise NotFound(f"offer {args['offer_id']} does not exist")
     result = match_queries.matches_of(session, **args)
-    return {"items": MatchOut(many=True).dump(result.items), "page": result.page,
-            "per_page": result.per_page, "total": result.total, "pages": result.pages}
+    return {
+        "items": MatchOut(many=True).dump(result.items),
+        "page": result.page,
+        "per_page": result.per_page,
+        "total": result.total,
+        "pages": result.pages,
+    }
 
 
 @bp.get("/jobs/<job_id>")
@@ -107,22 +112,62 @@ def start_rebuild():
 
 
 _ERR = {"$ref": "#/components/responses/Error"}
-add_path("/matches", {"get": {
-    "tags": ["matches"], "summary": "An offer's or a project's matches, best first",
-    "parameters": [{"in": "query", "name": n, "schema": {"type": t}, "required": False}
-                   for n, t in (("offer_id", "integer"), ("project_id", "integer"),
-                                ("status", "string"), ("page", "integer"),
-                                ("per_page", "integer"))],
-    "responses": {"200": {"description": "A page of matches"}, "401": _ERR, "403": _ERR,
-                  "404": _ERR, "422": _ERR}}})
-add_path("/jobs", {"get": {"tags": ["jobs"], "summary": "Recent background jobs",
-                           "responses": {"200": {"description": "Jobs"}, "401": _ERR,
-                                         "403": _ERR}}})
-add_path("/jobs/{job_id}", {"get": {
-    "tags": ["jobs"], "summary": "A job's status and progress (done / total)",
-    "parameters": [{"in": "path", "name": "job_id", "required": True,
-                    "schema": {"type": "string"}}],
-    "responses": {"200": {"description": "The job"}, "401": _ERR, "403": _ERR, "404": _ERR}}})
-add_path("/jobs/rebuild", {"post": {
-    "tags": ["jobs"], "summary": "Refit the matcher and rescore everything",
-    "responses": {"202": {"description": "The queued job"}, "401": _ERR, "403": _ERR}}})
+add_path(
+    "/matches",
+    {
+        "get": {
+            "tags": ["matches"],
+            "summary": "An offer's or a project's matches, best first",
+            "parameters": [
+                {"in": "query", "name": n, "schema": {"type": t}, "required": False}
+                for n, t in (
+                    ("offer_id", "integer"),
+                    ("project_id", "integer"),
+                    ("status", "string"),
+                    ("page", "integer"),
+                    ("per_page", "integer"),
+                )
+            ],
+            "responses": {
+                "200": {"description": "A page of matches"},
+                "401": _ERR,
+                "403": _ERR,
+                "404": _ERR,
+                "422": _ERR,
+            },
+        }
+    },
+)
+add_path(
+    "/jobs",
+    {
+        "get": {
+            "tags": ["jobs"],
+            "summary": "Recent background jobs",
+            "responses": {"200": {"description": "Jobs"}, "401": _ERR, "403": _ERR},
+        }
+    },
+)
+add_path(
+    "/jobs/{job_id}",
+    {
+        "get": {
+            "tags": ["jobs"],
+            "summary": "A job's status and progress (done / total)",
+            "parameters": [
+                {"in": "path", "name": "job_id", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {"200": {"description": "The job"}, "401": _ERR, "403": _ERR, "404": _ERR},
+        }
+    },
+)
+add_path(
+    "/jobs/rebuild",
+    {
+        "post": {
+            "tags": ["jobs"],
+            "summary": "Refit the matcher and rescore everything",
+            "responses": {"202": {"description": "The queued job"}, "401": _ERR, "403": _ERR},
+        }
+    },
+)

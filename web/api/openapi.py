@@ -39,17 +39,27 @@ def _errors(*codes: int) -> dict:
 
 def build_spec() -> APISpec:
     """Return the API's OpenAPI 3.0 specification."""
-    spec = APISpec(title="CoopMatch API", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
-                   info={"description": "Partner–opportunity matching for international "
-                                        "cooperation. Every call needs 'Authorization: Bearer "
-                                        "TOKEN' (see `flask --app web create-token`)."},
-                   servers=[{"url": "/api/v1"}])
+    spec = APISpec(
+        title="CoopMatch API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "Partner–opportunity matching for international "
+            "cooperation. Every call needs 'Authorization: Bearer "
+            "TOKEN' (see `flask --app web create-token`)."
+        },
+        servers=[{"url": "/api/v1"}],
+    )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("ErrorEnvelope", schema=schemas.ErrorEnvelope)
-    spec.components.response("Error", {"description": "An error, in the one error shape.",
-                                       "content": {"application/json": {
-                                           "schema": "ErrorEnvelope"}}})
+    spec.components.response(
+        "Error",
+        {
+            "description": "An error, in the one error shape.",
+            "content": {"application/json": {"schema": "ErrorEnvelope"}},
+        },
+    )
     for resource in RESOURCES:
         _add_resource(spec, resource)
     for path, operations in _EXTRA_PATHS:
@@ -65,30 +75,71 @@ def _add_resource(spec: APISpec, resource) -> None:
     spec.components.schema(f"{title}Page", schema=getattr(schemas, f"{title}Page"))
     body = {"required": True, "content": {"application/json": {"schema": f"{title}In"}}}
     one = {"description": title, "content": {"application/json": {"schema": f"{title}Out"}}}
-    item_param = [{"in": "path", "name": "item_id", "required": True,
-                   "schema": {"type": "integer"}}]
-    query = [{"in": "query", "name": name, "required": False, "description": text,
-              "schema": {"type": kind}} for name, (kind, text) in LIST_PARAMS.items()]
+    item_param = [
+        {"in": "path", "name": "item_id", "required": True, "schema": {"type": "integer"}}
+    ]
+    query = [
+        {
+            "in": "query",
+            "name": name,
+            "required": False,
+            "description": text,
+            "schema": {"type": kind},
+        }
+        for name, (kind, text) in LIST_PARAMS.items()
+    ]
     tag = [resource.plural]
-    spec.path(path=f"/{resource.plural}", operations={
-        "get": {"tags": tag, "summary": f"List {resource.plural}", "parameters": query,
-                "responses": {"200": {"description": "A page", "content": {
-                    "application/json": {"schema": f"{title}Page"}}}, **_errors(401, 403, 422)}},
-        "post": {"tags": tag, "summary": f"Create a {resource.name}", "requestBody": body,
-                 "responses": {"201": one, **_errors(400, 401, 403, 409, 422)}},
-    })
-    spec.path(path=f"/{resource.plural}/{{item_id}}", parameters=item_param, operations={
-        "get": {"tags": tag, "summary": f"Read a {resource.name}",
-                "responses": {"200": one, **_errors(401, 403, 404)}},
-        "put": {"tags": tag, "summary": f"Replace a {resource.name}", "requestBody": body,
-                "responses": {"200": one, **_errors(400, 401, 403, 404, 409, 422)}},
-        "patch": {"tags": tag, "summary": f"Change some fields of a {resource.name}",
-                  "requestBody": body,
-                  "responses": {"200": one, **_errors(400, 401, 403, 404, 409, 422)}},
-        "delete": {"tags": tag, "summary": f"Delete a {resource.name}",
-                   "responses": {"204": {"description": "Deleted"},
-                                 **_errors(401, 403, 404, 409)}},
-    })
+    spec.path(
+        path=f"/{resource.plural}",
+        operations={
+            "get": {
+                "tags": tag,
+                "summary": f"List {resource.plural}",
+                "parameters": query,
+                "responses": {
+                    "200": {
+                        "description": "A page",
+                        "content": {"application/json": {"schema": f"{title}Page"}},
+                    },
+                    **_errors(401, 403, 422),
+                },
+            },
+            "post": {
+                "tags": tag,
+                "summary": f"Create a {resource.name}",
+                "requestBody": body,
+                "responses": {"201": one, **_errors(400, 401, 403, 409, 422)},
+            },
+        },
+    )
+    spec.path(
+        path=f"/{resource.plural}/{{item_id}}",
+        parameters=item_param,
+        operations={
+            "get": {
+                "tags": tag,
+                "summary": f"Read a {resource.name}",
+                "responses": {"200": one, **_errors(401, 403, 404)},
+            },
+            "put": {
+                "tags": tag,
+                "summary": f"Replace a {resource.name}",
+                "requestBody": body,
+                "responses": {"200": one, **_errors(400, 401, 403, 404, 409, 422)},
+            },
+            "patch": {
+                "tags": tag,
+                "summary": f"Change some fields of a {resource.name}",
+                "requestBody": body,
+                "responses": {"200": one, **_errors(400, 401, 403, 404, 409, 422)},
+            },
+            "delete": {
+                "tags": tag,
+                "summary": f"Delete a {resource.name}",
+                "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404, 409)},
+            },
+        },
+    )
 
 
 @bp.get("/openapi.json")

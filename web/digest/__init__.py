@@ -33,8 +33,7 @@ from web.app import db_session, runtime
 from web.extensions import csrf
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
-nav.register("digest.subscriptions", "Weekly digest", roles=("admin", "staff", "partner"),
-             order=80)
+nav.register("digest.subscriptions", "Weekly digest", roles=("admin", "staff", "partner"), order=80)
 
 LINE_LABELS = {
     Line.SOCIAL_INCLUSION: _l("Social inclusion and rights"),
@@ -43,11 +42,9 @@ LINE_LABELS = {
     Line.HUMAN_DEVELOPMENT: _l("Human development"),
     Line.GOVERNANCE_PEACE: _l("Governance, peace and security"),
 }
-STATUS_LABELS = {"active": _l("Active"), "paused": _l("Paused"),
-                 "unsubscribed": _l("Unsubscribed")}
+STATUS_LABELS = {"active": _l("Active"), "paused": _l("Paused"), "unsubscribed": _l("Unsubscribed")}
 # The email's own CSP: its inline styles are allowed, nothing else loads; framed by our pages.
-EMAIL_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-             "frame-ancestors 'self'")
+EMAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 PER_PAGE = 50
 
 
@@ -56,20 +53,29 @@ def _choices(labels: dict) -> list[SelectChoice]:
 
 
 class SubscriptionForm(FlaskForm):
-    lines = SelectMultipleField(_l("Thematic lines"), choices=_choices(LINE_LABELS),
-                                option_widget=CheckboxInput(),
-                                widget=ListWidget(prefix_label=False))
-    min_score = IntegerField(_l("Minimum score (%)"), default=50,
-                             validators=[InputRequired(), NumberRange(0, 100)])
-    language = SelectField(_l("Language of the email"),
-                           choices=_choices({"es": "Español", "en": "English"}))
+    lines = SelectMultipleField(
+        _l("Thematic lines"),
+        choices=_choices(LINE_LABELS),
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
+    min_score = IntegerField(
+        _l("Minimum score (%)"), default=50, validators=[InputRequired(), NumberRange(0, 100)]
+    )
+    language = SelectField(
+        _l("Language of the email"), choices=_choices({"es": "Español", "en": "English"})
+    )
     status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS))
 
 
 @bp.context_processor
 def _formatters() -> dict:
-    return {"format_date": format_date, "format_datetime": format_datetime,
-            "format_decimal": format_decimal, "format_percent": format_percent}
+    return {
+        "format_date": format_date,
+        "format_datetime": format_datetime,
+        "format_decimal": format_decimal,
+        "format_percent": format_percent,
+    }
 
 
 def _settings():
@@ -96,16 +102,21 @@ def subscriptions():
     form = SubscriptionForm(obj=None)
     if request.method == "GET":
         form.lines.data = list(own.lines) if own else []
-        form.min_score.data = round(own.min_score * 100) if own else (
-            0 if not current_user.is_staff else 50)
+        form.min_score.data = (
+            round(own.min_score * 100) if own else (0 if not current_user.is_staff else 50)
+        )
         form.language.data = str(own.language) if own else str(current_user.language)
         form.status.data = str(own.status) if own else "active"
     if form.validate_on_submit():
         try:
             own = digest.save_subscription(
-                session, current_user, lines=form.lines.data or [],
-                min_score=form.min_score.data / 100, language=form.language.data,
-                status=form.status.data)
+                session,
+                current_user,
+                lines=form.lines.data or [],
+                min_score=form.min_score.data / 100,
+                language=form.language.data,
+                status=form.status.data,
+            )
         except Invalid as exc:
             for name, messages in exc.fields.items():
                 getattr(form, name, form.status).errors.extend(_(m) for m in messages)
@@ -118,8 +129,14 @@ def subscriptions():
         page = max(request.args.get("page", 1, type=int), 1)
         listing = digest.list_subscriptions(session, page=page, per_page=PER_PAGE)
     status = 400 if form.errors else 200
-    return render_template("digest/subscriptions.html", form=form, own=own, listing=listing,
-                           status_labels=STATUS_LABELS, line_labels=LINE_LABELS), status
+    return render_template(
+        "digest/subscriptions.html",
+        form=form,
+        own=own,
+        listing=listing,
+        status_labels=STATUS_LABELS,
+        line_labels=LINE_LABELS,
+    ), status
 
 
 @bp.get("/preview/<int:subscription_id>")
@@ -128,8 +145,7 @@ def preview(subscription_id: int):
     _staff_only()
     sub = _subscription(subscription_id)
     shown = digest.preview(db_session(), _settings(), sub)
-    return render_template("digest/preview.html", sub=sub, shown=shown,
-                           status_labels=STATUS_LABELS)
+    return render_template("digest/preview.html", sub=sub, shown=shown, status_labels=STATUS_LABELS)
 
 
 @bp.get("/preview/<int:subscription_id>/email.html")
@@ -213,6 +229,11 @@ def send_weekly_command() -> None:
     """Send this week's digests now, in this process (the beat task does the same)."""
     with runtime(current_app).session_factory() as session:
         result = digest.send_weekly(session, _settings())
-    click.echo(f"digest {result.period}: {result.reserved} reserved, {result.sent} sent"
-               + (f", failed for subscriptions {result.failed} (run again to retry)"
-                  if result.failed else ""))
+    click.echo(
+        f"digest {result.period}: {result.reserved} reserved, {result.sent} sent"
+        + (
+            f", failed for subscriptions {result.failed} (run again to retry)"
+            if result.failed
+            else ""
+        )
+    )

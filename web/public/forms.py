@@ -46,30 +46,76 @@ KINDS = {
 }
 SUPPLY_KINDS = [kind for kind in KINDS if kind != OrgKind.LOCAL_PUBLIC]
 SDG_NAMES = [
-    _l("No poverty"), _l("Zero hunger"), _l("Good health and well-being"),
-    _l("Quality education"), _l("Gender equality"), _l("Clean water and sanitation"),
-    _l("Affordable and clean energy"), _l("Decent work and economic growth"),
-    _l("Industry, innovation and infrastructure"), _l("Reduced inequalities"),
-    _l("Sustainable cities and communities"), _l("Responsible consumption and production"),
-    _l("Climate action"), _l("Life below water"), _l("Life on land"),
-    _l("Peace, justice and strong institutions"), _l("Partnerships for the goals"),
+    _l("No poverty"),
+    _l("Zero hunger"),
+    _l("Good health and well-being"),
+    _l("Quality education"),
+    _l("Gender equality"),
+    _l("Clean water and sanitation"),
+    _l("Affordable and clean energy"),
+    _l("Decent work and economic growth"),
+    _l("Industry, innovation and infrastructure"),
+    _l("Reduced inequalities"),
+    _l("Sustainable cities and communities"),
+    _l("Responsible consumption and production"),
+    _l("Climate action"),
+    _l("Life below water"),
+    _l("Life on land"),
+    _l("Peace, justice and strong institutions"),
+    _l("Partnerships for the goals"),
 ]
-LANGUAGES = {"es": _l("Spanish"), "en": _l("English"), "fr": _l("French"),
-             "pt": _l("Portuguese"), "de": _l("German"), "it": _l("Italian")}
+LANGUAGES = {
+    "es": _l("Spanish"),
+    "en": _l("English"),
+    "fr": _l("French"),
+    "pt": _l("Portuguese"),
+    "de": _l("German"),
+    "it": _l("Italian"),
+}
 # Latin America and the Caribbean, then the usual sources of cooperation (ISO 3166 alpha-2).
 COUNTRIES = {
-    "AR": _l("Argentina"), "BO": _l("Bolivia"), "BR": _l("Brazil"), "CL": _l("Chile"),
-    "CO": _l("Colombia"), "CR": _l("Costa Rica"), "CU": _l("Cuba"),
-    "DO": _l("Dominican Republic"), "EC": _l("Ecuador"), "SV": _l("El Salvador"),
-    "GT": _l("Guatemala"), "HN": _l("Honduras"), "MX": _l("Mexico"), "NI": _l("Nicaragua"),
-    "PA": _l("Panama"), "PY": _l("Paraguay"), "PE": _l("Peru"), "UY": _l("Uruguay"),
-    "VE": _l("Venezuela"), "AU": _l("Australia"), "AT": _l("Austria"), "BE": _l("Belgium"),
-    "CA": _l("Canada"), "CN": _l("China"), "DK": _l("Denmark"), "FI": _l("Finland"),
-    "FR": _l("France"), "DE": _l("Germany"), "IE": _l("Ireland"), "IT": _l("Italy"),
-    "JP": _l("Japan"), "KR": _l("South Korea"), "LU": _l("Luxembourg"),
-    "NL": _l("Netherlands"), "NZ": _l("New Zealand"), "NO": _l("Norway"),
-    "PT": _l("Portugal"), "ES": _l("Spain"), "SE": _l("Sweden"), "CH": _l("Switzerland"),
-    "GB": _l("United Kingdom"), "US": _l("United States"),
+    "AR": _l("Argentina"),
+    "BO": _l("Bolivia"),
+    "BR": _l("Brazil"),
+    "CL": _l("Chile"),
+    "CO": _l("Colombia"),
+    "CR": _l("Costa Rica"),
+    "CU": _l("Cuba"),
+    "DO": _l("Dominican Republic"),
+    "EC": _l("Ecuador"),
+    "SV": _l("El Salvador"),
+    "GT": _l("Guatemala"),
+    "HN": _l("Honduras"),
+    "MX": _l("Mexico"),
+    "NI": _l("Nicaragua"),
+    "PA": _l("Panama"),
+    "PY": _l("Paraguay"),
+    "PE": _l("Peru"),
+    "UY": _l("Uruguay"),
+    "VE": _l("Venezuela"),
+    "AU": _l("Australia"),
+    "AT": _l("Austria"),
+    "BE": _l("Belgium"),
+    "CA": _l("Canada"),
+    "CN": _l("China"),
+    "DK": _l("Denmark"),
+    "FI": _l("Finland"),
+    "FR": _l("France"),
+    "DE": _l("Germany"),
+    "IE": _l("Ireland"),
+    "IT": _l("Italy"),
+    "JP": _l("Japan"),
+    "KR": _l("South Korea"),
+    "LU": _l("Luxembourg"),
+    "NL": _l("Netherlands"),
+    "NZ": _l("New Zealand"),
+    "NO": _l("Norway"),
+    "PT": _l("Portugal"),
+    "ES": _l("Spain"),
+    "SE": _l("Sweden"),
+    "CH": _l("Switzerland"),
+    "GB": _l("United Kingdom"),
+    "US": _l("United States"),
 }
 REJECT_REASONS = {
     "out_of_scope": _l("It is outside the agency's scope."),
@@ -81,15 +127,21 @@ REJECT_REASONS = {
 LIST_FIELDS = ("modalities", "lines", "sdgs", "eligible_kinds", "eligible_countries")
 OPTIONAL_FIELDS = ("amount_min", "amount_max", "currency", "opens_on", "deadline")
 REQUIRED_FIELDS = ("title", "description", "language")
-ORG_FIELDS = {"org_name": "name", "org_kind": "kind", "org_country": "country",
-              "org_website": "website"}
+ORG_FIELDS = {
+    "org_name": "name",
+    "org_kind": "kind",
+    "org_country": "country",
+    "org_website": "website",
+}
 
 
 def _choices(labels: dict, blank: str | None = None) -> Callable[[], list]:
     """Choices computed per request, so the labels come in the page's language."""
+
     def build() -> list[tuple[str, str]]:
         out = [(str(code), str(label)) for code, label in labels.items()]
         return ([("", blank)] if blank is not None else []) + out
+
     return build
 
 
@@ -99,8 +151,9 @@ def _sort_key(text: str) -> str:
 
 
 def _sorted_countries() -> list[tuple[str, str]]:
-    return sorted(((code, str(name)) for code, name in COUNTRIES.items()),
-                  key=lambda pair: _sort_key(pair[1]))
+    return sorted(
+        ((code, str(name)) for code, name in COUNTRIES.items()), key=lambda pair: _sort_key(pair[1])
+    )
 
 
 class CheckboxesField(SelectMultipleField):
@@ -114,8 +167,9 @@ class OfferFieldsForm(FlaskForm):
     """The offer's own fields: shown when submitting and when editing a submitted offer."""
 
     title = StringField(_l("Title"), render_kw={"maxlength": MAX_TITLE})
-    description = TextAreaField(_l("Description"),
-                                render_kw={"rows": 8, "maxlength": MAX_DESCRIPTION})
+    description = TextAreaField(
+        _l("Description"), render_kw={"rows": 8, "maxlength": MAX_DESCRIPTION}
+    )
     modalities = CheckboxesField(_l("What you offer (modality)"), validate_choice=False)
     lines = CheckboxesField(_l("Thematic lines"), validate_choice=False)
     sdgs = CheckboxesField(_l("Sustainable Development Goals"), validate_choice=False)
@@ -123,8 +177,9 @@ class OfferFieldsForm(FlaskForm):
     amount_max = StringField(_l("Maximum amount"), widget=NumberInput(step="0.01", min=0))
     currency = SelectField(_l("Currency"), validate_choice=False)
     eligible_kinds = CheckboxesField(_l("Who may apply"), validate_choice=False)
-    eligible_countries = SelectMultipleField(_l("Eligible countries"), validate_choice=False,
-                                             render_kw={"size": 8})
+    eligible_countries = SelectMultipleField(
+        _l("Eligible countries"), validate_choice=False, render_kw={"size": 8}
+    )
     opens_on = StringField(_l("Opens on"), widget=DateInput())
     deadline = StringField(_l("Deadline"), widget=DateInput())
     language = SelectField(_l("Language of the offer"), validate_choice=False)
@@ -134,12 +189,14 @@ class OfferFieldsForm(FlaskForm):
         self.modalities.choices = _choices(MODALITIES)()
         self.lines.choices = _choices(LINES)()
         self.sdgs.choices = [(str(n), f"{n} · {SDG_NAMES[n - 1]}") for n in SDGS]
-        self.currency.choices = [("", _("No amount given"))] + [(c.value, c.value)
-                                                                 for c in Currency]
+        self.currency.choices = [("", _("No amount given"))] + [
+            (c.value, c.value) for c in Currency
+        ]
         self.eligible_kinds.choices = _choices(KINDS)()
         self.eligible_countries.choices = _sorted_countries()
         self.language.choices = [("", _("Choose…"))] + [
-            (code, str(LANGUAGES[code])) for code in OFFER_LANGUAGES]
+            (code, str(LANGUAGES[code])) for code in OFFER_LANGUAGES
+        ]
 
     def offer_payload(self) -> dict:
         """Return the posted offer fields in the shape OfferIn loads."""
@@ -162,7 +219,8 @@ class OfferFieldsForm(FlaskForm):
             if field is None or not hasattr(field, "errors"):
                 field = self.title
             field.errors = list(field.errors or []) + [
-                translate_error(name, m) for m in flatten(messages)]
+                translate_error(name, m) for m in flatten(messages)
+            ]
 
 
 class NewOfferForm(OfferFieldsForm):
@@ -175,15 +233,18 @@ class NewOfferForm(OfferFieldsForm):
     org_website = StringField(_l("Website"), widget=URLInput(), render_kw={"maxlength": 300})
     contact_email = EmailField(_l("Contact email"), render_kw={"maxlength": 254})
     # The honeypot: hidden from people by CSS, filled by bots that fill every field.
-    homepage = StringField(_l("Leave this field empty"),
-                           render_kw={"autocomplete": "off", "tabindex": "-1"})
+    homepage = StringField(
+        _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
 
     def __init__(self, *args, organizations=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.organization_id.choices = [("", _("— My organisation is not listed —"))] + [
-            (str(org.id), org.name) for org in organizations]
+            (str(org.id), org.name) for org in organizations
+        ]
         self.org_kind.choices = [("", _("Choose…"))] + [
-            (kind.value, str(KINDS[kind])) for kind in SUPPLY_KINDS]
+            (kind.value, str(KINDS[kind])) for kind in SUPPLY_KINDS
+        ]
         self.org_country.choices = [("", _("Choose…"))] + _sorted_countries()
 
     def offer_payload(self) -> dict:
@@ -197,8 +258,9 @@ class NewOfferForm(OfferFieldsForm):
 
     def organization_payload(self) -> dict | None:
         """Return the new organisation's fields, or None when an existing one is chosen."""
-        values = {target: (getattr(self, name).data or "").strip()
-                  for name, target in ORG_FIELDS.items()}
+        values = {
+            target: (getattr(self, name).data or "").strip() for name, target in ORG_FIELDS.items()
+        }
         if self.chosen_organization_id() is not None:
             return None
         payload = {k: v for k, v in values.items() if v}
@@ -209,17 +271,18 @@ class NewOfferForm(OfferFieldsForm):
     def organization_conflict(self) -> bool:
         """True when an organisation is chosen from the list and a new one is typed too."""
         return self.chosen_organization_id() is not None and bool(
-            (self.org_name.data or "").strip())
+            (self.org_name.data or "").strip()
+        )
 
     def show_organization_errors(self, errors: dict) -> None:
         names = {target: name for name, target in ORG_FIELDS.items()}
-        self.show_errors({names.get(key, "org_name"): messages
-                          for key, messages in errors.items()})
+        self.show_errors({names.get(key, "org_name"): messages for key, messages in errors.items()})
 
 
 class FollowLinkForm(FlaskForm):
-    email = EmailField(_l("The contact email you gave with the offer"),
-                       render_kw={"maxlength": 254})
+    email = EmailField(
+        _l("The contact email you gave with the offer"), render_kw={"maxlength": 254}
+    )
 
 
 class WithdrawForm(FlaskForm):
@@ -236,14 +299,19 @@ def flatten(messages) -> list[str]:
 
 
 _PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
-    (re.compile(r"Length must be between (\d+) and (\d+)\."),
-     lambda m: _("Use between %(min)s and %(max)s characters.", min=m[1], max=m[2])),
-    (re.compile(r"Shorter than minimum length (\d+)\."),
-     lambda m: _("Use at least %(min)s characters.", min=m[1])),
-    (re.compile(r"Longer than maximum length (\d+)\."),
-     lambda m: _("Use at most %(max)s characters.", max=m[1])),
-    (re.compile(r"Must be at most ([\d,]+)\."),
-     lambda m: _("Must be at most %(max)s.", max=m[1])),
+    (
+        re.compile(r"Length must be between (\d+) and (\d+)\."),
+        lambda m: _("Use between %(min)s and %(max)s characters.", min=m[1], max=m[2]),
+    ),
+    (
+        re.compile(r"Shorter than minimum length (\d+)\."),
+        lambda m: _("Use at least %(min)s characters.", min=m[1]),
+    ),
+    (
+        re.compile(r"Longer than maximum length (\d+)\."),
+        lambda m: _("Use at most %(max)s characters.", max=m[1]),
+    ),
+    (re.compile(r"Must be at most ([\d,]+)\."), lambda m: _("Must be at most %(max)s.", max=m[1])),
     (re.compile(r"Must be one of: .*"), lambda m: _("Choose one of the options.")),
 ]
 _PLAIN = {

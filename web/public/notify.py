@@ -33,7 +33,7 @@ def _one_line(text: str) -> str:
     # Header values must not carry line breaks; titles come from strangers.
     text = " ".join(text.split())
     if len(text) > SUBJECT_TITLE_LENGTH:
-        text = text[:SUBJECT_TITLE_LENGTH - 1] + "…"
+        text = text[: SUBJECT_TITLE_LENGTH - 1] + "…"
     return text
 
 
@@ -51,9 +51,12 @@ def send_confirmation(offer: Offer, token: str) -> bool:
     """Email the offer's contact that it was received, with its follow link; True if sent."""
     if not offer.contact_email:
         return False
-    text = render_template("public/email/confirmation.txt", offer=offer,
-                           follow_url=follow_url(token),
-                           days=submissions.DEFAULT_LINK_MAX_AGE.days)
+    text = render_template(
+        "public/email/confirmation.txt",
+        offer=offer,
+        follow_url=follow_url(token),
+        days=submissions.DEFAULT_LINK_MAX_AGE.days,
+    )
     subject = _("We received your offer: %(title)s", title=_one_line(offer.title))
     return _send(offer.contact_email, subject, text)
 
@@ -63,8 +66,9 @@ def send_links(email: str, offers: Iterable[Offer]) -> bool:
     items = [(offer, follow_url(follow_token(offer))) for offer in offers]
     if not items:
         return False
-    text = render_template("public/email/links.txt", items=items,
-                           days=submissions.DEFAULT_LINK_MAX_AGE.days)
+    text = render_template(
+        "public/email/links.txt", items=items, days=submissions.DEFAULT_LINK_MAX_AGE.days
+    )
     return _send(email, _("Links to follow your offers"), text)
 
 

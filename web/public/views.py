@@ -65,16 +65,21 @@ def _validate_new(form: NewOfferForm) -> tuple[dict | None, dict | None, dict]:
     if not payload.get("contact_email"):
         errors.setdefault("contact_email", [submissions.CONTACT_REQUIRED])
     if form.organization_conflict():
-        errors["org_name"] = [_("Choose your organisation from the list or enter a new one, "
-                                "not both.")]
+        errors["org_name"] = [
+            _("Choose your organisation from the list or enter a new one, not both.")
+        ]
     else:
         org_payload = form.organization_payload()
         if org_payload is not None:
             try:
                 organization = schemas.OrganizationIn(exclude=NEW_ORG_EXCLUDE).load(org_payload)
             except ValidationError as exc:
-                names = {"name": "org_name", "kind": "org_kind", "country": "org_country",
-                         "website": "org_website"}
+                names = {
+                    "name": "org_name",
+                    "kind": "org_kind",
+                    "country": "org_country",
+                    "website": "org_website",
+                }
                 errors.update({names.get(k, "org_name"): v for k, v in exc.messages.items()})
     return data, organization, errors
 
@@ -97,11 +102,19 @@ def new_offer():
         return _render_new(form)
     try:
         result = submissions.submit_offer(
-            session, data, organization_id=form.chosen_organization_id(),
-            new_organization=organization)
+            session,
+            data,
+            organization_id=form.chosen_organization_id(),
+            new_organization=organization,
+        )
     except Conflict:  # another sending created the same organisation a moment ago
-        form.show_errors({"org_name": [_("An organisation with this name already exists: "
-                                         "choose it from the list.")]})
+        form.show_errors(
+            {
+                "org_name": [
+                    _("An organisation with this name already exists: choose it from the list.")
+                ]
+            }
+        )
         return _render_new(form)
     except Invalid as exc:
         by_field = dict(exc.fields)
@@ -111,11 +124,21 @@ def new_offer():
         return _render_new(form)
     token = notify.follow_token(result.offer)
     if result.duplicate:
-        flash(_("You had already sent this offer a few minutes ago: we kept the first one "
-                "and stored nothing new."), "info")
+        flash(
+            _(
+                "You had already sent this offer a few minutes ago: we kept the first one "
+                "and stored nothing new."
+            ),
+            "info",
+        )
     elif not notify.send_confirmation(result.offer, token):
-        flash(_("Your offer is saved, but we could not send the confirmation email just now. "
-                "Keep the link on this page to follow your offer."), "warning")
+        flash(
+            _(
+                "Your offer is saved, but we could not send the confirmation email just now. "
+                "Keep the link on this page to follow your offer."
+            ),
+            "warning",
+        )
     return redirect(url_for("public.submitted", token=token))
 
 
@@ -134,19 +157,26 @@ def submitted(token: str):
         offer = _offer_from(token)
     except (NotFound, submissions.LinkExpired) as exc:
         return _link_problem(exc)
-    return render_template("public/submitted.html", offer=offer,
-                           follow_url=url_for("public.follow_offer", token=token))
+    return render_template(
+        "public/submitted.html", offer=offer, follow_url=url_for("public.follow_offer", token=token)
+    )
 
 
 def _edit_data(offer: Offer) -> dict:
     """The offer's values in the shape of the edit form's fields."""
+
     def text(value) -> str:
         return "" if value is None else str(value)
+
     return {
-        "title": offer.title, "description": offer.description,
-        "modalities": list(offer.modalities), "lines": list(offer.lines),
-        "sdgs": [str(n) for n in offer.sdgs], "amount_min": text(offer.amount_min),
-        "amount_max": text(offer.amount_max), "currency": offer.currency or "",
+        "title": offer.title,
+        "description": offer.description,
+        "modalities": list(offer.modalities),
+        "lines": list(offer.lines),
+        "sdgs": [str(n) for n in offer.sdgs],
+        "amount_min": text(offer.amount_min),
+        "amount_max": text(offer.amount_max),
+        "currency": offer.currency or "",
         "eligible_kinds": list(offer.eligible_kinds),
         "eligible_countries": list(offer.eligible_countries),
         "opens_on": offer.opens_on.isoformat() if offer.opens_on else "",
@@ -161,10 +191,15 @@ def _render_follow(offer: Offer, token: str, form: OfferFieldsForm | None = None
         form = OfferFieldsForm(data=_edit_data(offer))
     status = 400 if form is not None and form.errors else 200
     return render_template(
-        "public/follow.html", offer=offer, token=token, form=form if editable else None,
+        "public/follow.html",
+        offer=offer,
+        token=token,
+        form=form if editable else None,
         can_withdraw=offer.status in submissions.WITHDRAWABLE,
-        rejection=submissions.rejection(db_session(), offer), reject_reasons=REJECT_REASONS,
-        matched=submissions.matched_projects(db_session(), offer)), status
+        rejection=submissions.rejection(db_session(), offer),
+        reject_reasons=REJECT_REASONS,
+        matched=submissions.matched_projects(db_session(), offer),
+    ), status
 
 
 @bp.get("/follow/<token>")
@@ -258,10 +293,14 @@ def _too_large(_exc):
 
 @bp.errorhandler(CSRFError)
 def _csrf(_exc):
-    return render_template("error.html", status=400, message=_(
-        "The form could not be accepted: it may have been open too long, or cookies are "
-        "blocked. Open the form again and resend it.")), 400
-
+    return render_template(
+        "error.html",
+        status=400,
+        message=_(
+            "The form could not be accepted: it may have been open too long, or cookies are "
+            "blocked. Open the form again and resend it."
+        ),
+    ), 400
 
 
 @bp.context_processor

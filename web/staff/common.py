@@ -26,8 +26,12 @@ def safe_next(target: str | None, default_endpoint: str = "staff.queue", **value
     """Return `target` if it is a path on this site, else the default page."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
             return target
     return url_for(default_endpoint, **values)
 
@@ -62,7 +66,8 @@ def apply_errors(form, exc: DomainError) -> bool:
             continue
         if not isinstance(field.errors, list):
             field.errors = list(field.errors)
-        field.errors.extend(_(str(m)) for m in (messages if isinstance(messages, list)
-                                                else [messages]))
+        field.errors.extend(
+            _(str(m)) for m in (messages if isinstance(messages, list) else [messages])
+        )
         landed = True
     return landed

@@ -30,8 +30,12 @@ def _chart(name: str, bars: list[reports.Bar]) -> charts.Chart:
     rows = []
     for bar in bars:
         label = _label(name, bar.key)
-        tooltip = _("%(label)s: %(amount)s, %(projects)s projects", label=label,
-                    amount=format_currency(bar.usd, "USD"), projects=bar.projects)
+        tooltip = _(
+            "%(label)s: %(amount)s, %(projects)s projects",
+            label=label,
+            amount=format_currency(bar.usd, "USD"),
+            projects=bar.projects,
+        )
         rows.append((label, bar.usd, _short_usd(bar.usd), tooltip))
     return charts.horizontal(rows)
 
@@ -41,8 +45,13 @@ def dashboard():
     session = db_session()
     data = {name: reports.chart(session, name, common.today()) for name in reports.CHARTS}
     drawn = {name: _chart(name, bars) for name, bars in data.items()}
-    return render_template("staff/dashboard.html", totals=reports.totals(session), data=data,
-                           charts=drawn, first_year=reports.FIRST_YEAR)
+    return render_template(
+        "staff/dashboard.html",
+        totals=reports.totals(session),
+        data=data,
+        charts=drawn,
+        first_year=reports.FIRST_YEAR,
+    )
 
 
 @bp.get("/dashboard/<chart>.csv")
@@ -55,5 +64,10 @@ def dashboard_csv(chart: str):
     writer.writerow([chart, "label", "usd", "projects_impacted"])
     for bar in bars:
         writer.writerow([bar.key, _label(chart, bar.key), f"{bar.usd:.2f}", bar.projects])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="coopmatch-mobilised-per-{chart}.csv"'})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="coopmatch-mobilised-per-{chart}.csv"'
+        },
+    )

@@ -40,31 +40,47 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    line = SelectField(_l("Thematic line"), choices=labels.choices("line", _l("Any line")),
-                       validators=[Optional()])
-    modality = SelectField(_l("Modality"), choices=labels.choices("modality", _l("Any modality")),
-                           validators=[Optional()])
-    kind = SelectField(_l("Kind of ally"), choices=labels.choices("kind", _l("Any kind")),
-                       validators=[Optional()])
+    line = SelectField(
+        _l("Thematic line"), choices=labels.choices("line", _l("Any line")), validators=[Optional()]
+    )
+    modality = SelectField(
+        _l("Modality"),
+        choices=labels.choices("modality", _l("Any modality")),
+        validators=[Optional()],
+    )
+    kind = SelectField(
+        _l("Kind of ally"), choices=labels.choices("kind", _l("Any kind")), validators=[Optional()]
+    )
     min_score = FloatField(_l("Minimum score"), validators=[Optional(), NumberRange(0, 1)])
-    deadline_days = IntegerField(_l("Deadline within (days)"),
-                                 validators=[Optional(), NumberRange(0, 3650)])
-    status = SelectField(_l("Status"), choices=labels.choices("match_status"), default="open",
-                         validators=[Optional()])
+    deadline_days = IntegerField(
+        _l("Deadline within (days)"), validators=[Optional(), NumberRange(0, 3650)]
+    )
+    status = SelectField(
+        _l("Status"),
+        choices=labels.choices("match_status"),
+        default="open",
+        validators=[Optional()],
+    )
 
 
 class DecisionForm(FlaskForm):
     action = HiddenField(validators=[DataRequired()])
-    reason = SelectField(_l("Reason"), choices=labels.choices("reject_reason", _l("Choose…")),
-                         validators=[Optional()])
+    reason = SelectField(
+        _l("Reason"),
+        choices=labels.choices("reject_reason", _l("Choose…")),
+        validators=[Optional()],
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=reviews.MAX_NOTE)])
     next = HiddenField()
 
 
 class BulkRejectForm(FlaskForm):
     match_ids = SelectMultipleField(coerce=int, validate_choice=False)
-    reason = SelectField(_l("Reason"), choices=labels.choices("reject_reason", _l("Choose…")),
-                         validators=[DataRequired(_l("Choose a reason for the rejection."))])
+    reason = SelectField(
+        _l("Reason"),
+        choices=labels.choices("reject_reason", _l("Choose…")),
+        validators=[DataRequired(_l("Choose a reason for the rejection."))],
+    )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=reviews.MAX_NOTE)])
     next = HiddenField()
 
@@ -81,9 +97,11 @@ class ActionForm(FlaskForm):
 
 
 class OfferRejectForm(FlaskForm):
-    reason = SelectField(_l("Reason"),
-                         choices=labels.choices("offer_reject_reason", _l("Choose…")),
-                         validators=[DataRequired(_l("Choose a reason for the rejection."))])
+    reason = SelectField(
+        _l("Reason"),
+        choices=labels.choices("offer_reject_reason", _l("Choose…")),
+        validators=[DataRequired(_l("Choose a reason for the rejection."))],
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
@@ -92,26 +110,34 @@ class OfferEditForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=20000)])
     modalities = MultiCheckboxField(_l("Modalities"), choices=labels.choices("modality"))
     lines = MultiCheckboxField(_l("Thematic lines"), choices=labels.choices("line"))
-    amount_min = DecimalField(_l("Minimum amount"), places=2,
-                              validators=[Optional(), NumberRange(min=0)])
-    amount_max = DecimalField(_l("Maximum amount"), places=2,
-                              validators=[Optional(), NumberRange(min=0)])
-    currency = SelectField(_l("Currency"), choices=[SelectChoice("", "—"), *CURRENCIES],
-                           validators=[Optional()])
+    amount_min = DecimalField(
+        _l("Minimum amount"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+    amount_max = DecimalField(
+        _l("Maximum amount"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+    currency = SelectField(
+        _l("Currency"), choices=[SelectChoice("", "—"), *CURRENCIES], validators=[Optional()]
+    )
     opens_on = DateField(_l("Opens on"), validators=[Optional()])
     deadline = DateField(_l("Deadline"), validators=[Optional()])
     language = SelectField(_l("Language"), choices=LANGUAGES)
-    contact_email = EmailField(_l("Contact email"),
-                               validators=[Optional(), Email(), Length(max=254)])
+    contact_email = EmailField(
+        _l("Contact email"), validators=[Optional(), Email(), Length(max=254)]
+    )
 
 
 class AllianceForm(FlaskForm):
     stage = SelectField(_l("Stage"), choices=labels.choices("stage"))
-    amount = DecimalField(_l("Amount mobilised"), places=2,
-                          validators=[InputRequired(), NumberRange(min=0)])
+    amount = DecimalField(
+        _l("Amount mobilised"), places=2, validators=[InputRequired(), NumberRange(min=0)]
+    )
     currency = SelectField(_l("Currency"), choices=CURRENCIES)
-    usd_rate = DecimalField(_l("USD per unit of the currency"), places=None,
-                            validators=[InputRequired(), NumberRange(min=0.0000000001)])
+    usd_rate = DecimalField(
+        _l("USD per unit of the currency"),
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0.0000000001)],
+    )
     started_on = DateField(_l("Started on"), validators=[InputRequired()])
     formalised_on = DateField(_l("Formalised on"), validators=[Optional()])
     ended_on = DateField(_l("Ended on"), validators=[Optional()])
@@ -121,14 +147,16 @@ class NewUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     role = SelectField(_l("Role"), choices=labels.choices("role"), default="staff")
-    organization_id = SelectField(_l("Organisation (partners only)"), coerce=int, choices=[],
-                                  validate_choice=False)
+    organization_id = SelectField(
+        _l("Organisation (partners only)"), coerce=int, choices=[], validate_choice=False
+    )
     language = SelectField(_l("Language"), choices=LANGUAGES)
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(10, 200)])
 
 
 class UserChangeForm(FlaskForm):
     role = SelectField(_l("Role"), choices=labels.choices("role"))
-    organization_id = SelectField(_l("Organisation (partners only)"), coerce=int, choices=[],
-                                  validate_choice=False)
+    organization_id = SelectField(
+        _l("Organisation (partners only)"), coerce=int, choices=[], validate_choice=False
+    )
     active = BooleanField(_l("May sign in"))

@@ -24,10 +24,15 @@ def _get(model, item_id: int):
 def _match_page(template: str, **context):
     matches = context["matches"]
     ids = [m.id for m in matches]
-    return render_template(template, today=common.today(), return_to=common.here(),
-                           undo=session.pop("staff_undo", None),
-                           undoable=reviews.undoable_ids(db_session(), ids),
-                           decision_form=DecisionForm(), **context)
+    return render_template(
+        template,
+        today=common.today(),
+        return_to=common.here(),
+        undo=session.pop("staff_undo", None),
+        undoable=reviews.undoable_ids(db_session(), ids),
+        decision_form=DecisionForm(),
+        **context,
+    )
 
 
 @bp.get("/projects/<int:project_id>")
@@ -35,8 +40,13 @@ def project(project_id: int):
     item = _get(Project, project_id)
     matches = reviews.ranked(db_session(), project_id=item.id)
     events = audit.trail(db_session(), "match", [m.id for m in matches])
-    return _match_page("staff/project.html", project=item, matches=matches, events=events,
-                       by_id={m.id: m for m in matches})
+    return _match_page(
+        "staff/project.html",
+        project=item,
+        matches=matches,
+        events=events,
+        by_id={m.id: m for m in matches},
+    )
 
 
 @bp.get("/offers/<int:offer_id>")
@@ -44,16 +54,26 @@ def offer(offer_id: int):
     item = _get(Offer, offer_id)
     matches = reviews.ranked(db_session(), offer_id=item.id)
     events = audit.trail(db_session(), "offer", [item.id], limit=50)
-    return _match_page("staff/offer.html", offer=item, matches=matches, events=events,
-                       rejection=moderation.last_rejection(db_session(), item.id),
-                       reject_form=OfferRejectForm(), action_form=ActionForm())
+    return _match_page(
+        "staff/offer.html",
+        offer=item,
+        matches=matches,
+        events=events,
+        rejection=moderation.last_rejection(db_session(), item.id),
+        reject_form=OfferRejectForm(),
+        action_form=ActionForm(),
+    )
 
 
 @bp.get("/moderation", endpoint="moderation")
 def moderation_list():
     offers = moderation.pending(db_session())
-    return render_template("staff/moderation.html", offers=offers, reject_form=OfferRejectForm(),
-                           action_form=ActionForm())
+    return render_template(
+        "staff/moderation.html",
+        offers=offers,
+        reject_form=OfferRejectForm(),
+        action_form=ActionForm(),
+    )
 
 
 def _back_to_moderation():
@@ -69,12 +89,20 @@ def publish(offer_id: int):
     try:
         moderation.publish(db_session(), item, current_user.id)
     except DomainError as exc:
-        common.flash_error(exc, _("Offer %(id)s could not be published: it is no longer "
-                                  "waiting for moderation, or some of its fields break the "
-                                  "rules. Edit it first.", id=offer_id))
+        common.flash_error(
+            exc,
+            _(
+                "Offer %(id)s could not be published: it is no longer "
+                "waiting for moderation, or some of its fields break the "
+                "rules. Edit it first.",
+                id=offer_id,
+            ),
+        )
     else:
-        flash(_("“%(title)s” is published; its matches are being computed.", title=item.title),
-              "success")
+        flash(
+            _("“%(title)s” is published; its matches are being computed.", title=item.title),
+            "success",
+        )
     return _back_to_moderation()
 
 
@@ -88,16 +116,14 @@ def reject_offer(offer_id: int):
     try:
         moderation.reject(db_session(), item, current_user.id, form.reason.data, form.note.data)
     except DomainError as exc:
-        common.flash_error(exc, _("Offer %(id)s is no longer waiting for moderation.",
-                                  id=offer_id))
+        common.flash_error(exc, _("Offer %(id)s is no longer waiting for moderation.", id=offer_id))
     else:
         flash(_("“%(title)s” was rejected.", title=item.title), "success")
     return _back_to_moderation()
 
 
 def _edit_values(form: OfferEditForm) -> dict:
-    values = {name: getattr(form, name).data for name in moderation.EDITABLE
-              if hasattr(form, name)}
+    values = {name: getattr(form, name).data for name in moderation.EDITABLE if hasattr(form, name)}
     values["currency"] = values.get("currency") or None
     values["contact_email"] = values.get("contact_email") or None
     return values

@@ -19,12 +19,14 @@ RECENT_JOBS = 50
 @bp.get("/jobs")
 def jobs():
     session = db_session()
-    rows = session.scalars(sa.select(Job).order_by(Job.created_at.desc(), Job.id)
-                           .limit(RECENT_JOBS)).all()
+    rows = session.scalars(
+        sa.select(Job).order_by(Job.created_at.desc(), Job.id).limit(RECENT_JOBS)
+    ).all()
     running = any(job.status in (JobStatus.QUEUED, JobStatus.RUNNING) for job in rows)
     waiting = session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) or 0
-    return render_template("staff/jobs.html", jobs=rows, running=running, waiting=waiting,
-                           form=ActionForm())
+    return render_template(
+        "staff/jobs.html", jobs=rows, running=running, waiting=waiting, form=ActionForm()
+    )
 
 
 @bp.post("/jobs/rebuild")

@@ -21,6 +21,7 @@ def translate(text: str, **variables) -> str:
         found = cache[text] = gettext(text)
     return found % variables if variables else found
 
+
 LINES = {
     "social_inclusion": N_("Social inclusion and rights"),
     "economic_development": N_("Economic development"),
@@ -118,11 +119,21 @@ CHARTS = {
     "kind": N_("Per kind of ally"),
     "modality": N_("Per modality"),
 }
-ALL = {"line": LINES, "modality": MODALITIES, "kind": KINDS, "match_status": MATCH_STATUSES,
-       "stage": STAGES, "reject_reason": REJECT_REASONS,
-       "offer_reject_reason": OFFER_REJECT_REASONS,
-       "offer_status": OFFER_STATUSES, "project_stage": PROJECT_STAGES, "role": ROLES,
-       "action": ACTIONS, "component": COMPONENTS, "chart": CHARTS}
+ALL = {
+    "line": LINES,
+    "modality": MODALITIES,
+    "kind": KINDS,
+    "match_status": MATCH_STATUSES,
+    "stage": STAGES,
+    "reject_reason": REJECT_REASONS,
+    "offer_reject_reason": OFFER_REJECT_REASONS,
+    "offer_status": OFFER_STATUSES,
+    "project_stage": PROJECT_STAGES,
+    "role": ROLES,
+    "action": ACTIONS,
+    "component": COMPONENTS,
+    "chart": CHARTS,
+}
 
 
 def label(kind: str, code) -> str:

@@ -68,8 +68,11 @@ def phrases(explanation: dict | None) -> list[str]:
 
 
 def components(values: dict | None) -> list[tuple[str, float]]:
-    return [(labels.label("component", k), float(v)) for k, v in (values or {}).items()
-            if isinstance(v, int | float)]
+    return [
+        (labels.label("component", k), float(v))
+        for k, v in (values or {}).items()
+        if isinstance(v, int | float)
+    ]
 
 
 def decision_reason(text: str | None) -> str:
@@ -83,8 +86,7 @@ def decision_reason(text: str | None) -> str:
 def reject_options() -> list[tuple[str, str]]:
     """The match rejection reasons as (code, translated name), built once per request."""
     if "_staff_reject_options" not in g:
-        g._staff_reject_options = [(code, _(text)) for code, text in
-                                   labels.REJECT_REASONS.items()]
+        g._staff_reject_options = [(code, _(text)) for code, text in labels.REJECT_REASONS.items()]
     return g._staff_reject_options
 
 

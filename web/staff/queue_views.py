@@ -45,14 +45,25 @@ def queue():
     filters.after = _cursor(request.args.get("after"))
     page = reviews.queue_page(db_session(), filters, common.today())
     args = {k: v for k, v in request.args.items() if k in FILTER_NAMES and v != ""}
-    next_url = (url_for("staff.queue", **args, after=f"{page.next_after[0]!r}:{page.next_after[1]}")
-                if page.next_after else None)
+    next_url = (
+        url_for("staff.queue", **args, after=f"{page.next_after[0]!r}:{page.next_after[1]}")
+        if page.next_after
+        else None
+    )
     first_url = url_for("staff.queue", **args) if filters.after else None
     return render_template(
-        "staff/queue.html", form=form, page=page, next_url=next_url, first_url=first_url,
-        today=common.today(), return_to=common.here(), undo=session.pop("staff_undo", None),
+        "staff/queue.html",
+        form=form,
+        page=page,
+        next_url=next_url,
+        first_url=first_url,
+        today=common.today(),
+        return_to=common.here(),
+        undo=session.pop("staff_undo", None),
         undoable=reviews.undoable_ids(db_session(), [m.id for m in page.items]),
-        decision_form=DecisionForm(), bulk_form=BulkRejectForm())
+        decision_form=DecisionForm(),
+        bulk_form=BulkRejectForm(),
+    )
 
 
 def _remember_undo(ids: list[int], message: str) -> None:
@@ -68,20 +79,31 @@ def decide(match_id: int):
         return redirect(back)
     action = form.action.data
     try:
-        reviews.decide(db_session(), match_id, current_user.id, action,
-                       reason=form.reason.data or None, note=form.note.data,
-                       usd_rates=common.settings().usd_rates, today=common.today())
+        reviews.decide(
+            db_session(),
+            match_id,
+            current_user.id,
+            action,
+            reason=form.reason.data or None,
+            note=form.note.data,
+            usd_rates=common.settings().usd_rates,
+            today=common.today(),
+        )
     except NotFound:
         flash(_("That match no longer exists."), "error")
     except Conflict:
-        flash(_("Match %(id)s was already decided or withdrawn: nothing changed.", id=match_id),
-              "error")
+        flash(
+            _("Match %(id)s was already decided or withdrawn: nothing changed.", id=match_id),
+            "error",
+        )
     except DomainError as exc:
         common.flash_error(exc, _("The decision could not be saved."))
     else:
-        messages = {"shortlist": _("Match %(id)s shortlisted.", id=match_id),
-                    "accept": _("Match %(id)s accepted: an alliance was started.", id=match_id),
-                    "reject": _("Match %(id)s rejected.", id=match_id)}
+        messages = {
+            "shortlist": _("Match %(id)s shortlisted.", id=match_id),
+            "accept": _("Match %(id)s accepted: an alliance was started.", id=match_id),
+            "reject": _("Match %(id)s rejected.", id=match_id),
+        }
         _remember_undo([match_id], messages[action])
     return redirect(back)
 
@@ -92,21 +114,28 @@ def bulk_reject():
     back = common.safe_next(form.next.data)
     if not form.validate_on_submit():
         messages = [e for errors in form.errors.values() for e in errors]
-        flash(" ".join(str(m) for m in messages) or _("Choose a reason for the rejection."),
-              "error")
+        flash(
+            " ".join(str(m) for m in messages) or _("Choose a reason for the rejection."), "error"
+        )
         return redirect(back)
     try:
-        result = reviews.bulk_reject(db_session(), form.match_ids.data or [], current_user.id,
-                                     form.reason.data, form.note.data)
+        result = reviews.bulk_reject(
+            db_session(),
+            form.match_ids.data or [],
+            current_user.id,
+            form.reason.data,
+            form.note.data,
+        )
     except DomainError as exc:
         common.flash_error(exc, _("Nothing was rejected."))
         return redirect(back)
-    message = ngettext("%(num)d match rejected.", "%(num)d matches rejected.",
-                       len(result.done))
+    message = ngettext("%(num)d match rejected.", "%(num)d matches rejected.", len(result.done))
     if result.skipped:
-        message += " " + ngettext("%(num)d was skipped: already decided or withdrawn.",
-                                  "%(num)d were skipped: already decided or withdrawn.",
-                                  len(result.skipped))
+        message += " " + ngettext(
+            "%(num)d was skipped: already decided or withdrawn.",
+            "%(num)d were skipped: already decided or withdrawn.",
+            len(result.skipped),
+        )
     _remember_undo(result.done, message)
     return redirect(back)
 
@@ -127,12 +156,20 @@ def undo():
         else:
             undone.append(match_id)
     if undone:
-        flash(ngettext("%(num)d decision undone.", "%(num)d decisions undone.", len(undone)),
-              "success")
+        flash(
+            ngettext("%(num)d decision undone.", "%(num)d decisions undone.", len(undone)),
+            "success",
+        )
     for match_id, exc in refused:
         if "alliance_id" in exc.fields:
-            flash(_("Match %(id)s: its alliance has been worked on, so the acceptance stays. "
-                    "Set the alliance to 'Dropped' on the board instead.", id=match_id), "error")
+            flash(
+                _(
+                    "Match %(id)s: its alliance has been worked on, so the acceptance stays. "
+                    "Set the alliance to 'Dropped' on the board instead.",
+                    id=match_id,
+                ),
+                "error",
+            )
         else:
             flash(_("Match %(id)s: nothing to undo, or it changed since.", id=match_id), "error")
     return redirect(back)

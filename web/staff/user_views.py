@@ -30,8 +30,9 @@ def _person(user_id: int):
 
 
 def _org_choices():
-    return [SelectChoice(0, "—")] + [SelectChoice(o.id, o.name)
-                                     for o in staff_users.partner_organizations(db_session())]
+    return [SelectChoice(0, "—")] + [
+        SelectChoice(o.id, o.name) for o in staff_users.partner_organizations(db_session())
+    ]
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -42,9 +43,15 @@ def users():
     if form.validate_on_submit():
         try:
             user = staff_users.create(
-                db_session(), current_user.id, form.email.data, form.role.data,
-                form.password.data, name=form.name.data or "", language=form.language.data,
-                organization_id=form.organization_id.data or None)
+                db_session(),
+                current_user.id,
+                form.email.data,
+                form.role.data,
+                form.password.data,
+                name=form.name.data or "",
+                language=form.language.data,
+                organization_id=form.organization_id.data or None,
+            )
         except Conflict:
             form.email.errors = [*form.email.errors, _("A user with this email already exists.")]
         except DomainError as exc:
@@ -56,22 +63,35 @@ def users():
     people = staff_users.list_users(db_session())
     change_forms = {}
     for person in people:
-        change = UserChangeForm(prefix=f"u{person.id}", data={
-            "role": person.role.value, "active": person.active,
-            "organization_id": person.organization_id or 0})
+        change = UserChangeForm(
+            prefix=f"u{person.id}",
+            data={
+                "role": person.role.value,
+                "active": person.active,
+                "organization_id": person.organization_id or 0,
+            },
+        )
         change.organization_id.choices = form.organization_id.choices
         change_forms[person.id] = change
     status = 400 if form.errors else 200
-    return render_template("staff/users.html", form=form, people=people,
-                           change_forms=change_forms, action_form=ActionForm(),
-                           locked_ids=_locked(people)), status
+    return render_template(
+        "staff/users.html",
+        form=form,
+        people=people,
+        change_forms=change_forms,
+        action_form=ActionForm(),
+        locked_ids=_locked(people),
+    ), status
 
 
 def _locked(people) -> set[int]:
     now = datetime.now(UTC)
-    return {p.id for p in people if p.locked_until is not None
-            and (p.locked_until if p.locked_until.tzinfo else
-                 p.locked_until.replace(tzinfo=UTC)) > now}
+    return {
+        p.id
+        for p in people
+        if p.locked_until is not None
+        and (p.locked_until if p.locked_until.tzinfo else p.locked_until.replace(tzinfo=UTC)) > now
+    }
 
 
 @bp.post("/users/<int:user_id>")
@@ -83,9 +103,14 @@ def change_user(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        staff_users.change(db_session(), current_user.id, person, role=form.role.data,
-                           active=form.active.data,
-                           organization_id=form.organization_id.data or None)
+        staff_users.change(
+            db_session(),
+            current_user.id,
+            person,
+            role=form.role.data,
+            active=form.active.data,
+            organization_id=form.organization_id.data or None,
+        )
     except DomainError as exc:
         common.flash_error(exc, _("The user could not be changed."))
     else:

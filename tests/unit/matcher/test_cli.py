@@ -14,15 +14,30 @@ def _write(path, items):
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "matcher", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "matcher", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def test_rank_writes_one_line_per_demand_in_order(tmp_path):
-    s = _write(tmp_path / "s.jsonl", [{"id": 1, "title": "Water", "description": "water"},
-                                      {"id": "x", "title": "Roads", "description": "roads"}])
-    d = _write(tmp_path / "d.jsonl", [{"id": "b", "title": "roads", "description": ""},
-                                      {"id": "a", "title": "water", "description": ""}])
+    s = _write(
+        tmp_path / "s.jsonl",
+        [
+            {"id": 1, "title": "Water", "description": "water"},
+            {"id": "x", "title": "Roads", "description": "roads"},
+        ],
+    )
+    d = _write(
+        tmp_path / "d.jsonl",
+        [
+            {"id": "b", "title": "roads", "description": ""},
+            {"id": "a", "title": "water", "description": ""},
+        ],
+    )
     out = _run("rank", "--supply", s, "--demand", d, "--top", "1", "--explain")
     assert out.returncode == 0, out.stderr
     lines = [json.loads(x) for x in out.stdout.splitlines()]
@@ -41,10 +56,13 @@ def test_malformed_file_exits_2_naming_the_line(tmp_path):
 
 
 def test_import_does_not_load_web_stack():
-    code = ("import sys, matcher; "
-            "print(sorted(m for m in ('flask', 'sqlalchemy', 'celery') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, timeout=60)
+    code = (
+        "import sys, matcher; "
+        "print(sorted(m for m in ('flask', 'sqlalchemy', 'celery') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
@@ -62,17 +80,27 @@ def test_paired_interval_separates_real_differences_from_noise():
     assert low < 0 < high  # four queries: no conclusion either way
     assert ev.paired_interval(np.zeros(0), np.zeros(0)) == (0.0, 0.0, 0.0)
     assert list(ev.reciprocal_ranks([["a", "b"], ["c"], []], [{"b"}, {"x"}, {"a"}])) == [
-        0.5, 0.0, 0.0]
+        0.5,
+        0.0,
+        0.0,
+    ]
 
 
 def test_evaluate_prints_slices_with_a_paired_interval(tmp_path):
-    s = _write(tmp_path / "s.jsonl", [{"id": "w", "title": "Water", "description": "water",
-                                       "kind": "bank"},
-                                      {"id": "r", "title": "Roads", "description": "roads"}])
-    d = _write(tmp_path / "d.jsonl", [{"id": 1, "title": "water", "description": "",
-                                       "lang": "en", "true_supply_ids": ["w"]},
-                                      {"id": 2, "title": "roads", "description": "",
-                                       "lang": "en", "true_supply_ids": ["r"]}])
+    s = _write(
+        tmp_path / "s.jsonl",
+        [
+            {"id": "w", "title": "Water", "description": "water", "kind": "bank"},
+            {"id": "r", "title": "Roads", "description": "roads"},
+        ],
+    )
+    d = _write(
+        tmp_path / "d.jsonl",
+        [
+            {"id": 1, "title": "water", "description": "", "lang": "en", "true_supply_ids": ["w"]},
+            {"id": 2, "title": "roads", "description": "", "lang": "en", "true_supply_ids": ["r"]},
+        ],
+    )
     out = _run("evaluate", "--supply", s, "--demand", d)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()

@@ -46,27 +46,46 @@ def test_common_words_do_not_fire_concepts_they_only_look_like():
     # cut down: cooperativas, co-operatives, co-funding, integrity, informality, plazas,
     # programming, connectivity, e-government, open call, no reembolsable, vías (French "vie"),
     # environnement ("environ"), SuDS (French "sud"), productivity ("production")
-    found = concepts_of(load_glossary(), [
-        ("La cooperación internacional de la ciudad y el plazo de la información", "es"),
-        ("International cooperation operations, funding and integration information", "en"),
-        ("The program is open to governments and connected applications", "en"),
-        ("Programa de créditos reembolsables", "es"),
-        ("Environ la moitié de la vie dans le sud, la production", "fr"),
-        ("Food production in the programme", "en"),
-    ])
-    unwanted = {"social_economy", "cofinancing", "transparency", "informality", "public_space",
-                "ict", "digital_inclusion", "digital_transformation", "call_for_proposals",
-                "grant", "environment", "roads", "floods", "productivity"}
+    found = concepts_of(
+        load_glossary(),
+        [
+            ("La cooperación internacional de la ciudad y el plazo de la información", "es"),
+            ("International cooperation operations, funding and integration information", "en"),
+            ("The program is open to governments and connected applications", "en"),
+            ("Programa de créditos reembolsables", "es"),
+            ("Environ la moitié de la vie dans le sud, la production", "fr"),
+            ("Food production in the programme", "en"),
+        ],
+    )
+    unwanted = {
+        "social_economy",
+        "cofinancing",
+        "transparency",
+        "informality",
+        "public_space",
+        "ict",
+        "digital_inclusion",
+        "digital_transformation",
+        "call_for_proposals",
+        "grant",
+        "environment",
+        "roads",
+        "floods",
+        "productivity",
+    }
     assert [sorted(f & unwanted) for f in found] == [[]] * 6
 
 
 def test_concepts_in_three_languages_and_across_them():
-    found = concepts_of(load_glossary(), [
-        ("Agua potable y cooperativas de trabajo asociado", "es"),
-        ("Drinking water for worker cooperatives", "en"),
-        ("Eau potable pour les sociétés coopératives", "fr"),
-        ("A pilot of tactical urbanism with the urbanismo táctico team", "en"),
-    ])
+    found = concepts_of(
+        load_glossary(),
+        [
+            ("Agua potable y cooperativas de trabajo asociado", "es"),
+            ("Drinking water for worker cooperatives", "en"),
+            ("Eau potable pour les sociétés coopératives", "fr"),
+            ("A pilot of tactical urbanism with the urbanismo táctico team", "en"),
+        ],
+    )
     assert all({"drinking_water", "social_economy"} <= f for f in found[:3])
     assert "public_space" in found[3]  # a Spanish term inside an English text still counts
 
@@ -78,6 +97,12 @@ def test_missing_file_gives_empty_glossary(tmp_path):
 def test_a_term_is_matched_as_the_text_is_stemmed_not_by_other_languages_stemmers():
     # read as Catalan, "cooperativa" stems to "cooper", as English "cooperation" does
     g = parse_glossary("concept,es,en\nsocial_economy,cooperativa,\n")
-    found = concepts_of(g, [("International cooperation", "en"), ("Una cooperativa", "es"),
-                            ("A cooperativa in Medellín", "en")])
+    found = concepts_of(
+        g,
+        [
+            ("International cooperation", "en"),
+            ("Una cooperativa", "es"),
+            ("A cooperativa in Medellín", "en"),
+        ],
+    )
     assert found == [set(), {"social_economy"}, {"social_economy"}]

@@ -53,24 +53,29 @@ def test_explanation_in_both_languages(index, demand):
 
 
 def test_same_score_from_both_directions(index, supply, demand):
-    from_demand = {(p.demand_id, p.supply_id): p.score
-                   for row in index.rank_demand(demand, 10) for p in row}
-    from_supply = {(p.demand_id, p.supply_id): p.score
-                   for row in index.rank_supply(supply, 10) for p in row}
+    from_demand = {
+        (p.demand_id, p.supply_id): p.score for row in index.rank_demand(demand, 10) for p in row
+    }
+    from_supply = {
+        (p.demand_id, p.supply_id): p.score for row in index.rank_supply(supply, 10) for p in row
+    }
     assert from_demand and from_demand == from_supply
 
 
 def test_new_item_ranked_without_refit(index):
     version = index.version
-    ranked = index.rank_demand([{"id": "new", "title": "Transporte público",
-                                 "description": "Movilidad para la ciudad"}], 2)
+    ranked = index.rank_demand(
+        [{"id": "new", "title": "Transporte público", "description": "Movilidad para la ciudad"}], 2
+    )
     assert ranked[0][0].supply_id == 4
     assert index.version == version
 
 
 def test_ties_break_by_input_order(glossary):
-    supply = [{"id": "b", "title": "water", "description": ""},
-              {"id": "a", "title": "water", "description": ""}]
+    supply = [
+        {"id": "b", "title": "water", "description": ""},
+        {"id": "a", "title": "water", "description": ""},
+    ]
     demand = [{"id": "d", "title": "water", "description": ""}]
     ranked = MatchIndex.fit(supply, demand, glossary=glossary).rank_demand(demand, 2)
     assert _ids(ranked) == [["b", "a"]]
@@ -87,13 +92,19 @@ def test_empty_input(glossary):
     empty = MatchIndex.fit([], [], glossary=glossary)
     assert empty.rank_demand([], 5) == []
     assert empty.rank_demand([{"id": 1, "title": "x", "description": ""}], 5) == [[]]
-    assert MatchIndex.fit([{"id": 1, "title": "water", "description": ""}], [],
-                          glossary=glossary).rank_supply([], 3) == []
+    assert (
+        MatchIndex.fit(
+            [{"id": 1, "title": "water", "description": ""}], [], glossary=glossary
+        ).rank_supply([], 3)
+        == []
+    )
 
 
 def test_text_only_input_works(glossary):
-    supply = [{"id": 1, "title": "Water", "description": "drinking water"},
-              {"id": 2, "title": "Schools", "description": "teachers"}]
+    supply = [
+        {"id": 1, "title": "Water", "description": "drinking water"},
+        {"id": 2, "title": "Schools", "description": "teachers"},
+    ]
     demand = [{"id": 9, "title": "Agua", "description": "agua potable"}]
     ranked = MatchIndex.fit(supply, demand, glossary=glossary).rank_demand(demand, 5)
     assert _ids(ranked) == [[1]]
@@ -130,8 +141,9 @@ def test_weights_from_mapping():
 
 
 def test_weights_change_scores(supply, demand, glossary):
-    only_text = MatchWeights.from_mapping({k: 0.0 for k in MatchWeights().as_dict()} |
-                                          {"text": 1.0})
+    only_text = MatchWeights.from_mapping(
+        {k: 0.0 for k in MatchWeights().as_dict()} | {"text": 1.0}
+    )
     index = MatchIndex.fit(supply, demand, weights=only_text, today=TODAY, glossary=glossary)
     pair = index.rank_demand(demand[:1], 1)[0][0]
     assert pair.score == pytest.approx(pair.components["text"], abs=1e-6)
@@ -142,8 +154,11 @@ def test_profiles_learned_from_records(glossary):
         lines = [f"{topic} activity number {i} in the region" for i in range(6)]
         return {"id": name, "title": name, "description": "\n".join(lines)}
 
-    supply = [record("health_donor", "vaccination clinic"), record("school_donor", "teachers"),
-              record("road_donor", "bridges roads")]
+    supply = [
+        record("health_donor", "vaccination clinic"),
+        record("school_donor", "teachers"),
+        record("road_donor", "bridges roads"),
+    ]
     demand = [{"id": "q", "title": "Clinic", "description": "vaccination clinic support"}]
     index = MatchIndex.fit(supply, demand, glossary=glossary)
     pair = index.rank_demand(demand, 1, explain=True)[0][0]
@@ -153,24 +168,32 @@ def test_profiles_learned_from_records(glossary):
 
 def test_profiles_keep_house_style_phrases(glossary):
     def record(name, opening):
-        lines = [f"{opening} {topic}" for topic in ("schools", "clinics", "roads", "water",
-                                                      "markets", "parks")]
+        lines = [
+            f"{opening} {topic}"
+            for topic in ("schools", "clinics", "roads", "water", "markets", "parks")
+        ]
         return {"id": name, "title": name, "description": "\n".join(lines)}
 
-    supply = [record("bank", "The objective of the program is to build"),
-              record("fund", "Grants awarded in 2020 for"), record("ngo", "We help with")]
+    supply = [
+        record("bank", "The objective of the program is to build"),
+        record("fund", "Grants awarded in 2020 for"),
+        record("ngo", "We help with"),
+    ]
     index = MatchIndex.fit(supply, [], glossary=glossary)
     style = index.profiles.style.vocabulary_
     assert "the objective of" in style and "of the program" in style  # function words kept
     assert "in 2020 for" in style  # and numbers
-    query = [{"id": "q", "title": "", "description": "The objective of the program is to build"
-              " bridges"}]
+    query = [
+        {"id": "q", "title": "", "description": "The objective of the program is to build bridges"}
+    ]
     assert index.rank_demand(query, 1)[0][0].supply_id == "bank"
 
 
 def test_profiles_without_repeated_phrases_have_no_style(glossary):
-    supply = [{"id": f"s{k}", "title": "", "description": "\n".join(
-        f"w{k}x{i}" for i in range(5))} for k in range(2)]
+    supply = [
+        {"id": f"s{k}", "title": "", "description": "\n".join(f"w{k}x{i}" for i in range(5))}
+        for k in range(2)
+    ]
     index = MatchIndex.fit(supply, [], glossary=glossary)
     assert index.profiles is not None and index.profiles.style is None
     assert index.rank_demand([{"id": "q", "title": "", "description": "w0x1"}], 1)[0]
@@ -185,15 +208,36 @@ def test_profiles_weigh_house_style_above_shared_words(glossary, monkeypatch):
 
     places = ("Peru", "Chile", "Haiti", "Belize", "Panama", "Honduras")
     topics = ("schools", "roads", "markets", "ports", "housing", "energy")
-    supply = [record("bank", [f"The objective of the program is to improve {t} in {c}"
-                              for t, c in zip(topics, places, strict=True)]),
-              record("health", [f"Vaccination {t} support" for t in
-                                ("clinics", "campaign", "cold chain", "nurses", "hospitals",
-                                 "outreach")]),
-              record("ngo", [f"We help families with {t}" for t in
-                             ("food", "shelter", "water", "schools", "clothes", "jobs")])]
-    query = [{"id": "q", "title": "", "description":
-              "The objective of the program is to improve vaccination clinics and nurses"}]
+    supply = [
+        record(
+            "bank",
+            [
+                f"The objective of the program is to improve {t} in {c}"
+                for t, c in zip(topics, places, strict=True)
+            ],
+        ),
+        record(
+            "health",
+            [
+                f"Vaccination {t} support"
+                for t in ("clinics", "campaign", "cold chain", "nurses", "hospitals", "outreach")
+            ],
+        ),
+        record(
+            "ngo",
+            [
+                f"We help families with {t}"
+                for t in ("food", "shelter", "water", "schools", "clothes", "jobs")
+            ],
+        ),
+    ]
+    query = [
+        {
+            "id": "q",
+            "title": "",
+            "description": "The objective of the program is to improve vaccination clinics and nurses",
+        }
+    ]
 
     def profile_gap():
         index = MatchIndex.fit(supply, [], glossary=glossary)
@@ -203,7 +247,9 @@ def test_profiles_weigh_house_style_above_shared_words(glossary, monkeypatch):
 
     weighted, gap = profile_gap()
     assert (weighted.word_weight, weighted.style_weight) == (
-        profiles.DEFAULT_WORD_BLOCK_WEIGHT, profiles.DEFAULT_STYLE_BLOCK_WEIGHT)
+        profiles.DEFAULT_WORD_BLOCK_WEIGHT,
+        profiles.DEFAULT_STYLE_BLOCK_WEIGHT,
+    )
     monkeypatch.setattr(profiles, "DEFAULT_WORD_BLOCK_WEIGHT", 1.0)
     monkeypatch.setattr(profiles, "DEFAULT_STYLE_BLOCK_WEIGHT", 1.0)
     _, flat_gap = profile_gap()
@@ -211,8 +257,14 @@ def test_profiles_weigh_house_style_above_shared_words(glossary, monkeypatch):
 
 
 def test_profiles_from_an_older_index_stay_unweighted(glossary):
-    supply = [{"id": f"s{k}", "title": "", "description": "\n".join(
-        f"topic{k} line {i} of the record" for i in range(5))} for k in range(2)]
+    supply = [
+        {
+            "id": f"s{k}",
+            "title": "",
+            "description": "\n".join(f"topic{k} line {i} of the record" for i in range(5)),
+        }
+        for k in range(2)
+    ]
     prof = MatchIndex.fit(supply, [], glossary=glossary).profiles
     for name in ("word_weight", "style_weight"):  # what an index pickled by 1.1.0 lacks
         del prof.__dict__[name]
@@ -223,17 +275,41 @@ def _record_world():
     health = [f"Vaccination campaign and cold chain for district {k} clinics" for k in range(6)]
     schools = [f"Teacher training and school meals in province {k}" for k in range(6)]
     supply = [
-        {"id": "h1", "title": "Open call", "description": "Support for rural local governments.",
-         "ally": "health-fund", "record": health},
-        {"id": "h2", "title": "Second call", "description": "Grants for rural municipalities.",
-         "ally": "health-fund"},  # the same ally's record is given once
-        {"id": "e1", "title": "Open call", "description": "Support for rural local governments.",
-         "ally": "school-fund", "record": schools},
-        {"id": "x1", "title": "Open call", "description": "Support for rural local governments.",
-         "ally": "new-ally", "record": health[:2]},  # too short a record to learn from
+        {
+            "id": "h1",
+            "title": "Open call",
+            "description": "Support for rural local governments.",
+            "ally": "health-fund",
+            "record": health,
+        },
+        {
+            "id": "h2",
+            "title": "Second call",
+            "description": "Grants for rural municipalities.",
+            "ally": "health-fund",
+        },  # the same ally's record is given once
+        {
+            "id": "e1",
+            "title": "Open call",
+            "description": "Support for rural local governments.",
+            "ally": "school-fund",
+            "record": schools,
+        },
+        {
+            "id": "x1",
+            "title": "Open call",
+            "description": "Support for rural local governments.",
+            "ally": "new-ally",
+            "record": health[:2],
+        },  # too short a record to learn from
     ]
-    demand = [{"id": "q", "title": "Vacunación", "description":
-               "Vaccination campaign with a cold chain for rural clinics"}]
+    demand = [
+        {
+            "id": "q",
+            "title": "Vacunación",
+            "description": "Vaccination campaign with a cold chain for rural clinics",
+        }
+    ]
     return supply, demand
 
 
@@ -246,25 +322,42 @@ def test_ally_record_teaches_a_profile_shared_by_its_items(glossary):
     assert by_id["h1"].components["profile"] == by_id["h2"].components["profile"]
     assert by_id["h1"].components["profile"] > by_id["e1"].components["profile"]
     assert "profile" not in by_id["x1"].components
-    assert any("has funded similar projects (learned from 6 past activities)" in x
-               for x in by_id["h2"].explanation["en"])
+    assert any(
+        "has funded similar projects (learned from 6 past activities)" in x
+        for x in by_id["h2"].explanation["en"]
+    )
     # the school fund's record is profiled too, and says it does not fit: no false "similar"
     assert by_id["e1"].components["profile"] < 0.5
-    assert "its past activities are unlike this project (learned from 6)" in \
-        by_id["e1"].explanation["en"]
-    assert "sus actividades anteriores no se parecen a este proyecto (aprendido de 6)" in \
-        by_id["e1"].explanation["es"]
+    assert (
+        "its past activities are unlike this project (learned from 6)"
+        in by_id["e1"].explanation["en"]
+    )
+    assert (
+        "sus actividades anteriores no se parecen a este proyecto (aprendido de 6)"
+        in by_id["e1"].explanation["es"]
+    )
 
 
 def test_new_item_of_a_known_ally_gets_its_profile_without_refit(glossary):
     supply, demand = _record_world()
     index = MatchIndex.fit(supply, demand, glossary=glossary)
-    fresh = [{"id": "h9", "title": "New call", "description": "Support for rural cities.",
-              "ally": "health-fund"},
-             {"id": "z9", "title": "New call", "description": "Support for rural cities.",
-              "ally": "unknown"}]
+    fresh = [
+        {
+            "id": "h9",
+            "title": "New call",
+            "description": "Support for rural cities.",
+            "ally": "health-fund",
+        },
+        {
+            "id": "z9",
+            "title": "New call",
+            "description": "Support for rural cities.",
+            "ally": "unknown",
+        },
+    ]
     known, unknown = index.rank_supply(fresh, 1)
     assert "profile" in known[0].components and "profile" not in unknown[0].components
     fitted = index.rank_demand(demand, 4)[0]
     assert known[0].components["profile"] == next(
-        p.components["profile"] for p in fitted if p.supply_id == "h1")
+        p.components["profile"] for p in fitted if p.supply_id == "h1"
+    )

@@ -16,8 +16,9 @@ def test_overlap_fit():
 
 
 def test_thematic_fit_averages_known_parts():
-    got = st.thematic_fit(np.array([0b1, 0b1]), np.array([0b1, 0]), np.array([0b11, 0]),
-                          np.array([0b01, 0]))
+    got = st.thematic_fit(
+        np.array([0b1, 0b1]), np.array([0b1, 0]), np.array([0b11, 0]), np.array([0b01, 0])
+    )
     assert got[0] == 0.75
     assert math.isnan(got[1])
 
@@ -42,20 +43,31 @@ def test_time_fit_and_open():
 
 def test_currency_conversion_uses_rates():
     countries = {}
-    enc = st.encode_items([{"id": 1, "budget": 4_000_000, "currency": "COP"},
-                           {"id": 2, "amount_max": 100, "currency": "EUR"}], countries,
-                          rates={"USD": 1.0, "EUR": 2.0, "COP": 0.001})
+    enc = st.encode_items(
+        [
+            {"id": 1, "budget": 4_000_000, "currency": "COP"},
+            {"id": 2, "amount_max": 100, "currency": "EUR"},
+        ],
+        countries,
+        rates={"USD": 1.0, "EUR": 2.0, "COP": 0.001},
+    )
     assert enc.need_usd[0] == 4000.0
     assert enc.max_usd[1] == 200.0
 
 
 def test_eligibility_is_a_hard_filter():
     countries = {}
-    s = st.encode_items([{"eligible_kinds": ["local_public"], "eligible_countries": ["CO"]},
-                         {}], countries)
-    d = st.encode_items([{"kind": "local_public", "country": "CO"},
-                         {"kind": "ngo", "country": "CO"},
-                         {"kind": "local_public", "country": "PE"}], countries)
+    s = st.encode_items(
+        [{"eligible_kinds": ["local_public"], "eligible_countries": ["CO"]}, {}], countries
+    )
+    d = st.encode_items(
+        [
+            {"kind": "local_public", "country": "CO"},
+            {"kind": "ngo", "country": "CO"},
+            {"kind": "local_public", "country": "PE"},
+        ],
+        countries,
+    )
     di = np.array([0, 1, 2, 0, 1, 2])
     sj = np.array([0, 0, 0, 1, 1, 1])
     assert st.eligible(d, s, di, sj).tolist() == [True, False, False, True, True, True]
@@ -63,8 +75,10 @@ def test_eligibility_is_a_hard_filter():
 
 def test_place_fit_weights_rare_countries():
     countries = {}
-    s = st.encode_items([{"top_countries": ["SY"]}, {"top_countries": ["SY", "CO"]},
-                         {"top_countries": ["CO"]}, {}], countries)
+    s = st.encode_items(
+        [{"top_countries": ["SY"]}, {"top_countries": ["SY", "CO"]}, {"top_countries": ["CO"]}, {}],
+        countries,
+    )
     d = st.encode_items([{"countries": ["SY"]}], countries)
     idf = st.place_idf(s.places)
     got = st.place_fit(d.places, s.places, idf, np.zeros(4, np.int64), np.arange(4))

@@ -26,10 +26,15 @@ def test_split_passages_keeps_non_empty_lines():
 
 
 def _fit(glossary=None):
-    vec = TextVectorizer(concepts=list(glossary.concepts) if glossary else [],
-                         phrases=glossary.phrases if glossary else [])
-    docs = [["Los niños de las escuelas"], ["Children in schools and the school"],
-            ["Movilidad sostenible"]]
+    vec = TextVectorizer(
+        concepts=list(glossary.concepts) if glossary else [],
+        phrases=glossary.phrases if glossary else [],
+    )
+    docs = [
+        ["Los niños de las escuelas"],
+        ["Children in schools and the school"],
+        ["Movilidad sostenible"],
+    ]
     titles = ["Escuelas", "Schools", "Movilidad"]
     langs = ["es", "en", "es"]
     vec.fit(docs, titles, langs)
@@ -56,8 +61,11 @@ def test_rows_are_l2_normalised_float32():
 
 def test_glossary_concepts_bridge_languages(glossary):
     vec = TextVectorizer(concepts=list(glossary.concepts), phrases=glossary.phrases)
-    docs = [["agua potable para el acueducto"], ["drinking water supply for towns"],
-            ["bicycle lanes"]]
+    docs = [
+        ["agua potable para el acueducto"],
+        ["drinking water supply for towns"],
+        ["bicycle lanes"],
+    ]
     titles, langs = ["", "", ""], ["es", "en", "en"]
     vec.fit(docs, titles, langs)
     rows, _, _ = vec.transform(docs, titles, langs)
@@ -76,8 +84,9 @@ def test_unknown_words_ignored_after_fit():
 
 def test_passage_rows_for_multi_passage_documents():
     vec, _, _, _ = _fit()
-    rows, passages, owners = vec.transform([["schools", "movilidad"], ["schools"]], ["", ""],
-                                           ["en", "es"], passages=True)
+    rows, passages, owners = vec.transform(
+        [["schools", "movilidad"], ["schools"]], ["", ""], ["en", "es"], passages=True
+    )
     assert passages.shape[0] == 2
     assert owners.tolist() == [0, 0]
 
@@ -95,11 +104,18 @@ def test_a_text_filed_in_the_wrong_language_is_read_in_its_own():
 def test_languages_of_units_given_detected_and_corrected():
     vec, _, _, _ = _fit()
     units = vec._units(
-        ["The children of the city and the schools", "Escuelas",
-         "Los niños de las escuelas y la ciudad", "The schools of the region and the city",
-         "Les enfants et les écoles de la ville", "schools"],
-        ["es", "es", None, None, "ar", None], grow=False,
-        groups=np.array([0, 1, 2, 2, 3, 4]))
+        [
+            "The children of the city and the schools",
+            "Escuelas",
+            "Los niños de las escuelas y la ciudad",
+            "The schools of the region and the city",
+            "Les enfants et les écoles de la ville",
+            "schools",
+        ],
+        ["es", "es", None, None, "ar", None],
+        grow=False,
+        groups=np.array([0, 1, 2, 2, 3, 4]),
+    )
     # clear English stop words overrule "es"; a two-word title keeps what it was given; a record
     # without a language is detected as a whole, then each passage read in its own; a code we
     # have no stop words for yields to clear French; no evidence at all falls back to English

@@ -25,8 +25,14 @@ def _table(seed=0, groups=60, per=6):
     values[:, TEXT] = rng.uniform(0.2, 0.6, n)
     values[:, PROFILE] = rng.uniform(0.0, 1.0, n)
     values[:, PLACE] = np.where(truth, 0.9, 0.1) + rng.uniform(-0.1, 0.1, n)
-    return tn.PairTable(np.repeat(np.arange(groups), per), np.tile(np.arange(per), groups),
-                        values, truth, groups, np.arange(groups))
+    return tn.PairTable(
+        np.repeat(np.arange(groups), per),
+        np.tile(np.arange(per), groups),
+        values,
+        truth,
+        groups,
+        np.arange(groups),
+    )
 
 
 class _Index:
@@ -61,12 +67,16 @@ def test_cross_validation_ranks_held_out_groups_and_is_deterministic():
 
 
 def test_pair_table_keeps_true_pairs_and_drops_unlabelled_or_filtered_demand(glossary):
-    supply = [{"id": "w", "title": "Water", "description": "drinking water supply"},
-              {"id": "r", "title": "Roads", "description": "roads and bridges"},
-              {"id": "c", "title": "Closed", "description": "water", "deadline": "2000-01-01"}]
-    demand = [{"id": 1, "title": "water", "description": "", "true_supply_ids": ["r"]},
-              {"id": 2, "title": "roads", "description": "", "true_supply_ids": []},
-              {"id": 3, "title": "water", "description": "", "true_supply_ids": ["c"]}]
+    supply = [
+        {"id": "w", "title": "Water", "description": "drinking water supply"},
+        {"id": "r", "title": "Roads", "description": "roads and bridges"},
+        {"id": "c", "title": "Closed", "description": "water", "deadline": "2000-01-01"},
+    ]
+    demand = [
+        {"id": 1, "title": "water", "description": "", "true_supply_ids": ["r"]},
+        {"id": 2, "title": "roads", "description": "", "true_supply_ids": []},
+        {"id": 3, "title": "water", "description": "", "true_supply_ids": ["c"]},
+    ]
     index = MatchIndex.fit(supply, demand, glossary=glossary)
     table = tn.pair_table(index, demand, candidates=1)
     assert table.n_groups == 1 and list(table.origin) == [0]
@@ -82,15 +92,28 @@ def _write(path, items):
 def _corpus(tmp_path):
     topics = ["water", "roads", "schools", "clinics", "parks", "markets"]
     supply = [{"id": t, "title": f"{t} fund", "description": f"grants for {t}"} for t in topics]
-    demand = [{"id": f"{t}{k}", "title": f"{t} project {k}", "description": f"new {t}",
-               "true_supply_ids": [t]} for t in topics for k in range(2)]
+    demand = [
+        {
+            "id": f"{t}{k}",
+            "title": f"{t} project {k}",
+            "description": f"new {t}",
+            "true_supply_ids": [t],
+        }
+        for t in topics
+        for k in range(2)
+    ]
     return _write(tmp_path / "s.jsonl", supply), _write(tmp_path / "d.jsonl", demand)
 
 
 def test_tune_command_prints_metrics_and_weights(tmp_path):
     s, d = _corpus(tmp_path)
-    out = subprocess.run([sys.executable, "-m", "matcher", "tune", "--supply", s, "--demand", d,
-                          "--folds", "3"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "matcher", "tune", "--supply", s, "--demand", d, "--folds", "3"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "configured MRR@10" in out.stdout and "learned-cv MRR@10" in out.stdout
     weights = dict(x.split("=") for x in out.stdout.strip().splitlines()[-1].split(","))
@@ -101,7 +124,12 @@ def test_tune_command_prints_metrics_and_weights(tmp_path):
 def test_tune_command_refuses_unlabelled_demand(tmp_path):
     s, _ = _corpus(tmp_path)
     d = _write(tmp_path / "u.jsonl", [{"id": 1, "title": "water", "description": ""}])
-    out = subprocess.run([sys.executable, "-m", "matcher", "tune", "--supply", s, "--demand", d],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "matcher", "tune", "--supply", s, "--demand", d],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert "true_supply_ids" in out.stderr
