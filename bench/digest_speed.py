@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import config as app_config  # noqa: E402
 from models import (  # noqa: E402
+    DigestMatchMark,
     DigestSend,
     Match,
     Offer,
@@ -46,7 +47,8 @@ from models import (  # noqa: E402
 )
 from models.db import make_engine, make_session_factory  # noqa: E402
 from models.enums import Line  # noqa: E402
-from services import digest  # noqa: E402
+from services.digest import delivery as digest_delivery  # noqa: E402
+from services.digest import selection as digest_selection  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_STAFF = 200
@@ -216,10 +218,8 @@ def seed(session, args, now: datetime) -> None:
     for rows in _chunks(subs):
         session.execute(sa.insert(Subscription), rows)
     # The previous weekly run marked what existed then; since, a few matches were rescored up.
-    digest.refresh_marks(session, last_run)
-    session.execute(
-        sa.delete(digest.DigestMatchMark).where(digest.DigestMatchMark.raised_at > last_run)
-    )
+    digest_selection.refresh_marks(session, last_run)
+    session.execute(sa.delete(DigestMatchMark).where(DigestMatchMark.raised_at > last_run))
     risen = rng.sample(sorted(pairs), int(args.matches * DEFAULT_RISEN_SHARE))
     session.execute(
         sa.update(Match)
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         factory = make_session_factory(engine)
         now = datetime.now(UTC)
         settings = replace(app_config.Settings(), database_url=url, instance_path=outdir)
-        period = digest.period_of(now, settings.timezone)
+        period = digest_selection.period_of(now, settings.timezone)
         started = time.perf_counter()
         with factory() as session:
             seed(session, args, now)
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
 
         with factory() as session, QueryCounter(engine) as counter:
             started = time.perf_counter()
-            digests = digest.build_digests(session, settings, period, now)
+            digests = digest_delivery.build_digests(session, settings, period, now)
             build_time = time.perf_counter() - started
         items = sum(d.match_count for d in digests)
         print(
@@ -280,9 +280,9 @@ def main(argv: list[str] | None = None) -> None:
 
         with factory() as session, QueryCounter(engine) as counter:
             started = time.perf_counter()
-            digest.refresh_marks(session, now)
-            reserved = digest._reserve(
-                session, period, digest.build_digests(session, settings, period, now)
+            digest_selection.refresh_marks(session, now)
+            reserved = digest_delivery._reserve(
+                session, period, digest_delivery.build_digests(session, settings, period, now)
             )
             session.commit()
             phase_time = time.perf_counter() - started
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
                 with QueryCounter(engine) as counter:
                     started = time.perf_counter()
                     for sub_id in due:
-                        digest.send_one(session, settings, sub_id, period, now=now)
+                        digest_delivery.send_one(session, settings, sub_id, period, now=now)
                     send_time = time.perf_counter() - started
             print(
                 f"send to files: {len(due)} digests in {send_time:.2f}s "

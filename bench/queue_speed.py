@@ -229,14 +229,14 @@ def _percentile(values: list[float], share: float) -> float:
 
 def measure(url: str, repeat: int, explain: bool) -> list[tuple[str, float, float, int]]:
     """Time the first queue page per filter; return (name, median ms, p95 ms, rows)."""
-    from services import users
+    from services import user_admin
     from tests.web.helpers import sign_in
     from web.app import create_app
 
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with factory() as session:
-        users.create_user(session, "bench@example.org", "staff", PASSWORD)
+        user_admin.create_user(session, "bench@example.org", "staff", PASSWORD)
     with tempfile.TemporaryDirectory() as instance:
         settings = app_config.Settings(instance_path=Path(instance), database_url=url)
         app = create_app(settings=settings, session_factory=factory)

@@ -3,7 +3,8 @@
     python bench/rebuild_speed.py [--projects 2000] [--offers 10000] [--database-url URL]
 
 Creates a scratch database on the server (dropped at the end), fills it, runs the same
-`services.scoring.run_rebuild` the worker runs, and prints the time and rows per second written.
+`services.matching.rebuild.run_rebuild` the worker runs, and prints the time and rows per
+second written.
 The generated corpus recombines sentences of the demo set's texts, so vocabulary and lengths
 stay realistic; amounts, lines, modalities and deadlines are drawn at random.
 """
@@ -30,7 +31,8 @@ import config as app_config  # noqa: E402
 from models import Job, Match, Offer, Organization, Project  # noqa: E402
 from models import migrate as migrations  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
-from services import demo, scoring  # noqa: E402
+from services import clock, demo  # noqa: E402
+from services.matching import rebuild as matching_rebuild  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -133,13 +135,12 @@ def generate(session, n_projects: int, n_offers: int, seed: int = 11) -> None:
 
 
 def rebuild(factory, settings) -> dict:
-    scoring.forget_index()
     with factory() as session:
         job = Job(id=str(uuid.uuid4()), kind="rebuild", status="queued")
         session.add(job)
         session.commit()
         started = time.perf_counter()
-        scoring.run_rebuild(session, settings, job.id)
+        matching_rebuild.run_rebuild(session, settings, job.id)
         elapsed = time.perf_counter() - started
         rows = session.scalar(
             sa.select(sa.func.count()).select_from(Match).where(Match.status == "proposed")
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = app_config.Settings(database_url=url)
     try:
         with factory() as session:
-            demo.load(session)
+            demo.load(session, today=clock.agency_today(settings.timezone))
         print("demo data      ", rebuild(factory, settings))
         print("demo, again    ", rebuild(factory, settings), "(rescoring: upserts only)")
         with factory() as session:

@@ -114,11 +114,15 @@ def update(
     alliance: Alliance,
     user_id: int,
     data: Mapping[str, Any],
-    today: date | None = None,
+    *,
+    today: date,
 ) -> Alliance:
-    """Change the alliance's stage, amount, currency, rate or dates; audit what changed."""
+    """Change the alliance's stage, amount, currency, rate or dates; audit what changed.
+
+    `today` is the agency's day (services.clock.agency_today): a stage that implies a signature
+    or an end, reached without that date, gets today.
+    """
     values = clean(alliance, data)
-    today = today or date.today()
     stage = values.get("stage", alliance.stage)
     if stage in FORMAL and values.get("formalised_on", alliance.formalised_on) is None:
         values["formalised_on"] = max(today, values.get("started_on", alliance.started_on))
@@ -132,21 +136,6 @@ def update(
             errors[name] = ["This date cannot be before the start date."]
     if errors:
         raise Invalid("the dates are out of order", errors)
-    changed = {k: v for k, v in values.items() if audit.differs(getattr(alliance, k), v)}
-    if not changed:
-        return alliance
-    before = audit.snapshot(alliance, tuple(changed))
     with committing(session):
-        for key, value in changed.items():
-            setattr(alliance, key, value)
-        session.flush()
-        audit.record(
-            session,
-            user_id,
-            ENTITY,
-            alliance.id,
-            "update",
-            before,
-            audit.snapshot(alliance, tuple(changed)),
-        )
+        audit.audited_update(session, alliance, user_id, ENTITY, "update", values)
     return alliance

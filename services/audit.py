@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -38,6 +39,45 @@ def differs(old: Any, new: Any) -> bool:
 
 def snapshot(obj, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {name: plain(getattr(obj, name)) for name in fields}
+
+
+def changes(obj, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of `values` that really change `obj` (compared with `differs`)."""
+    return {k: v for k, v in values.items() if differs(getattr(obj, k), v)}
+
+
+def audited_update(
+    session: Session,
+    obj,
+    user_id: int | None,
+    entity_type: str,
+    action: str,
+    values: Mapping[str, Any],
+    *,
+    apply: Callable[[dict[str, Any]], None] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    only_changes: bool = True,
+) -> dict[str, Any]:
+    """Within the caller's transaction, change `obj` and record one event; return what changed.
+
+    The fields of `values` that change `obj` (all of them with only_changes=False) are made by
+    `apply` (default: set each attribute); the event keeps their values before and after, and
+    `extra` (a reason, a note) beside the after values. Nothing changes, nothing is recorded.
+    The caller commits, so the change and its event stand or fall together.
+    """
+    changed = changes(obj, values) if only_changes else dict(values)
+    if not changed:
+        return {}
+    before = snapshot(obj, tuple(changed))
+    if apply is None:
+        for key, value in changed.items():
+            setattr(obj, key, value)
+    else:
+        apply(changed)
+    session.flush()
+    after = {**snapshot(obj, tuple(changed)), **(extra or {})}
+    record(session, user_id, entity_type, obj.id, action, before, after)
+    return changed
 
 
 def record(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from models import Match, Offer, Organization, Project
 from services import outbox
-from services.db import committing, fetch
+from services.db import committing, escape_like, fetch, json_list_has
 from services.errors import Conflict, Invalid
+from services.matching.queue import queue_scoring
+from services.pagination import Page
 from services.rules import offer_rule_errors, project_rule_errors
-from services.scoring_queue import queue_scoring
 
 Model = type[Organization] | type[Offer] | type[Project]
 
@@ -45,19 +46,6 @@ class Filters:
     deadline_from: date | None = None
     deadline_to: date | None = None
     sort: str = "id"
-
-
-@dataclass
-class Page:
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return (self.total + self.per_page - 1) // self.per_page if self.per_page else 0
 
 
 def _attributes(obj) -> dict[str, Any]:
@@ -95,16 +83,22 @@ def create(session: Session, model: Model, data: Mapping):
     return obj
 
 
-def update(session: Session, obj, data: Mapping):
-    """Change the given fields of `obj`, checking the rules on the merged values."""
+def apply_update(session: Session, obj, data: Mapping) -> None:
+    """Within the caller's transaction, change the given fields of `obj` (rules checked on the
+    merged values) and queue its scoring; the caller commits, then dispatches the outbox."""
     model = type(obj)
     _check_rules(model, {**_attributes(obj), **data})
     _check_organization(session, data)
+    for key, value in data.items():
+        setattr(obj, key, value)
+    if model is not Organization:
+        queue_scoring(session, obj)
+
+
+def update(session: Session, obj, data: Mapping):
+    """Change the given fields of `obj`, checking the rules on the merged values."""
     with committing(session):
-        for key, value in data.items():
-            setattr(obj, key, value)
-        if model is not Organization:
-            queue_scoring(session, obj)
+        apply_update(session, obj, data)
     outbox.dispatch(session)
     return obj
 
@@ -137,15 +131,6 @@ def delete(session: Session, obj) -> None:
         session.delete(obj)
 
 
-def _json_list_has(column, value: str):
-    # Lists are JSON arrays of short codes; their text form contains `"code"` on every backend.
-    return sa.cast(column, sa.String).like(f'%"{value}"%')
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def build_query(model: Model, filters: Filters) -> sa.Select:
     """Return the SELECT for `filters` over `model`, in a stable order."""
     query = sa.select(model)
@@ -153,7 +138,7 @@ def build_query(model: Model, filters: Filters) -> sa.Select:
     if needs_org:
         query = query.join(Organization, model.organization_id == Organization.id)
     if filters.q:
-        pattern = f"%{_escape_like(filters.q)}%"
+        pattern = f"%{escape_like(filters.q)}%"
         text_cols = (model.name,) if model is Organization else (model.title, model.description)
         query = query.where(sa.or_(*(c.ilike(pattern, escape="\\") for c in text_cols)))
     if filters.kind:
@@ -163,9 +148,9 @@ def build_query(model: Model, filters: Filters) -> sa.Select:
             query = query.where(Organization.side == filters.side)
     else:
         if filters.line:
-            query = query.where(_json_list_has(model.lines, filters.line))
+            query = query.where(json_list_has(model.lines, filters.line))
         if filters.modality:
-            query = query.where(_json_list_has(model.modalities, filters.modality))
+            query = query.where(json_list_has(model.modalities, filters.modality))
         if filters.status:
             query = query.where(model.status == filters.status)
         if filters.organization_id is not None:

@@ -1,8 +1,9 @@
-"""Transaction helpers shared by the use cases."""
+"""Transaction and query helpers shared by the use cases."""
 
 import re
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,3 +47,16 @@ def committing(session: Session):
     except BaseException:
         session.rollback()
         raise
+
+
+def json_list_has(column, value: str):
+    """SQL: the JSON list `column` holds the short code `value`.
+
+    Lists are JSON arrays of short codes; their text form contains `"code"` on every backend.
+    """
+    return sa.cast(column, sa.String).like(f'%"{value}"%')
+
+
+def escape_like(text: str) -> str:
+    """`text` with LIKE's wildcards escaped (use with `escape="\\"`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

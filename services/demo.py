@@ -9,8 +9,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Alliance, Match, Offer, Organization, Project
+from models import Alliance, ApiToken, Match, Offer, Organization, Project
 from models.enums import MatchStatus
+from services import credentials, user_admin
 from services.db import committing
 from services.errors import Invalid
 
@@ -32,7 +33,7 @@ def load(
     path: Path = DEFAULT_DEMO_PATH,
     *,
     if_empty: bool = False,
-    today: date | None = None,
+    today: date,
 ) -> dict[str, int]:
     """Insert the demo rows that are not there yet; return how many of each were added.
 
@@ -46,7 +47,7 @@ def load(
     counts = {"organizations": 0, "offers": 0, "projects": 0, "alliances": 0}
     if if_empty and session.scalar(sa.select(sa.func.count()).select_from(Offer)):
         return counts
-    shift = (today or date.today()) - date.fromisoformat(data.get("anchor_date", "2026-11-26"))
+    shift = today - date.fromisoformat(data.get("anchor_date", "2026-11-26"))
     with committing(session):
         orgs = _by_ref(session, Organization)
         for row in data["organizations"]:
@@ -126,9 +127,6 @@ def ensure_accounts(session: Session) -> list[tuple[str, str]]:
 
     Only for the embedded default: the password and token are printed in the README.
     """
-    from models import ApiToken
-    from services import users
-
     partner_org = session.scalar(
         sa.select(Organization.id)
         .where(Organization.side == "supply")
@@ -139,8 +137,8 @@ def ensure_accounts(session: Session) -> list[tuple[str, str]]:
     for email, role, name in DEMO_ACCOUNTS:
         if role == "partner" and partner_org is None:
             continue
-        if users.find_user(session, email) is None:
-            users.create_user(
+        if user_admin.find_user(session, email) is None:
+            user_admin.create_user(
                 session,
                 email,
                 role,
@@ -150,9 +148,9 @@ def ensure_accounts(session: Session) -> list[tuple[str, str]]:
                 organization_id=partner_org if role == "partner" else None,
             )
         made.append((email, role))
-    digest = users.hash_token(DEMO_TOKEN)
+    digest = credentials.hash_token(DEMO_TOKEN)
     if session.scalar(sa.select(ApiToken.id).where(ApiToken.token_hash == digest)) is None:
-        staff = users.find_user(session, "staff@coopmatch.example")
+        staff = user_admin.find_user(session, "staff@coopmatch.example")
         with committing(session):
             session.add(
                 ApiToken(user_id=staff.id, name="demo", prefix=DEMO_TOKEN[:10], token_hash=digest)

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Offer
 from models.enums import OfferStatus
-from services import audit, catalog
-from services.errors import Conflict, DomainError, Invalid
+from services import audit, catalog, outbox, reasons
+from services.db import committing
+from services.errors import Conflict, Invalid
 
 REJECT_REASONS = ("out_of_scope", "incomplete", "not_eligible", "duplicate", "other")
 EDITABLE = (
@@ -34,7 +35,6 @@ EDITABLE = (
     "language",
     "contact_email",
 )
-MAX_NOTE = 1000
 ENTITY = "offer"
 
 
@@ -69,15 +69,21 @@ def _audited_update(
     data: Mapping[str, Any],
     extra: dict | None = None,
 ) -> Offer:
-    fields = tuple(data)
-    before = audit.snapshot(offer, fields)
-    after = {**audit.plain(dict(data)), **(extra or {})}
-    audit.record(session, user_id, ENTITY, offer.id, action, before, after)
-    try:
-        return catalog.update(session, offer, data)
-    except DomainError:
-        session.rollback()  # the audit event must not outlive the refused change
-        raise
+    """Apply `data` through catalog's rules and scoring queue, with its audit event, at once."""
+    with committing(session):
+        audit.audited_update(
+            session,
+            offer,
+            user_id,
+            ENTITY,
+            action,
+            data,
+            apply=lambda changed: catalog.apply_update(session, offer, changed),
+            extra=extra,
+            only_changes=False,
+        )
+    outbox.dispatch(session)
+    return offer
 
 
 def _check_submitted(offer: Offer, verb: str) -> None:
@@ -97,16 +103,9 @@ def publish(session: Session, offer: Offer, user_id: int) -> Offer:
 
 def reject(session: Session, offer: Offer, user_id: int, reason: str, note: str | None) -> Offer:
     """Reject a submitted offer with a reason from REJECT_REASONS and the moderator's words."""
-    errors: dict[str, list[str]] = {}
-    note = (note or "").strip()
-    if reason not in REJECT_REASONS:
-        errors["reason"] = ["Choose a reason for the rejection."]
-    elif reason == "other" and not note:
-        errors["note"] = ["Say in a few words why, when the reason is 'other'."]
-    if len(note) > MAX_NOTE:
-        errors["note"] = [f"Keep the note under {MAX_NOTE} characters."]
-    if errors:
-        raise Invalid("the rejection needs a valid reason", errors)
+    note = reasons.check_reason(
+        reason, note, REJECT_REASONS, message="the rejection needs a valid reason"
+    )
     _check_submitted(offer, "rejected")
     return _audited_update(
         session,
@@ -123,7 +122,7 @@ def edit(session: Session, offer: Offer, user_id: int, data: Mapping[str, Any]) 
     unknown = set(data) - set(EDITABLE)
     if unknown:
         raise Invalid("these fields cannot be edited here", {k: ["Not editable."] for k in unknown})
-    changed = {k: v for k, v in data.items() if audit.differs(getattr(offer, k), v)}
+    changed = audit.changes(offer, data)
     if not changed:
         return offer
     return _audited_update(session, offer, user_id, "edit", changed)

@@ -71,15 +71,15 @@ def _bars(rows, keys: list[str]) -> list[Bar]:
     return [Bar(k, *found.get(k, (0.0, 0))) for k in keys]
 
 
-def per_year(session: Session, today: date | None = None) -> list[Bar]:
-    """Every year from 2008 to this year (or the latest alliance's), zeros included."""
+def per_year(session: Session, today: date) -> list[Bar]:
+    """Every year from 2008 to `today`'s year (or the latest alliance's), zeros included."""
     year = sa.cast(sa.extract("year", Alliance.started_on), sa.Integer).label("year")
     rows = session.execute(
         _counted(sa.select(year, _usd(), sa.func.count(sa.distinct(Match.project_id)))).group_by(
             year
         )
     ).all()
-    last = max([(today or date.today()).year, *(int(r[0]) for r in rows if r[0] is not None)])
+    last = max([today.year, *(int(r[0]) for r in rows if r[0] is not None)])
     first = min([FIRST_YEAR, *(int(r[0]) for r in rows if r[0] is not None)])
     return _bars(
         [(int(r[0]), r[1], r[2]) for r in rows if r[0] is not None],
@@ -126,7 +126,7 @@ def per_kind(session: Session) -> list[Bar]:
     )
 
 
-def chart(session: Session, name: str, today: date | None = None) -> list[Bar]:
+def chart(session: Session, name: str, today: date) -> list[Bar]:
     """Return the bars of the chart `name` (one of CHARTS)."""
     if name == "year":
         return per_year(session, today)

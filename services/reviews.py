@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Alliance, AuditEvent, Match, Offer, Organization, Project
 from models.enums import AllianceStage, Line, MatchStatus, Modality, OrgKind
-from services import audit
-from services.db import committing
+from services import audit, clock, reasons
+from services.db import committing, json_list_has
 from services.errors import Conflict, Invalid, NotFound
 
 REJECT_REASONS = (
@@ -31,7 +31,6 @@ REJECT_REASONS = (
     "duplicate",
     "other",
 )
-MAX_NOTE = 1000
 DEFAULT_PAGE_SIZE = 50
 OPEN = "open"  # the queue's default: proposed and shortlisted
 QUEUE_STATUSES = (OPEN, *(s.value for s in MatchStatus), "all")
@@ -88,15 +87,10 @@ class QueuePage:
     extra: dict = field(default_factory=dict)
 
 
-def _json_list_has(column, value: str):
-    # Lists are JSON arrays of short codes; their text contains `"code"` on every backend.
-    return sa.cast(column, sa.String).like(f'%"{value}"%')
-
-
 def _offer_conditions(filters: QueueFilters, today: date) -> list:
     conditions = []
     if filters.modality:
-        conditions.append(_json_list_has(Offer.modalities, filters.modality))
+        conditions.append(json_list_has(Offer.modalities, filters.modality))
     if filters.deadline_days is not None:
         conditions.append(
             Offer.deadline.between(today, today + timedelta(days=filters.deadline_days))
@@ -157,9 +151,7 @@ def queue_select(session: Session, filters: QueueFilters, today: date) -> sa.Sel
     project_ids = offer_ids = None
     if filters.line:
         project_ids = list(
-            session.scalars(
-                sa.select(Project.id).where(_json_list_has(Project.lines, filters.line))
-            )
+            session.scalars(sa.select(Project.id).where(json_list_has(Project.lines, filters.line)))
         )
     conditions = _offer_conditions(filters, today)
     if conditions:
@@ -258,16 +250,7 @@ def split_reason(text: str | None) -> tuple[str | None, str]:
 
 
 def _check_reason(action: str, reason: str | None, note: str | None) -> None:
-    errors: dict[str, list[str]] = {}
-    if action == "reject":
-        if reason not in REJECT_REASONS:
-            errors["reason"] = ["Choose a reason for the rejection."]
-        elif reason == "other" and not (note or "").strip():
-            errors["note"] = ["Say in a few words why, when the reason is 'other'."]
-    if note and len(note) > MAX_NOTE:
-        errors["note"] = [f"Keep the note under {MAX_NOTE} characters."]
-    if errors:
-        raise Invalid("the decision needs a valid reason", errors)
+    reasons.check_reason(reason, note, REJECT_REASONS, required=action == "reject")
 
 
 def _apply(
@@ -278,7 +261,7 @@ def _apply(
     reason: str | None,
     note: str | None,
     usd_rates: Mapping[str, float],
-    today: date,
+    today: date | None,
     now: datetime,
 ) -> AuditEvent:
     if action not in DECISIONS:
@@ -298,6 +281,8 @@ def _apply(
     after = audit.snapshot(match, MATCH_FIELDS)
     after.update(reason=reason, note=(note or "").strip() or None)
     if action == "accept":
+        if today is None:
+            raise ValueError("accepting a match needs the agency's today (services.clock)")
         alliance = _start_alliance(session, match, usd_rates, today)
         after["alliance_id"] = alliance.id
     return audit.record(session, user_id, ENTITY, match.id, action, before, after)
@@ -352,9 +337,12 @@ def decide(
     today: date | None = None,
     now: datetime | None = None,
 ) -> Match:
-    """Shortlist, accept or reject a match as `user_id`; audited, one transaction."""
+    """Shortlist, accept or reject a match as `user_id`; audited, one transaction.
+
+    Accepting starts an alliance on `today`, the agency's day (services.clock.agency_today).
+    """
     _check_reason(action, reason, note)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with committing(session):
         match = _locked_match(session, match_id)
         _apply(
@@ -365,7 +353,7 @@ def decide(
             reason,
             note,
             usd_rates or {"USD": 1.0},
-            today or now.date(),
+            today,
             now,
         )
     return match
@@ -390,7 +378,7 @@ def bulk_reject(
     ids = sorted({int(i) for i in match_ids})
     if not ids:
         raise Invalid("no match selected", {"match_ids": ["Select at least one match."]})
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     result = BulkResult(done=[], skipped={})
     with committing(session):
         matches = {
@@ -406,7 +394,7 @@ def bulk_reject(
             elif match.status not in ALLOWED_FROM["reject"]:
                 result.skipped[match_id] = MatchStatus(match.status).value
             else:
-                _apply(session, match, user_id, "reject", reason, note, {}, now.date(), now)
+                _apply(session, match, user_id, "reject", reason, note, {}, None, now)
                 result.done.append(match_id)
     return result
 

@@ -22,8 +22,8 @@ from models.enums import MatchStatus, OfferSource, OfferStatus, Side
 from services import catalog, moderation, outbox, signed_links
 from services.db import committing
 from services.errors import Conflict, Invalid, NotFound
+from services.matching.queue import queue_scoring
 from services.rules import offer_rule_errors
-from services.scoring_queue import queue_scoring
 
 FOLLOW_SALT = "coopmatch.offer-follow"
 DEFAULT_LINK_MAX_AGE = timedelta(days=30)

@@ -127,23 +127,3 @@ def app(settings, session_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_sender():
-    """An app created by an earlier test installs a task sender bound to its own database."""
-    from services import outbox
-
-    outbox.set_sender(None)
-    yield
-    outbox.set_sender(None)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_index():
-    """Each test fits its own index: a cached one may hold rows another test rolled back."""
-    from services import scoring
-
-    scoring.forget_index()
-    yield
-    scoring.forget_index()

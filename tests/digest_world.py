@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from models import Match, Offer, Project, User
 from models.digests import Subscription
-from services import digest, users
+from services import user_admin
+from services.digest import subscriptions as digest_subs
 from tests import factories as f
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -41,7 +42,7 @@ def user(
     password: str | None = None,
 ) -> User:
     """A user; without a password (hashing is slow) unless the test signs in."""
-    return users.create_user(
+    return user_admin.create_user(
         session, email, role, password, language=language, organization_id=organization_id
     )
 
@@ -123,15 +124,17 @@ def seed(session, now: datetime = NOW) -> World:
     }
     joined = now - timedelta(days=10)
     subs = {
-        "ana": digest.save_subscription(
+        "ana": digest_subs.save_subscription(
             session, people["ana"], min_score=0.5, language="es", now=joined
         ),
-        "bob": digest.save_subscription(
+        "bob": digest_subs.save_subscription(
             session, people["bob"], lines=["human_development"], language="en", now=joined
         ),
-        "paused": digest.save_subscription(session, people["paused"], status="paused", now=joined),
+        "paused": digest_subs.save_subscription(
+            session, people["paused"], status="paused", now=joined
+        ),
     }
-    digest.ensure_partner_subscriptions(session, now=joined)
+    digest_subs.ensure_partner_subscriptions(session, now=joined)
     for name in ("partner_a", "partner_b"):
-        subs[name] = digest.subscription_of(session, people[name])
+        subs[name] = digest_subs.subscription_of(session, people[name])
     return World(offers, projects, matches, people, subs)

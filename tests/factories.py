@@ -6,7 +6,7 @@ import itertools
 from datetime import date, timedelta
 
 from models import Match, Offer, Organization, Project
-from services import users
+from services import api_tokens, user_admin
 
 _seq = itertools.count(1)
 
@@ -91,10 +91,10 @@ def match(session, project_row, offer_row, **kw) -> Match:
 def token(session, role="staff", organization_id=None, email=None) -> tuple[object, str]:
     """Create a user with `role` and return (user, raw API token)."""
     email = email or f"user{next(_seq)}@example.org"
-    user = users.create_user(
+    user = user_admin.create_user(
         session, email, role, "a-long-password", organization_id=organization_id
     )
-    _, raw = users.create_token(session, email)
+    _, raw = api_tokens.create_token(session, email)
     return user, raw
 
 

@@ -1,24 +1,20 @@
-"""The application factory: the one place that wires settings, database, blueprints and tasks."""
+"""The application factory: the one place in the web that wires settings, the runtime, the
+task sender, extensions and blueprints together."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from flask import Flask, g
+from flask import Flask
+from flask_babel import get_locale
 from sqlalchemy.orm import Session, sessionmaker
 
 import config as app_config
-from models.db import make_engine, make_session_factory
-
-
-@dataclass
-class Runtime:
-    """What the app holds for its whole life: settings, engine and the session factory."""
-
-    settings: app_config.Settings
-    session_factory: sessionmaker[Session]
-    engine: Any = None
+from models import User
+from services import sign_in
+from services.runtime import Runtime
+from web import api, auth_views, cli, db, digest, errors, i18n, nav, pages, public, security, staff
+from web.api.health import healthz
+from web.extensions import babel, csrf, limiter, login_manager
+from workers import main as workers  # the wiring exception: how this app's tasks reach a worker
 
 
 def create_app(
@@ -54,31 +50,23 @@ def create_app(
         app.config.update(test_config)
     settings.instance_path.mkdir(parents=True, exist_ok=True)
 
-    engine = None
-    if session_factory is None:
-        engine = make_engine(settings.database_url)
-        session_factory = make_session_factory(engine)
-    app.extensions["coopmatch"] = Runtime(settings, session_factory, engine)
-    from workers import main as worker_main
-
-    # Tasks sent from this process use its settings; on the embedded default they run here.
-    worker_main.configure(settings, session_factory)
-
-    @app.teardown_appcontext
-    def _close_session(_exc) -> None:
-        session = g.pop("db", None)
-        if session is not None:
-            session.close()
-
-    _init_web(app, settings)
+    runtime = Runtime.create(settings, session_factory)
+    # Tasks sent from this app: to Redis when configured, else run at once in this process.
+    runtime.use_sender(workers.sender_for(runtime))
+    db.init_app(app, runtime)
+    _init_extensions(app, settings)
+    security.register(app, settings.production)
+    nav.init_app(app, [*staff.NAV, *digest.NAV])
+    errors.register(app)
+    for blueprint in (api.bp, auth_views.bp, digest.bp, staff.bp, public.bp):
+        app.register_blueprint(blueprint)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    pages.register(app)
+    cli.register(app)
     return app
 
 
-def _init_web(app: Flask, settings: app_config.Settings) -> None:
-    from web import api, auth_views, cli, errors, i18n, nav, pages, security
-    from web.api.health import healthz
-    from web.extensions import babel, csrf, limiter, login_manager
-
+def _init_extensions(app: Flask, settings: app_config.Settings) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
         i18n.compile_translations(settings.instance_path / "translations")
     )
@@ -90,44 +78,9 @@ def _init_web(app: Flask, settings: app_config.Settings) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
-
-    @login_manager.user_loader
-    def _load_user(user_id: str):
-        from models import User
-
-        user = db_session().get(User, int(user_id))
-        return user if user is not None and user.active else None
-
-    from flask_babel import get_locale
-
+    login_manager.user_loader(_load_user)
     app.jinja_env.globals["get_locale"] = get_locale
-    security.register(app, settings.production)
-    nav.init_app(app)
-    errors.register(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(auth_views.bp)
-    from web.digest import bp as digest_bp  # weekly digests (issue 7)
-
-    app.register_blueprint(digest_bp)
-    from web.staff import bp as staff_bp  # the staff workspace (issue 5)
-
-    app.register_blueprint(staff_bp)
-    from web.public import bp as public_bp  # the public offer forms (issue 6)
-
-    app.register_blueprint(public_bp)
-    app.add_url_rule("/healthz", "healthz", healthz)
-    pages.register(app)
-    cli.register(app)
 
 
-def runtime(app: Flask) -> Runtime:
-    return app.extensions["coopmatch"]
-
-
-def db_session() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
-    from flask import current_app
-
-    if "db" not in g:
-        g.db = runtime(current_app).session_factory()
-    return g.db
+def _load_user(user_id: str) -> User | None:
+    return sign_in.load_user(db.db_session(), int(user_id))

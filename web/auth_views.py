@@ -12,9 +12,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from services import accounts
+from services import sign_in
 from services.errors import Invalid
-from web.app import db_session
+from web.db import db_session
 from web.i18n import LANGUAGES
 
 bp = Blueprint("auth", __name__)
@@ -51,8 +51,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.sign_in(db_session(), form.email.data, form.password.data)
-        except accounts.AccountLocked as exc:
+            user = sign_in.sign_in(db_session(), form.email.data, form.password.data)
+        except sign_in.AccountLocked as exc:
             form.email.errors.append(
                 _(
                     "Too many failed sign-ins: this account is locked until %(time)s. "
@@ -60,7 +60,7 @@ def login():
                     time=format_datetime(exc.until, "short"),
                 )
             )
-        except accounts.SignInRefused:
+        except sign_in.SignInRefused:
             form.password.errors.append(_("Wrong email or password."))
         else:
             login_user(user)
@@ -83,7 +83,7 @@ def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(
+            sign_in.change_password(
                 db_session(), current_user, form.current_password.data, form.new_password.data
             )
         except Invalid as exc:
@@ -102,5 +102,5 @@ def set_language():
     if form.validate_on_submit():
         session["lang"] = form.language.data
         if current_user.is_authenticated:
-            accounts.set_language(db_session(), current_user, form.language.data)
+            sign_in.set_language(db_session(), current_user, form.language.data)
     return redirect(_safe_next(request.form.get("next")) or url_for("home"))

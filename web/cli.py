@@ -6,16 +6,18 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
 
 from models import Offer, Organization, Project
 from models import migrate as migrations
 from models.enums import Role
-from services import demo, transfer, users
+from services import api_tokens, clock, demo, import_export, user_admin
 from services.errors import DomainError
+from services.matching import rebuild, training_labels
 from web import schemas
+from web.db import runtime
 
 KINDS = {
     "organizations": (Organization, schemas.OrganizationIn),
@@ -24,14 +26,8 @@ KINDS = {
 }
 
 
-def _runtime():
-    from web.app import runtime
-
-    return runtime(current_app)
-
-
 def _session():
-    return _runtime().session_factory()
+    return runtime().session()
 
 
 def fail(message: str, code: int = 1):
@@ -47,7 +43,7 @@ db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
 @click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: every head)."""
-    migrations.upgrade(_runtime().settings.database_url, revision)
+    migrations.upgrade(runtime().settings.database_url, revision)
     click.echo(f"database at {revision}")
 
 
@@ -55,7 +51,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION."""
-    migrations.downgrade(_runtime().settings.database_url, revision)
+    migrations.downgrade(runtime().settings.database_url, revision)
 
 
 @db_cli.command("current")
@@ -63,7 +59,7 @@ def db_current() -> None:
     """Show the database's current revision."""
     from alembic import command
 
-    command.current(migrations.alembic_config(_runtime().settings.database_url))
+    command.current(migrations.alembic_config(runtime().settings.database_url))
 
 
 @click.command("create-user")
@@ -84,7 +80,7 @@ def create_user(email, role, name, language, organization_id, password_stdin) ->
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _session() as session:
         try:
-            user = users.create_user(
+            user = user_admin.create_user(
                 session,
                 email,
                 role,
@@ -106,7 +102,7 @@ def create_token(email: str, name: str) -> None:
     """Create an API token for EMAIL and print it once."""
     with _session() as session:
         try:
-            token, raw = users.create_token(session, email, name)
+            token, raw = api_tokens.create_token(session, email, name)
         except DomainError as exc:
             fail(_one_line(exc))
     click.echo(raw)
@@ -120,7 +116,7 @@ def revoke_token(token_id: int) -> None:
     """Revoke the API token TOKEN_ID."""
     with _session() as session:
         try:
-            users.revoke_token(session, token_id)
+            api_tokens.revoke_token(session, token_id)
         except DomainError as exc:
             fail(_one_line(exc))
     click.echo(f"token {token_id} revoked")
@@ -130,13 +126,13 @@ def revoke_token(token_id: int) -> None:
 @with_appcontext
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS))
+@click.option("--format", "fmt", type=click.Choice(import_export.FORMATS))
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows, report the bad.")
 def import_cmd(kind: str, path: str, fmt: str | None, skip_invalid: bool) -> None:
     """Import KIND from a CSV, JSON or JSON Lines file: all or nothing by default."""
     model, schema_cls = KINDS[kind]
     try:
-        raw_rows = transfer.read_rows(path, fmt)
+        raw_rows = import_export.read_rows(path, fmt)
     except DomainError as exc:
         fail(exc.message, 2)
     with _session() as session:
@@ -147,7 +143,7 @@ def import_cmd(kind: str, path: str, fmt: str | None, skip_invalid: bool) -> Non
                 f"{len(errors)} bad row(s) in {path}; nothing imported "
                 "(use --skip-invalid to import the rest)"
             )
-        report = transfer.import_rows(session, model, valid, skip_invalid)
+        report = import_export.import_rows(session, model, valid, skip_invalid)
     errors += report.errors
     _report_errors(errors)
     if report.errors and not skip_invalid:
@@ -165,7 +161,9 @@ def _validate_rows(session, model, schema_cls, raw_rows):
         row = dict(row)
         try:
             if model is not Organization:
-                org_id = transfer.resolve_organization(session, row, transfer.SIDES[model])
+                org_id = import_export.resolve_organization(
+                    session, row, import_export.SIDES[model]
+                )
                 if org_id is not None:
                     row["organization_id"] = org_id
             valid.append((number, schema.load(row)))
@@ -198,23 +196,23 @@ def _one_line(exc: DomainError) -> str:
 @with_appcontext
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS))
+@click.option("--format", "fmt", type=click.Choice(import_export.FORMATS))
 def export_cmd(kind: str, path: str, fmt: str | None) -> None:
     """Export KIND to PATH (or '-' for standard output) in the import's formats."""
     model, schema_cls = KINDS[kind]
     if path == "-" and not fmt:
         fail("give --format when writing to standard output", 2)
-    fmt = fmt or transfer.guess_format(path, None)
+    fmt = fmt or import_export.guess_format(path, None)
     columns = [c for c in schema_cls().fields if c != "organization_id"]
     if model is not Organization:
-        columns += list(transfer.ORG_KEYS)
+        columns += list(import_export.ORG_KEYS)
     with _session() as session:
-        rows = transfer.export_rows(session, model, columns)
+        rows = import_export.export_rows(session, model, columns)
     if path == "-":
-        transfer.write_rows(sys.stdout, rows, fmt, columns)
+        import_export.write_rows(sys.stdout, rows, fmt, columns)
     else:
         with Path(path).open("w", encoding="utf-8", newline="") as stream:
-            transfer.write_rows(stream, rows, fmt, columns)
+            import_export.write_rows(stream, rows, fmt, columns)
         click.echo(f"{len(rows)} {kind} written to {path}", err=True)
 
 
@@ -223,14 +221,12 @@ def export_cmd(kind: str, path: str, fmt: str | None) -> None:
 @click.argument("directory", type=click.Path(file_okay=False))
 def export_labels(directory: str) -> None:
     """Write the staff's accepted matches to DIRECTORY as labelled data for `matcher tune`."""
-    from services import labels
-
     with _session() as session:
         try:
-            found = labels.labelled_matches(session)
+            found = training_labels.labelled_matches(session)
         except DomainError as exc:
             fail(exc.message)
-    supply, demand = labels.write_labels(found, Path(directory))
+    supply, demand = training_labels.write_labels(found, Path(directory))
     click.echo(
         f"{len(found.supply)} offers and {len(found.demand)} projects with "
         f"{found.accepted} accepted matches written to {directory}",
@@ -248,7 +244,10 @@ def load_demo(path: str | None, if_empty: bool) -> None:
     with _session() as session:
         try:
             counts = demo.load(
-                session, Path(path) if path else demo.DEFAULT_DEMO_PATH, if_empty=if_empty
+                session,
+                Path(path) if path else demo.DEFAULT_DEMO_PATH,
+                if_empty=if_empty,
+                today=clock.agency_today(runtime().settings.timezone),
             )
         except DomainError as exc:
             fail(exc.message)
@@ -259,12 +258,10 @@ def load_demo(path: str | None, if_empty: bool) -> None:
 @with_appcontext
 def rebuild_matches() -> None:
     """Queue a full rebuild of the matches and print its job id."""
-    from services import scoring
-
     with _session() as session:
-        job = scoring.request_rebuild(session)
+        job = rebuild.request_rebuild(session)
         click.echo(job.id)
-        if _runtime().settings.eager_tasks:
+        if runtime().settings.eager_tasks:
             session.refresh(job)
             click.echo(f"{job.status.value}: {job.detail or ''}", err=True)
         else:
@@ -275,11 +272,11 @@ def rebuild_matches() -> None:
 @with_appcontext
 def demo_accounts() -> None:
     """Create the demo sign-ins and API token (embedded default only) and print them."""
-    if _runtime().settings.production:
+    if runtime().settings.production:
         fail("demo accounts are never created in production")
     with _session() as session:
         accounts = demo.ensure_accounts(session)
-    base = _runtime().settings.base_url
+    base = runtime().settings.base_url
     click.echo(
         f"CoopMatch demo at {base}/  (password for every demo account: {demo.DEMO_PASSWORD})"
     )

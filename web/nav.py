@@ -1,37 +1,37 @@
-"""The navigation bar: each blueprint registers its entries with the roles that see them."""
+"""The navigation bar: each blueprint declares its entries (`NAV`) with the roles that see them,
+and create_app hands them to `init_app`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask import Flask
-from flask_babel import lazy_gettext
+from flask import Flask, current_app
 from flask_login import current_user
+
+EXTENSION = "coopmatch.nav"
+STAFF_ROLES = ("admin", "staff")
 
 
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
-    label: object  # a lazy translated string
-    roles: tuple[str, ...]
+    label: object  # a lazily translated string (flask_babel.lazy_gettext)
+    roles: tuple[str, ...] = STAFF_ROLES
     order: int = 50
 
 
-_ITEMS: list[NavItem] = []
+def init_app(app: Flask, items: Iterable[NavItem]) -> None:
+    """Show `items` in the navigation bar of `app`'s pages, to the roles each names."""
+    app.extensions[EXTENSION] = sorted(items, key=lambda item: item.order)
+    app.context_processor(_nav)
 
 
-def register(endpoint: str, label: str, roles=("admin", "staff"), order: int = 50) -> None:
-    """Add a navigation entry (`label` is translated when the page is drawn)."""
-    if all(item.endpoint != endpoint for item in _ITEMS):
-        _ITEMS.append(NavItem(endpoint, lazy_gettext(label), tuple(roles), order))
-
-
-def init_app(app: Flask) -> None:
-    @app.context_processor
-    def _nav():
-        role = str(current_user.role) if current_user.is_authenticated else None
-        items = sorted(
-            (i for i in _ITEMS if role in i.roles and i.endpoint in app.view_functions),
-            key=lambda i: i.order,
-        )
-        return {"nav_items": items}
+def _nav() -> dict:
+    role = str(current_user.role) if current_user.is_authenticated else None
+    items = [
+        item
+        for item in current_app.extensions[EXTENSION]
+        if role in item.roles and item.endpoint in current_app.view_functions
+    ]
+    return {"nav_items": items}

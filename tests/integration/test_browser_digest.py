@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import digest
+from services.digest import subscriptions as digest_subs
 from tests import digest_world
 from tests.integration.conftest import screenshot
 
@@ -16,7 +16,7 @@ def test_staff_preview_a_partners_digest_and_the_partner_unsubscribes(live_serve
         world = digest_world.seed(session)
         digest_world.user(session, "carla@agency.example", password="a-long-password")
         partner_id = world.subs["partner_a"].id
-        token = digest.unsubscribe_token(live_server.app.config["SECRET_KEY"], partner_id)
+        token = digest_subs.unsubscribe_token(live_server.app.config["SECRET_KEY"], partner_id)
     blocked = []
     page.on(
         "console",

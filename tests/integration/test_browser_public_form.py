@@ -12,14 +12,13 @@ from models import Offer
 from models.enums import OfferStatus
 from tests import factories as f
 from tests.integration.conftest import screenshot
-from web.app import runtime
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
 def emailed_follow_path(app) -> str:
     """The path of the follow link in the one confirmation email the server wrote."""
-    [path] = runtime(app).settings.mail_dir.glob("*.eml")
+    [path] = app.extensions["coopmatch"].settings.mail_dir.glob("*.eml")
     text = message_from_bytes(path.read_bytes()).get_payload(decode=True).decode()
     return re.search(r"https?://\S+?(/offers/follow/\S+)", text)[1]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import users
+from services import user_admin
 from tests.integration.conftest import screenshot
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 def test_sign_in_and_switch_language(live_server, page):
     with live_server.session_factory() as session:
-        users.create_user(session, "ana@example.org", "staff", "a-long-password", name="Ana")
+        user_admin.create_user(session, "ana@example.org", "staff", "a-long-password", name="Ana")
     page.goto(live_server.url + "/")
     assert "/login" in page.url
     assert page.get_by_role("heading", name="Iniciar sesión").is_visible()

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from models import Alliance
-from services import users
+from services import user_admin
 from tests import factories
 from tests.integration.conftest import screenshot
 
@@ -28,7 +28,7 @@ def _explanation(terms):
 
 def _seed(factory):
     with factory() as session:
-        users.create_user(session, "ana@example.org", "staff", "a-long-password", name="Ana")
+        user_admin.create_user(session, "ana@example.org", "staff", "a-long-password", name="Ana")
         uni = factories.organization(session, name="Universidad Aliada", kind="university")
         agency = factories.organization(session, name="Agencia Bilateral", kind="bilateral")
         school = factories.project(

@@ -18,7 +18,8 @@ from aiosmtpd.controller import Controller
 from models import Base, DigestSend, Subscription, User
 from models.db import make_engine, make_session_factory
 from models.digests import DigestSendStatus, SubscriptionStatus
-from services import digest
+from services.digest import delivery as digest_delivery
+from services.digest import subscriptions as digest_subs
 from tests import digest_world
 from tests.conftest import OUTPUT_DIR, TEST_REDIS_URL, missing_service
 from tests.digest_world import NOW
@@ -116,7 +117,7 @@ EXPECTED = {  # recipient: (language, subject, titles of the projects shown)
 def test_a_week_sends_one_multipart_message_per_subscriber(
     session, smtp, smtp_settings, world, client
 ):
-    result = digest.send_weekly(session, smtp_settings, now=NOW)
+    result = digest_delivery.send_weekly(session, smtp_settings, now=NOW)
     assert (result.sent, result.failed) == (4, [])
     assert sorted(m["To"] for m in smtp.messages) == sorted(EXPECTED)
     for message in smtp.messages:
@@ -152,8 +153,8 @@ def test_a_week_sends_one_multipart_message_per_subscriber(
 
 
 def test_running_the_task_a_second_time_sends_nothing(session, smtp, smtp_settings, world):
-    digest.send_weekly(session, smtp_settings, now=NOW)
-    again = digest.send_weekly(session, smtp_settings, now=NOW)
+    digest_delivery.send_weekly(session, smtp_settings, now=NOW)
+    again = digest_delivery.send_weekly(session, smtp_settings, now=NOW)
     assert (again.reserved, again.sent, again.failed) == (0, 0, [])
     assert len(smtp.messages) == 4
 
@@ -162,7 +163,7 @@ def test_a_refused_recipient_does_not_block_the_others_and_is_sent_once_later(
     session, smtp, smtp_settings, world
 ):
     smtp.refuse["partner-a@ally.example"] = 1
-    result = digest.send_weekly(session, smtp_settings, now=NOW)
+    result = digest_delivery.send_weekly(session, smtp_settings, now=NOW)
     partner_a = world.subs["partner_a"].id
     assert result.failed == [partner_a] and result.sent == 3
     assert sorted(m["To"] for m in smtp.messages) == sorted(
@@ -171,18 +172,18 @@ def test_a_refused_recipient_does_not_block_the_others_and_is_sent_once_later(
     row = session.scalar(sa.select(DigestSend).where(DigestSend.subscription_id == partner_a))
     assert row.status == DigestSendStatus.FAILED and row.attempts == 1
     assert "refused" in row.last_error
-    retried = digest.send_one(session, smtp_settings, partner_a, result.period)
+    retried = digest_delivery.send_one(session, smtp_settings, partner_a, result.period)
     assert retried is not None and retried.status == DigestSendStatus.SENT
     assert retried.attempts == 2
-    assert digest.send_one(session, smtp_settings, partner_a, result.period) is None
-    assert digest.send_weekly(session, smtp_settings, now=NOW).sent == 0
+    assert digest_delivery.send_one(session, smtp_settings, partner_a, result.period) is None
+    assert digest_delivery.send_weekly(session, smtp_settings, now=NOW).sent == 0
     assert len(smtp.to("partner-a@ally.example")) == 1 and len(smtp.messages) == 4
 
 
 def test_unsubscribed_or_paused_subscribers_receive_nothing(session, smtp, smtp_settings, world):
-    digest.unsubscribe(session, world.subs["ana"])
-    digest.save_subscription(session, world.users["partner_b"], status="paused")
-    digest.send_weekly(session, smtp_settings, now=NOW)
+    digest_subs.unsubscribe(session, world.subs["ana"])
+    digest_subs.save_subscription(session, world.users["partner_b"], status="paused")
+    digest_delivery.send_weekly(session, smtp_settings, now=NOW)
     assert sorted(m["To"] for m in smtp.messages) == [
         "bob@agency.example",
         "partner-a@ally.example",
@@ -231,11 +232,10 @@ def test_a_worker_retries_the_refused_recipient_with_backoff(
     worker = WorkerProcess(env, log, concurrency=2, name="digest").start()
     try:
         import config as app_config
-        from workers import digest_tasks
-        from workers import main as worker_main
+        from services import task_names
+        from workers.celery_app import broker_client
 
-        worker_main.configure(app_config.from_env(env))
-        digest_tasks.send_weekly.apply_async()
+        broker_client(app_config.from_env(env)).send_task(task_names.DIGEST_SEND_WEEKLY)
 
         def retried_and_sent():
             with committed() as session:

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 import config as app_config
 from models import Base, Job, Match, Offer, Organization, OutboxMessage, Project
 from models.db import make_engine, make_session_factory
-from services import outbox, scoring
+from services import outbox, task_names
+from services.matching import rebuild
 from tests import factories as f
 from tests.conftest import OUTPUT_DIR, TEST_REDIS_URL, missing_service, scratch_database
 from tests.integration.workers import WorkerProcess, wait_for
@@ -220,8 +221,8 @@ def test_rebuild_survives_a_killed_worker_and_keeps_decisions(
     with db() as session:
         _seed_corpus(session, projects=600, offers=900)
         reviewer, _ = f.token(session, "staff")
-        first = scoring.request_rebuild(session)  # no sender installed: stays in the outbox
-        scoring.run_rebuild(session, settings, first.id)
+        first = rebuild.request_rebuild(session)  # no sender installed: stays in the outbox
+        rebuild.run_rebuild(session, settings, first.id)
         decided = {}
         for status, match in zip(
             ["accepted", "rejected", "shortlisted"] * 10,
@@ -236,7 +237,7 @@ def test_rebuild_survives_a_killed_worker_and_keeps_decisions(
     worker = start_worker("w1")
     app = _app(settings, db)
     with db() as session:
-        job_id = scoring.request_rebuild(session).id
+        job_id = rebuild.request_rebuild(session).id
     wait_for(
         lambda: (_job(db, job_id).done or 0) > 0,
         timeout=60,
@@ -323,10 +324,8 @@ def test_offer_saved_while_broker_is_down_is_scored_once_it_is_back(
             "status": "published",
         },
     ).get_json()["id"]
-    from workers import main as worker_main
-
-    _app(_settings(tmp_path, pg_url, redis_url), db)
-    worker_main.app.tasks["scoring.sweep"].apply_async(retry=False)
+    sender = _app(_settings(tmp_path, pg_url, redis_url), db).extensions["coopmatch"]
+    sender.send(task_names.SWEEP_OUTBOX, [])
     wait_for(
         lambda: (
             up.get(f"/api/v1/offers/{later}", headers=f.auth(token)).get_json()["scoring"]
@@ -344,11 +343,14 @@ def test_the_same_task_twice_at_once_gives_the_same_rows(
         _seed_corpus(session, projects=120, offers=60)
         offer_id = session.scalar(sa.select(Offer.id).order_by(Offer.id))
     start_worker(concurrency=2)
-    from workers import main as worker_main
+    from workers.celery_app import broker_client
 
-    _app(_settings(tmp_path, pg_url, redis_url), db)
-    task = worker_main.app.tasks["scoring.score_offer"]
-    results = [task.apply_async(args=[offer_id], retry=False) for _ in range(2)]
+    client = broker_client(_settings(tmp_path, pg_url, redis_url))
+
+    def send():
+        return client.send_task(task_names.SCORE_OFFER, args=[offer_id], retry=False)
+
+    results = [send() for _ in range(2)]
     assert [r.get(timeout=60) for r in results] == [results[0].get(), results[0].get()]
 
     def snapshot():
@@ -361,5 +363,5 @@ def test_the_same_task_twice_at_once_gives_the_same_rows(
 
     concurrent = snapshot()
     assert concurrent and len({(p, o) for p, o, _, _ in concurrent}) == len(concurrent)
-    task.apply_async(args=[offer_id], retry=False).get(timeout=60)
+    send().get(timeout=60)
     assert snapshot() == concurrent

@@ -55,7 +55,7 @@ def test_demo_loads_once_and_is_realistic(session):
 
 
 def test_demo_accounts_are_created_once(session):
-    demo.load(session)
+    demo.load(session, today=date(2026, 11, 26))
     first = demo.ensure_accounts(session)
     assert [role for _, role in first] == ["admin", "staff", "partner"]
     assert demo.ensure_accounts(session) == first

@@ -11,7 +11,11 @@ import sqlalchemy as sa
 
 from models import DigestSend, Match
 from models.digests import DigestSendStatus, Subscription, SubscriptionStatus
-from services import digest
+from services import clock
+from services.digest import delivery as digest_delivery
+from services.digest import preview as digest_preview
+from services.digest import selection as digest_selection
+from services.digest import subscriptions as digest_subs
 from services.errors import Invalid
 from tests import digest_world
 from tests import factories as f
@@ -24,11 +28,11 @@ def world(session):
 
 
 def _chosen(session, settings, now=NOW) -> dict[int, list[int]]:
-    period = digest.period_of(now, settings.timezone)
-    digest.refresh_marks(session, now)
+    period = digest_selection.period_of(now, settings.timezone)
+    digest_selection.refresh_marks(session, now)
     return {
         d.subscription_id: [i for i, _ in d.items]
-        for d in digest.build_digests(session, settings, period, now)
+        for d in digest_delivery.build_digests(session, settings, period, now)
     }
 
 
@@ -40,14 +44,20 @@ def _mails(settings) -> list[email.message.EmailMessage]:
 
 def test_period_is_the_iso_week_in_the_agency_time_zone():
     # Monday 2026-11-30 03:00 UTC is still Sunday 22:00 in Bogotá: the previous ISO week.
-    assert digest.period_of(datetime(2026, 11, 30, 3, tzinfo=UTC), "America/Bogota") == "2026-W48"
-    assert digest.period_of(datetime(2026, 11, 30, 6, tzinfo=UTC), "America/Bogota") == "2026-W49"
-    assert digest.period_of(datetime(2026, 11, 30, 3, tzinfo=UTC), "UTC") == "2026-W49"
+    assert (
+        digest_selection.period_of(datetime(2026, 11, 30, 3, tzinfo=UTC), "America/Bogota")
+        == "2026-W48"
+    )
+    assert (
+        digest_selection.period_of(datetime(2026, 11, 30, 6, tzinfo=UTC), "America/Bogota")
+        == "2026-W49"
+    )
+    assert digest_selection.period_of(datetime(2026, 11, 30, 3, tzinfo=UTC), "UTC") == "2026-W49"
 
 
 def test_retry_delay_grows_exponentially_up_to_a_cap():
-    assert [digest.retry_delay(n) for n in (1, 2, 3)] == [60, 120, 240]
-    assert digest.retry_delay(30) == digest.DEFAULT_RETRY_MAX
+    assert [digest_delivery.retry_delay(n) for n in (1, 2, 3)] == [60, 120, 240]
+    assert digest_delivery.retry_delay(30) == digest_delivery.DEFAULT_RETRY_MAX
 
 
 def test_each_subscriber_gets_the_live_matches_that_pass_its_filters(session, settings, world):
@@ -77,14 +87,16 @@ def test_build_takes_the_same_few_queries_for_any_number_of_subscribers(session,
             statements.append(statement)
 
     engine = session.get_bind().engine
-    period = digest.period_of(NOW, settings.timezone)
+    period = digest_selection.period_of(NOW, settings.timezone)
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
-        digest.build_digests(session, settings, period, NOW)
+        digest_delivery.build_digests(session, settings, period, NOW)
         few = len(statements)
         for n in range(30):
             person = digest_world.user(session, f"extra{n}@agency.example")
-            digest.save_subscription(session, person, min_score=0.3, now=NOW - timedelta(days=3))
+            digest_subs.save_subscription(
+                session, person, min_score=0.3, now=NOW - timedelta(days=3)
+            )
         for n in range(10):
             f.match(
                 session,
@@ -94,7 +106,7 @@ def test_build_takes_the_same_few_queries_for_any_number_of_subscribers(session,
                 created_at=NOW - timedelta(days=1),
             )
         statements.clear()
-        digests = digest.build_digests(session, settings, period, NOW)
+        digests = digest_delivery.build_digests(session, settings, period, NOW)
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == few <= 3
@@ -102,7 +114,7 @@ def test_build_takes_the_same_few_queries_for_any_number_of_subscribers(session,
 
 
 def test_a_rise_of_five_points_counts_as_improved_a_smaller_one_does_not(session, settings, world):
-    digest.send_weekly(session, settings, now=NOW)
+    digest_delivery.send_weekly(session, settings, now=NOW)
     water, school = world.matches["water"], world.matches["school"]
     water.score, school.score = 0.90, 0.66  # +8 and +2 points
     session.commit()
@@ -114,7 +126,7 @@ def test_a_rise_of_five_points_counts_as_improved_a_smaller_one_does_not(session
 
 
 def test_a_new_match_appears_in_the_next_week_only(session, settings, world):
-    first = digest.send_weekly(session, settings, now=NOW)
+    first = digest_delivery.send_weekly(session, settings, now=NOW)
     assert first.sent == 4
     later = NOW + WEEK
     new = f.match(
@@ -124,7 +136,7 @@ def test_a_new_match_appears_in_the_next_week_only(session, settings, world):
         score=0.7,
         created_at=NOW + timedelta(days=3),
     )
-    second = digest.send_weekly(session, settings, now=later)
+    second = digest_delivery.send_weekly(session, settings, now=later)
     assert second.sent == 3 and second.period != first.period
     rows = session.scalars(sa.select(DigestSend).where(DigestSend.period == second.period))
     assert {r.subscription_id: r.items for r in rows} == {
@@ -134,7 +146,7 @@ def test_a_new_match_appears_in_the_next_week_only(session, settings, world):
 
 
 def test_weekly_run_sends_once_to_files_and_a_second_run_sends_nothing(session, settings, world):
-    first = digest.send_weekly(session, settings, now=NOW)
+    first = digest_delivery.send_weekly(session, settings, now=NOW)
     assert (first.reserved, first.sent, first.failed) == (4, 4, [])
     mails = _mails(settings)
     assert sorted(m["To"] for m in mails) == [
@@ -143,7 +155,7 @@ def test_weekly_run_sends_once_to_files_and_a_second_run_sends_nothing(session, 
         "partner-a@ally.example",
         "partner-b@ally.example",
     ]
-    again = digest.send_weekly(session, settings, now=NOW + timedelta(hours=1))
+    again = digest_delivery.send_weekly(session, settings, now=NOW + timedelta(hours=1))
     assert (again.reserved, again.sent) == (0, 0)
     assert len(_mails(settings)) == 4
     sub = session.get(Subscription, world.subs["ana"].id)
@@ -155,9 +167,11 @@ def test_weekly_run_sends_once_to_files_and_a_second_run_sends_nothing(session, 
 
 
 def test_a_pending_row_left_by_a_crash_is_sent_by_the_next_run(session, settings, world):
-    period = digest.period_of(NOW, settings.timezone)
-    digest.refresh_marks(session, NOW)
-    digest._reserve(session, period, digest.build_digests(session, settings, period, NOW))
+    period = digest_selection.period_of(NOW, settings.timezone)
+    digest_selection.refresh_marks(session, NOW)
+    digest_delivery._reserve(
+        session, period, digest_delivery.build_digests(session, settings, period, NOW)
+    )
     session.commit()  # the process died here: rows reserved, nothing sent
     ana = world.subs["ana"].id
     # and this one was being sent by a worker that died after claiming it
@@ -167,9 +181,9 @@ def test_a_pending_row_left_by_a_crash_is_sent_by_the_next_run(session, settings
         .values(claimed_at=NOW, attempts=1)
     )
     session.commit()
-    resumed = digest.send_weekly(session, settings, now=NOW + timedelta(minutes=1))
+    resumed = digest_delivery.send_weekly(session, settings, now=NOW + timedelta(minutes=1))
     assert (resumed.reserved, resumed.sent) == (0, 3)  # the fresh claim is left alone
-    late = digest.send_weekly(session, settings, now=NOW + timedelta(minutes=10))
+    late = digest_delivery.send_weekly(session, settings, now=NOW + timedelta(minutes=10))
     assert late.sent == 1  # its claim expired: resumed, once
     assert len(_mails(settings)) == 4
     row = session.scalar(sa.select(DigestSend).where(DigestSend.subscription_id == ana))
@@ -177,13 +191,15 @@ def test_a_pending_row_left_by_a_crash_is_sent_by_the_next_run(session, settings
 
 
 def test_paused_or_unsubscribed_after_reservation_receives_nothing(session, settings, world):
-    period = digest.period_of(NOW, settings.timezone)
-    digest.refresh_marks(session, NOW)
-    digest._reserve(session, period, digest.build_digests(session, settings, period, NOW))
+    period = digest_selection.period_of(NOW, settings.timezone)
+    digest_selection.refresh_marks(session, NOW)
+    digest_delivery._reserve(
+        session, period, digest_delivery.build_digests(session, settings, period, NOW)
+    )
     session.commit()
-    digest.save_subscription(session, world.users["ana"], status="paused", now=NOW)
-    digest.unsubscribe(session, world.subs["bob"], now=NOW)
-    result = digest.send_weekly(session, settings, now=NOW)
+    digest_subs.save_subscription(session, world.users["ana"], status="paused", now=NOW)
+    digest_subs.unsubscribe(session, world.subs["bob"], now=NOW)
+    result = digest_delivery.send_weekly(session, settings, now=NOW)
     assert result.sent == 2
     assert sorted(m["To"] for m in _mails(settings)) == [
         "partner-a@ally.example",
@@ -201,7 +217,7 @@ def test_long_lists_are_cut_with_a_link_to_all(session, settings, world):
             score=0.6 + n / 100,
             created_at=NOW - WEEK / 2,
         )
-    digest.send_weekly(session, settings, now=NOW)
+    digest_delivery.send_weekly(session, settings, now=NOW)
     row = session.scalar(
         sa.select(DigestSend).where(DigestSend.subscription_id == world.subs["partner_b"].id)
     )
@@ -210,12 +226,12 @@ def test_long_lists_are_cut_with_a_link_to_all(session, settings, world):
     text = mail.get_body(("plain",)).get_content()
     assert "Ver las 4 coincidencias" in text
     assert f"{settings.base_url}/digest/sends/{row.id}" in text
-    everything = digest.send_matches(session, settings, row)
+    everything = digest_preview.send_matches(session, settings, row)
     assert [i.score for i in everything] == pytest.approx([0.62, 0.61, 0.6, 0.45])
 
 
 def test_email_is_multipart_in_the_subscribers_language(session, settings, world):
-    digest.send_weekly(session, settings, now=NOW)
+    digest_delivery.send_weekly(session, settings, now=NOW)
     mails = {m["To"]: m for m in _mails(settings)}
     bob, ana = mails["bob@agency.example"], mails["ana@agency.example"]
     assert bob.get_content_type() == "multipart/alternative"
@@ -232,37 +248,37 @@ def test_email_is_multipart_in_the_subscribers_language(session, settings, world
 
 def test_unsubscribe_token_works_once_and_rejects_tampering(session, settings, world):
     sub = world.subs["ana"]
-    token = digest.unsubscribe_token(settings.secret_key, sub.id)
-    assert digest.read_unsubscribe_token(session, settings.secret_key, token).id == sub.id
-    assert digest.unsubscribe(session, sub) is True
-    assert digest.unsubscribe(session, sub) is False
+    token = digest_subs.unsubscribe_token(settings.secret_key, sub.id)
+    assert digest_subs.read_unsubscribe_token(session, settings.secret_key, token).id == sub.id
+    assert digest_subs.unsubscribe(session, sub) is True
+    assert digest_subs.unsubscribe(session, sub) is False
     assert sub.status == SubscriptionStatus.UNSUBSCRIBED
-    with pytest.raises(digest.InvalidLink):
-        digest.read_unsubscribe_token(session, settings.secret_key, token[:-2] + "xy")
-    with pytest.raises(digest.InvalidLink):
-        digest.read_unsubscribe_token(session, "another-secret-key-entirely", token)
-    with pytest.raises(digest.LinkExpired):
-        digest.read_unsubscribe_token(
+    with pytest.raises(digest_subs.InvalidLink):
+        digest_subs.read_unsubscribe_token(session, settings.secret_key, token[:-2] + "xy")
+    with pytest.raises(digest_subs.InvalidLink):
+        digest_subs.read_unsubscribe_token(session, "another-secret-key-entirely", token)
+    with pytest.raises(digest_subs.LinkExpired):
+        digest_subs.read_unsubscribe_token(
             session, settings.secret_key, token, max_age=timedelta(seconds=-1)
         )
 
 
 def test_partners_with_offers_are_subscribed_once_and_keep_unsubscribing(session, world):
-    assert digest.ensure_partner_subscriptions(session) == 0
+    assert digest_subs.ensure_partner_subscriptions(session) == 0
     lonely = f.organization(session, name="No Offers Yet")
     newcomer = digest_world.user(session, "new@ally.example", "partner", "es", lonely.id)
-    assert digest.ensure_partner_subscriptions(session) == 0  # no offers: nothing to tell
+    assert digest_subs.ensure_partner_subscriptions(session) == 0  # no offers: nothing to tell
     f.offer(session, lonely)
-    assert digest.ensure_partner_subscriptions(session) == 1
-    assert digest.subscription_of(session, newcomer).language == "es"
-    digest.unsubscribe(session, world.subs["partner_a"])
-    assert digest.ensure_partner_subscriptions(session) == 0
+    assert digest_subs.ensure_partner_subscriptions(session) == 1
+    assert digest_subs.subscription_of(session, newcomer).language == "es"
+    digest_subs.unsubscribe(session, world.subs["partner_a"])
+    assert digest_subs.ensure_partner_subscriptions(session) == 0
     assert world.subs["partner_a"].status == SubscriptionStatus.UNSUBSCRIBED
 
 
 def test_subscription_form_errors_are_per_field(session, world):
     with pytest.raises(Invalid) as caught:
-        digest.save_subscription(
+        digest_subs.save_subscription(
             session,
             world.users["ana"],
             lines=["nonsense"],
@@ -275,26 +291,26 @@ def test_subscription_form_errors_are_per_field(session, world):
 
 def test_coming_back_from_a_pause_gets_only_the_last_week(session, world):
     ana = world.users["ana"]
-    digest.save_subscription(session, ana, status="paused", now=NOW)
-    sub = digest.save_subscription(session, ana, status="active", now=NOW + 10 * WEEK)
-    assert digest._aware(sub.covered_until) == NOW + 9 * WEEK
+    digest_subs.save_subscription(session, ana, status="paused", now=NOW)
+    sub = digest_subs.save_subscription(session, ana, status="active", now=NOW + 10 * WEEK)
+    assert clock.aware(sub.covered_until) == NOW + 9 * WEEK
 
 
 def test_preview_is_this_weeks_digest_without_sending(session, settings, world):
-    shown = digest.preview(session, settings, world.subs["ana"], now=NOW)
+    shown = digest_preview.preview(session, settings, world.subs["ana"], now=NOW)
     assert shown.match_count == 2 and shown.sent is None
     assert "Vista previa" in shown.email.html
     assert not _mails(settings)
-    empty = digest.preview(session, settings, world.subs["paused"], now=NOW)
+    empty = digest_preview.preview(session, settings, world.subs["paused"], now=NOW)
     assert empty.email is not None  # a paused subscriber's preview still shows its matches
-    assert digest.send_preview(session, settings, world.subs["bob"], "me@agency.example")
+    assert digest_preview.send_preview(session, settings, world.subs["bob"], "me@agency.example")
     (sent,) = _mails(settings)
     assert sent["To"] == "me@agency.example"
     assert session.scalar(sa.select(sa.func.count()).select_from(DigestSend)) == 0
 
 
 def test_withdrawn_matches_after_sending_do_not_change_the_sent_row(session, settings, world):
-    digest.send_weekly(session, settings, now=NOW)
+    digest_delivery.send_weekly(session, settings, now=NOW)
     session.execute(sa.update(Match).values(status="withdrawn"))
     session.commit()
-    assert digest.send_weekly(session, settings, now=NOW + WEEK).reserved == 0
+    assert digest_delivery.send_weekly(session, settings, now=NOW + WEEK).reserved == 0

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from matcher import cli as matcher_cli
-from services import labels
 from services.errors import Invalid
+from services.matching import training_labels
 from tests import factories
 
 
@@ -29,7 +29,7 @@ def test_accepted_matches_become_labelled_items(session, tmp_path):
     factories.match(session, labelled, withdrawn_but_matched, status="rejected")
     factories.match(session, rejected_only, published, status="rejected")
 
-    found = labels.labelled_matches(session)
+    found = training_labels.labelled_matches(session)
     supply_ids = [item["id"] for item in found.supply]
     assert supply_ids == sorted([published.id, closed.id, withdrawn_but_matched.id])
     assert never_published.id not in supply_ids
@@ -39,7 +39,7 @@ def test_accepted_matches_become_labelled_items(session, tmp_path):
     assert found.accepted == 2
     assert all(item["deadline"] is None for item in found.supply)  # closed offers stay rankable
 
-    supply_path, demand_path = labels.write_labels(found, tmp_path / "labels")
+    supply_path, demand_path = training_labels.write_labels(found, tmp_path / "labels")
     assert _read(supply_path) == found.supply and _read(demand_path) == found.demand
     assert _read(demand_path)[0]["title"] == labelled.title
 
@@ -49,7 +49,7 @@ def test_no_accepted_match_is_a_clear_error(session):
         session, factories.project(session), factories.offer(session), status="rejected"
     )
     with pytest.raises(Invalid, match="no accepted matches"):
-        labels.labelled_matches(session)
+        training_labels.labelled_matches(session)
 
 
 def test_matcher_tune_reads_the_export(session, tmp_path, capsys):
@@ -69,7 +69,9 @@ def test_matcher_tune_reads_the_export(session, tmp_path, capsys):
                 session, title=f"Proyecto {k}: {topic}", description=f"The city needs {topic}."
             )
             factories.match(session, project, offer, status="accepted")
-    supply, demand = labels.write_labels(labels.labelled_matches(session), tmp_path)
+    supply, demand = training_labels.write_labels(
+        training_labels.labelled_matches(session), tmp_path
+    )
     code = matcher_cli.main(
         ["tune", "--supply", str(supply), "--demand", str(demand), "--folds", "2"]
     )

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Alliance, AuditEvent, Match
-from services import alliances, reviews, users
+from services import alliances, reviews, user_admin
 from services.errors import Conflict, Invalid
 from tests import factories
 
@@ -19,7 +19,7 @@ RATES = {"USD": 1.0, "EUR": 1.08, "COP": 0.00025}
 
 @pytest.fixture
 def reviewer(session):
-    return users.create_user(session, "rev@example.org", "staff", "a-long-password")
+    return user_admin.create_user(session, "rev@example.org", "staff", "a-long-password")
 
 
 def _page(session, **filters):

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 
 from models import Job, Match, Offer, OutboxMessage
 from models.enums import JobStatus, MatchStatus, ScoringState
-from services import catalog, locks, outbox, scoring
+from services import catalog, jobs, locks, outbox, task_names
+from services.matching import items, rebuild, scoring
+from services.matching.index_cache import IndexCache
 from tests import factories as f
 
 
@@ -124,31 +126,31 @@ def test_pairs_that_drop_out_are_withdrawn_not_deleted(session, corpus, settings
 
 
 def test_rebuild_scores_everything_with_progress(session, corpus, low_threshold):
-    job = scoring.request_rebuild(session)  # in-process on the embedded default
-    job = scoring.run_rebuild(session, low_threshold, job.id) if job.status != "done" else job
+    job = rebuild.request_rebuild(session)  # in-process on the embedded default
+    job = rebuild.run_rebuild(session, low_threshold, job.id) if job.status != "done" else job
     session.refresh(job)
     assert job.status == JobStatus.DONE and job.total == 2 and job.done == 2
     rows = matches(session)
     assert (corpus["water"].id, corpus["o_water"].id) in rows
     assert (corpus["school"].id, corpus["o_child"].id) in rows
-    assert scoring.run_rebuild(session, low_threshold, job.id).status == JobStatus.DONE
+    assert rebuild.run_rebuild(session, low_threshold, job.id).status == JobStatus.DONE
 
 
 def test_only_one_rebuild_at_a_time(session, corpus, low_threshold):
-    first = scoring.request_rebuild(session, dedupe_key="a")
-    assert scoring.request_rebuild(session, dedupe_key="a").id == first.id
+    first = rebuild.request_rebuild(session, dedupe_key="a")
+    assert rebuild.request_rebuild(session, dedupe_key="a").id == first.id
     other = Job(id="other-job", kind="rebuild", status=JobStatus.QUEUED)
     session.add(other)
     session.commit()
-    assert locks.acquire(session, scoring.REBUILD_LOCK, "someone-else", ttl=60)
-    skipped = scoring.run_rebuild(session, low_threshold, "other-job")
+    assert locks.acquire(session, rebuild.REBUILD_LOCK, "someone-else", ttl=60)
+    skipped = rebuild.run_rebuild(session, low_threshold, "other-job")
     assert skipped.status == JobStatus.SKIPPED and "someone-else" in skipped.detail
-    locks.release(session, scoring.REBUILD_LOCK, "someone-else")
-    assert locks.acquire(session, scoring.REBUILD_LOCK, "other-job", ttl=60)
+    locks.release(session, rebuild.REBUILD_LOCK, "someone-else")
+    assert locks.acquire(session, rebuild.REBUILD_LOCK, "other-job", ttl=60)
     other.status = JobStatus.QUEUED
     session.commit()
-    with pytest.raises(scoring.Busy):
-        scoring.run_rebuild(session, low_threshold, "other-job")
+    with pytest.raises(rebuild.Busy):
+        rebuild.run_rebuild(session, low_threshold, "other-job")
 
 
 def test_expired_lease_can_be_taken_over(session):
@@ -176,11 +178,11 @@ def test_expire_offers_closes_and_withdraws_only_undecided(session, corpus, low_
 
 
 def test_broker_down_keeps_the_task_in_the_outbox(session, corpus):
-    def refuse(task, args):
+    def refuse(task, args, countdown=None):
         raise ConnectionError("broker unreachable")
 
     sent = []
-    outbox.set_sender(refuse)
+    session.info[outbox.SENDER_KEY] = refuse
     try:
         offer = catalog.create(
             session,
@@ -198,18 +200,20 @@ def test_broker_down_keeps_the_task_in_the_outbox(session, corpus):
         waiting = session.scalars(sa.select(OutboxMessage)).all()
         assert [(m.task, m.args) for m in waiting] == [("scoring.score_offer", [offer.id])]
         assert waiting[0].attempts == 1 and "unreachable" in waiting[0].last_error
-        outbox.set_sender(lambda task, args: sent.append((task, args)))
-        assert scoring.sweep(session) == 1
+        session.info[outbox.SENDER_KEY] = lambda task, args, countdown=None: sent.append(
+            (task, args)
+        )
+        assert outbox.dispatch(session) == 1
         assert sent == [("scoring.score_offer", [offer.id])]
         session.refresh(offer)
         assert offer.scoring_state == ScoringState.QUEUED
         assert outbox.pending(session) == 0
     finally:
-        outbox.set_sender(None)
+        session.info.pop(outbox.SENDER_KEY, None)
 
 
 def test_final_failure_is_recorded_for_staff(session, corpus):
-    job = scoring.mark_failed(
+    job = jobs.record_failure(
         session,
         "scoring.score_offer",
         [corpus["o_water"].id],
@@ -221,11 +225,9 @@ def test_final_failure_is_recorded_for_staff(session, corpus):
 
 
 def test_two_beats_sending_the_nightly_rebuild_make_one_job(app, session, corpus):
-    from workers import tasks
-
-    first = tasks.nightly_rebuild.run()
-    second = tasks.nightly_rebuild.run()
-    assert first == second
+    runtime = app.extensions["coopmatch"]  # its tasks run in-process on the embedded default
+    runtime.send(task_names.NIGHTLY_REBUILD, [])
+    runtime.send(task_names.NIGHTLY_REBUILD, [])
     jobs = session.scalars(sa.select(Job).where(Job.kind == "rebuild")).all()
     assert len(jobs) == 1 and jobs[0].dedupe_key.startswith("nightly-rebuild:")
     assert jobs[0].status == JobStatus.DONE  # in-process on the embedded default
@@ -284,7 +286,7 @@ def records(session):
 
 
 def test_allies_records_teach_the_matcher_what_they_fund(session, records, low_threshold):
-    texts = scoring.ally_records(session)[records["health"].organization_id]
+    texts = items.ally_records(session)[records["health"].organization_id]
     assert len(texts) == 6 and texts[0].startswith("Proyecto 5: vaccination")  # newest first
     scoring.score_project(session, low_threshold, records["need"].id)
     rows = matches(session)
@@ -307,7 +309,8 @@ def test_every_offer_of_an_ally_shares_its_profile(session, records, low_thresho
 
 
 def test_a_new_alliance_refits_the_index(session, records, low_threshold):
-    before = scoring.current_index(session, low_threshold).version
+    cache = IndexCache()
+    before = cache.current(session, low_threshold).version
     project = f.project(session, records["city"], title="Otro proyecto", status="closed")
     _alliance(session, records["schools"], project, date(2026, 1, 1))
-    assert scoring.current_index(session, low_threshold).version != before
+    assert cache.current(session, low_threshold).version != before

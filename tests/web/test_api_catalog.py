@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Offer, Organization
-from services import users
+from services import api_tokens, credentials
 from tests import factories as f
 
 
@@ -59,16 +59,16 @@ def test_unknown_and_revoked_tokens_are_refused(client, session):
     user, raw = f.token(session, "staff")
     assert client.get("/api/v1/offers", headers=f.auth("cm_wrong")).status_code == 401
     assert client.get("/api/v1/offers", headers=f.auth(raw)).status_code == 200
-    token = users.list_tokens(session, user.email)[0]
-    users.revoke_token(session, token.id)
+    token = api_tokens.list_tokens(session, user.email)[0]
+    api_tokens.revoke_token(session, token.id)
     assert client.get("/api/v1/offers", headers=f.auth(raw)).status_code == 401
 
 
 def test_tokens_are_stored_hashed(session):
     user, raw = f.token(session, "staff")
-    stored = users.list_tokens(session, user.email)[0]
+    stored = api_tokens.list_tokens(session, user.email)[0]
     assert raw not in (stored.token_hash, stored.prefix)
-    assert stored.token_hash == users.hash_token(raw)
+    assert stored.token_hash == credentials.hash_token(raw)
 
 
 def test_create_read_update_delete_offer(client, session, staff, ally):

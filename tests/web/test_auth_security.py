@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 
 import config as app_config
-from services import users
+from services import user_admin
 from tests.web.helpers import csrf_token, sign_in
 
 
 @pytest.fixture
 def person(session):
-    return users.create_user(session, "ana@example.org", "staff", "a-long-password", language="en")
+    return user_admin.create_user(
+        session, "ana@example.org", "staff", "a-long-password", language="en"
+    )
 
 
 def test_repeated_failures_lock_the_account_with_a_clear_message(client, person):
@@ -45,7 +47,7 @@ def test_lock_out_message_is_in_spanish_for_spanish_browsers(client, person):
 def test_an_admin_can_lift_a_lock_out(client, session, person):
     for _ in range(5):
         sign_in(client, "ana@example.org", "wrong-password")
-    users.create_user(session, "boss@example.org", "admin", "a-long-password")
+    user_admin.create_user(session, "boss@example.org", "admin", "a-long-password")
     admin = client.application.test_client()
     sign_in(admin, "boss@example.org")
     page = admin.get("/staff/users").get_data(as_text=True)

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from models import DigestSend
 from models.digests import SubscriptionStatus
-from services import digest, users
+from services import credentials
+from services.digest import delivery as digest_delivery
+from services.digest import subscriptions as digest_subs
 from tests import digest_world
 from tests import factories as f
 from tests.web.helpers import csrf_token, post_form, sign_in
@@ -47,7 +49,7 @@ def test_staff_subscribe_themselves_and_errors_show_beside_the_field(client, ses
     )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400 and 'aria-invalid="true"' in html and "min_score-errors" in html
-    assert digest.subscription_of(session, staff) is None
+    assert digest_subs.subscription_of(session, staff) is None
     saved = post_form(
         client,
         "/digest/subscriptions",
@@ -59,7 +61,7 @@ def test_staff_subscribe_themselves_and_errors_show_beside_the_field(client, ses
         },
     )
     assert saved.status_code == 302
-    sub = digest.subscription_of(session, staff)
+    sub = digest_subs.subscription_of(session, staff)
     assert (sub.lines, sub.min_score, sub.language, sub.status) == (
         ["governance_peace", "human_development"],
         0.6,
@@ -101,7 +103,7 @@ def test_send_to_me_mails_the_preview_to_the_signed_in_staff_member(
 
 def test_partners_cannot_preview_and_see_only_their_own_offers_matches(client, session, world):
     partner = world.users["partner_a"]
-    partner.password_hash = users.hash_password("a-long-password")
+    partner.password_hash = credentials.hash_password("a-long-password")
     session.commit()
     sign_in(client, partner.email)
     assert client.get(f"/digest/preview/{world.subs['ana'].id}").status_code == 403
@@ -113,7 +115,7 @@ def test_partners_cannot_preview_and_see_only_their_own_offers_matches(client, s
 
 def test_one_click_unsubscribe_works_once_without_login(client, session, settings, world):
     sub = world.subs["bob"]  # English
-    token = digest.unsubscribe_token(settings.secret_key, sub.id)
+    token = digest_subs.unsubscribe_token(settings.secret_key, sub.id)
     url = f"/digest/unsubscribe/{token}"
     confirm = client.get(url)
     assert confirm.status_code == 200
@@ -128,7 +130,7 @@ def test_one_click_unsubscribe_works_once_without_login(client, session, setting
 
 
 def test_a_tampered_unsubscribe_link_is_rejected_clearly(client, session, settings, world):
-    token = digest.unsubscribe_token(settings.secret_key, world.subs["ana"].id)
+    token = digest_subs.unsubscribe_token(settings.secret_key, world.subs["ana"].id)
     forged = client.post(
         f"/digest/unsubscribe/{token[:-3]}abc", data={"List-Unsubscribe": "One-Click"}
     )
@@ -139,7 +141,7 @@ def test_a_tampered_unsubscribe_link_is_rejected_clearly(client, session, settin
 
 
 def test_the_see_all_page_is_for_the_subscriber_and_staff(client, session, settings, world, staff):
-    digest.send_weekly(session, settings)
+    digest_delivery.send_weekly(session, settings)
     row = session.scalar(
         sa.select(DigestSend).where(DigestSend.subscription_id == world.subs["ana"].id)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import users
+from services import user_admin
 from tests import factories
 from tests.web.helpers import csrf_token, sign_in
 
@@ -36,9 +36,9 @@ def rows(session):
     offer = factories.offer(session, org=org)
     project = factories.project(session)
     match = factories.match(session, project, offer)
-    staff = users.create_user(session, "staff@example.org", "staff", "a-long-password")
-    users.create_user(session, "admin@example.org", "admin", "a-long-password")
-    users.create_user(
+    staff = user_admin.create_user(session, "staff@example.org", "staff", "a-long-password")
+    user_admin.create_user(session, "admin@example.org", "admin", "a-long-password")
+    user_admin.create_user(
         session, "ally@example.org", "partner", "a-long-password", organization_id=org.id
     )
     return {"offer": offer.id, "project": project.id, "match": match.id, "user": staff.id}

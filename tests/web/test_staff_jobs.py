@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from models import Job
-from services import scoring
+from services import jobs
 from tests import factories as f
 from tests.web.helpers import post_form, sign_in
 
@@ -13,7 +13,7 @@ from tests.web.helpers import post_form, sign_in
 def test_staff_start_a_rebuild_and_see_failures(client, session):
     user, _ = f.token(session, "staff")
     f.offer(session, title="Water fund")
-    scoring.mark_failed(session, "scoring.score_offer", [999], "OperationalError: gone")
+    jobs.record_failure(session, "scoring.score_offer", [999], "OperationalError: gone")
     sign_in(client, user.email)
     page = client.get("/staff/jobs", headers={"Accept-Language": "en"})
     assert page.status_code == 200

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Alliance, AuditEvent, Match, Offer, User
-from services import users
+from services import user_admin
 from tests import factories
 from tests.web.helpers import csrf_token, sign_in
 
@@ -25,7 +25,7 @@ EXPLANATION = {
 
 @pytest.fixture
 def reviewer(session):
-    return users.create_user(
+    return user_admin.create_user(
         session, "rev@example.org", "staff", "a-long-password", name="Rita Reviewer", language="en"
     )
 
@@ -325,7 +325,7 @@ def test_pages_follow_the_users_language(signed_in, session, reviewer):
 
 
 def test_admin_creates_and_deactivates_a_user(client, session):
-    users.create_user(session, "boss@example.org", "admin", "a-long-password", language="en")
+    user_admin.create_user(session, "boss@example.org", "admin", "a-long-password", language="en")
     sign_in(client, "boss@example.org")
     token = _token(client, "/staff/users")
     response = client.post(
@@ -354,7 +354,7 @@ def test_admin_creates_and_deactivates_a_user(client, session):
         },
     )
     assert response.status_code == 302
-    person = users.find_user(session, "new@example.org")
+    person = user_admin.find_user(session, "new@example.org")
     assert person.role.value == "staff"
     client.post(
         f"/staff/users/{person.id}",

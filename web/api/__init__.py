@@ -1,7 +1,6 @@
 """The JSON API under /api/v1."""
 
-from flask import Blueprint
+from web.api import auth, catalog, health, matching, openapi  # noqa: F401  (routes register)
+from web.api.blueprint import bp
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from web.api import auth, catalog, health, matching, openapi  # noqa: E402,F401  (routes register)
+__all__ = ["bp"]

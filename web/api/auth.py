@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import g, request
 
 from models import User
-from services import users
+from services import api_tokens
 from services.errors import Forbidden, Unauthorized
-from web.api import bp
-from web.app import db_session
+from web.api.blueprint import bp
+from web.db import db_session
 
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
 
@@ -21,7 +21,7 @@ def _authenticate() -> None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer TOKEN'")
-    user = users.authenticate_token(db_session(), raw.strip())
+    user = api_tokens.authenticate_token(db_session(), raw.strip())
     if user is None:
         raise Unauthorized("the API token is unknown or revoked")
     g.api_user = user

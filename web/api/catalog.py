@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 from marshmallow import Schema, ValidationError
 
 from models import Offer, Organization, Project, User
@@ -12,9 +12,9 @@ from models.enums import OfferSource, OfferStatus
 from services import catalog
 from services.errors import Invalid, NotFound
 from web import schemas
-from web.api import bp
 from web.api.auth import current_user, require_staff
-from web.app import db_session, runtime
+from web.api.blueprint import bp
+from web.db import db_session, runtime
 from web.public.notify import status_url
 
 
@@ -85,7 +85,7 @@ def _partner_fields(user: User, data: dict, creating: bool) -> dict:
 
 
 def _list_params() -> tuple[catalog.Filters, int, int]:
-    settings = runtime(current_app).settings
+    settings = runtime().settings
     args = schemas.ListQuery().load(request.args.to_dict())
     page = args.pop("page")
     per_page = args.pop("per_page") or settings.per_page

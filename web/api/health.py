@@ -1,13 +1,13 @@
 """/healthz: is the database reachable, and the broker."""
 
-from flask import current_app, jsonify
+from flask import jsonify
 
 from services import health
-from web.app import db_session, runtime
+from web.db import db_session, runtime
 
 
 def healthz():
-    settings = runtime(current_app).settings
+    settings = runtime().settings
     report = {
         "database": health.check_database(db_session()),
         "broker": health.check_broker(settings),

@@ -7,8 +7,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 
 from web import schemas
-from web.api import bp
+from web.api.blueprint import bp
 from web.api.catalog import RESOURCES
+from web.api.matching import OPENAPI_PATHS
 
 ERROR_REF = {"$ref": "#/components/responses/Error"}
 LIST_PARAMS = {
@@ -25,12 +26,6 @@ LIST_PARAMS = {
     "deadline_to": ("string", "Offers with a deadline on or before this date (YYYY-MM-DD)."),
     "sort": ("string", "Field to sort by; prefix with '-' for descending."),
 }
-_EXTRA_PATHS: list[tuple[str, dict]] = []
-
-
-def add_path(path: str, operations: dict) -> None:
-    """Let other API modules describe their routes in the document."""
-    _EXTRA_PATHS.append((path, operations))
 
 
 def _errors(*codes: int) -> dict:
@@ -62,7 +57,7 @@ def build_spec() -> APISpec:
     )
     for resource in RESOURCES:
         _add_resource(spec, resource)
-    for path, operations in _EXTRA_PATHS:
+    for path, operations in OPENAPI_PATHS.items():
         spec.path(path=path, operations=operations)
     spec.options["security"] = [{"bearer": []}]
     return spec

@@ -6,7 +6,6 @@ import click
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -26,14 +25,22 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import Offer
 from models.enums import Line
-from services import digest, mail, match_queries
+from services import catalog, mail
+from services.digest import delivery as digest_delivery
+from services.digest import preview as digest_preview
+from services.digest import subscriptions as digest_subs
 from services.errors import Invalid, NotFound
-from web import nav
-from web.app import db_session, runtime
+from services.matching import queries
+from web.db import db_session, runtime
 from web.extensions import csrf
+from web.nav import NavItem
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
-nav.register("digest.subscriptions", "Weekly digest", roles=("admin", "staff", "partner"), order=80)
+NAV = (
+    NavItem(
+        "digest.subscriptions", _l("Weekly digest"), roles=("admin", "staff", "partner"), order=80
+    ),
+)
 
 LINE_LABELS = {
     Line.SOCIAL_INCLUSION: _l("Social inclusion and rights"),
@@ -79,7 +86,7 @@ def _formatters() -> dict:
 
 
 def _settings():
-    return runtime(current_app).settings
+    return runtime().settings
 
 
 def _staff_only() -> None:
@@ -89,7 +96,7 @@ def _staff_only() -> None:
 
 def _subscription(subscription_id: int):
     try:
-        return digest.get_subscription(db_session(), subscription_id)
+        return digest_subs.get_subscription(db_session(), subscription_id)
     except NotFound:
         abort(404)
 
@@ -98,7 +105,7 @@ def _subscription(subscription_id: int):
 @login_required
 def subscriptions():
     session = db_session()
-    own = digest.subscription_of(session, current_user)
+    own = digest_subs.subscription_of(session, current_user)
     form = SubscriptionForm(obj=None)
     if request.method == "GET":
         form.lines.data = list(own.lines) if own else []
@@ -109,7 +116,7 @@ def subscriptions():
         form.status.data = str(own.status) if own else "active"
     if form.validate_on_submit():
         try:
-            own = digest.save_subscription(
+            own = digest_subs.save_subscription(
                 session,
                 current_user,
                 lines=form.lines.data or [],
@@ -125,9 +132,8 @@ def subscriptions():
             return redirect(url_for("digest.subscriptions"))
     listing = None
     if current_user.is_staff:
-        digest.ensure_partner_subscriptions(session)
         page = max(request.args.get("page", 1, type=int), 1)
-        listing = digest.list_subscriptions(session, page=page, per_page=PER_PAGE)
+        listing = digest_subs.list_subscriptions(session, page=page, per_page=PER_PAGE)
     status = 400 if form.errors else 200
     return render_template(
         "digest/subscriptions.html",
@@ -144,7 +150,7 @@ def subscriptions():
 def preview(subscription_id: int):
     _staff_only()
     sub = _subscription(subscription_id)
-    shown = digest.preview(db_session(), _settings(), sub)
+    shown = digest_preview.preview(db_session(), _settings(), sub)
     return render_template("digest/preview.html", sub=sub, shown=shown, status_labels=STATUS_LABELS)
 
 
@@ -152,7 +158,7 @@ def preview(subscription_id: int):
 @login_required
 def preview_email(subscription_id: int):
     _staff_only()
-    shown = digest.preview(db_session(), _settings(), _subscription(subscription_id))
+    shown = digest_preview.preview(db_session(), _settings(), _subscription(subscription_id))
     if shown.email is None:
         abort(404)
     response = make_response(shown.email.html)
@@ -167,7 +173,7 @@ def send_to_me(subscription_id: int):
     _staff_only()
     sub = _subscription(subscription_id)
     try:
-        sent = digest.send_preview(db_session(), _settings(), sub, current_user.email)
+        sent = digest_preview.send_preview(db_session(), _settings(), sub, current_user.email)
     except mail.MailError as exc:
         flash(_("The email could not be sent: %(error)s", error=str(exc)), "error")
     else:
@@ -183,12 +189,12 @@ def send_to_me(subscription_id: int):
 def send_detail(send_id: int):
     session = db_session()
     try:
-        row = digest.get_send(session, send_id)
+        row = digest_preview.get_send(session, send_id)
     except NotFound:
         abort(404)
     if row.subscription.user_id != current_user.id and not current_user.is_staff:
         abort(403)
-    items = digest.send_matches(session, _settings(), row)
+    items = digest_preview.send_matches(session, _settings(), row)
     return render_template("digest/send.html", row=row, items=items)
 
 
@@ -196,12 +202,13 @@ def send_detail(send_id: int):
 @login_required
 def offer_matches(offer_id: int):
     session = db_session()
-    offer = session.get(Offer, offer_id)
-    if offer is None:
+    try:
+        offer = catalog.get(session, Offer, offer_id)
+    except NotFound:
         abort(404)
     if not current_user.is_staff and offer.organization_id != current_user.organization_id:
         abort(403)
-    page = match_queries.matches_of(session, offer_id=offer.id, per_page=100)
+    page = queries.matches_of(session, offer_id=offer.id, per_page=100)
     return render_template("digest/offer_matches.html", offer=offer, matches=page.items)
 
 
@@ -210,14 +217,14 @@ def offer_matches(offer_id: int):
 def unsubscribe(token: str):
     session = db_session()
     try:
-        sub = digest.read_unsubscribe_token(session, _settings().secret_key, token)
-    except digest.LinkExpired:
+        sub = digest_subs.read_unsubscribe_token(session, _settings().secret_key, token)
+    except digest_subs.LinkExpired:
         return render_template("digest/unsubscribe.html", state="expired"), 410
-    except digest.InvalidLink:
+    except digest_subs.InvalidLink:
         return render_template("digest/unsubscribe.html", state="invalid"), 400
     with force_locale(str(sub.language)):
         if request.method == "POST":
-            if digest.unsubscribe(session, sub):
+            if digest_subs.unsubscribe(session, sub):
                 return render_template("digest/unsubscribe.html", state="done", sub=sub)
             return render_template("digest/unsubscribe.html", state="already", sub=sub), 409
         state = "already" if str(sub.status) == "unsubscribed" else "confirm"
@@ -227,8 +234,8 @@ def unsubscribe(token: str):
 @bp.cli.command("send-weekly")
 def send_weekly_command() -> None:
     """Send this week's digests now, in this process (the beat task does the same)."""
-    with runtime(current_app).session_factory() as session:
-        result = digest.send_weekly(session, _settings())
+    with runtime().session() as session:
+        result = digest_delivery.send_weekly(session, _settings())
     click.echo(
         f"digest {result.period}: {result.reserved} reserved, {result.sent} sent"
         + (

@@ -1,7 +1,6 @@
 """Public pages for partners, no account needed: send an offer, then follow it by signed link."""
 
-from flask import Blueprint
+from web.public import views  # noqa: F401  (routes register)
+from web.public.blueprint import bp
 
-bp = Blueprint("public", __name__, url_prefix="/offers")
-
-from web.public import views  # noqa: E402,F401  (routes register)
+__all__ = ["bp"]

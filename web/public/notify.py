@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from models import Offer
 from services import mail, submissions
-from web.app import runtime
+from web.db import runtime
 
 log = logging.getLogger(__name__)
 SUBJECT_TITLE_LENGTH = 80
@@ -22,7 +22,7 @@ SUBJECT_TITLE_LENGTH = 80
 
 def follow_url(token: str) -> str:
     """The absolute follow link, on the site's public address (COOPMATCH_BASE_URL)."""
-    return runtime(current_app).settings.base_url + url_for("public.follow_offer", token=token)
+    return runtime().settings.base_url + url_for("public.follow_offer", token=token)
 
 
 def follow_token(offer: Offer) -> str:
@@ -38,7 +38,7 @@ def _one_line(text: str) -> str:
 
 
 def _send(to: str, subject: str, text: str) -> bool:
-    settings = runtime(current_app).settings
+    settings = runtime().settings
     try:
         mail.send(settings, mail.build_message(settings, to, subject, text))
     except (mail.MailError, OSError, ValueError) as exc:

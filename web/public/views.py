@@ -15,9 +15,10 @@ from models import Offer
 from services import submissions
 from services.errors import Conflict, DomainError, Invalid, NotFound
 from web import schemas
-from web.app import db_session
+from web.db import db_session
 from web.extensions import limiter
-from web.public import bp, notify
+from web.public import notify
+from web.public.blueprint import bp
 from web.public.forms import (
     REJECT_REASONS,
     FollowLinkForm,

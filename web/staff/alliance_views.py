@@ -8,8 +8,9 @@ from flask_login import current_user
 
 from services import alliances, audit
 from services.errors import DomainError, NotFound
-from web.app import db_session
-from web.staff import bp, common
+from web.db import db_session
+from web.staff import common
+from web.staff.blueprint import bp
 from web.staff.forms import AllianceForm
 
 

@@ -5,21 +5,21 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, request, url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 
+from services import clock
 from services.errors import DomainError, Invalid
-from services.scoring import agency_today
-from web.app import runtime
+from web.db import runtime
 
 
 def today() -> date:
     """Today in the agency's time zone."""
-    return agency_today(runtime(current_app).settings)
+    return clock.agency_today(runtime().settings.timezone)
 
 
 def settings():
-    return runtime(current_app).settings
+    return runtime().settings
 
 
 def safe_next(target: str | None, default_endpoint: str = "staff.queue", **values) -> str:

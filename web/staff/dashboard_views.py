@@ -10,8 +10,9 @@ from flask_babel import format_currency, format_decimal
 from flask_babel import gettext as _
 
 from services import reports
-from web.app import db_session
-from web.staff import bp, charts, common, labels
+from web.db import db_session
+from web.staff import charts, common, labels
+from web.staff.blueprint import bp
 
 KEY_LABELS = {"line": "line", "kind": "kind", "modality": "modality"}
 

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from services import reviews
+from services import reasons
 from web.staff import labels
 
 CURRENCIES = [SelectChoice(c, c) for c in ("COP", "USD", "EUR")]
@@ -70,7 +70,7 @@ class DecisionForm(FlaskForm):
         choices=labels.choices("reject_reason", _l("Choose…")),
         validators=[Optional()],
     )
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=reviews.MAX_NOTE)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=reasons.MAX_NOTE)])
     next = HiddenField()
 
 
@@ -81,7 +81,7 @@ class BulkRejectForm(FlaskForm):
         choices=labels.choices("reject_reason", _l("Choose…")),
         validators=[DataRequired(_l("Choose a reason for the rejection."))],
     )
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=reviews.MAX_NOTE)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=reasons.MAX_NOTE)])
     next = HiddenField()
 
 

@@ -6,19 +6,20 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models import Offer, Organization, Project
-from services import audit, moderation, reviews
-from services.errors import DomainError
-from web.app import db_session
-from web.staff import bp, common
+from models import Offer, Project
+from services import audit, catalog, moderation, reviews
+from services.errors import DomainError, NotFound
+from web.db import db_session
+from web.staff import common
+from web.staff.blueprint import bp
 from web.staff.forms import ActionForm, DecisionForm, OfferEditForm, OfferRejectForm
 
 
 def _get(model, item_id: int):
-    item = db_session().get(model, item_id)
-    if item is None:
+    try:
+        return catalog.get(db_session(), model, item_id)
+    except NotFound:
         abort(404)
-    return item
 
 
 def _match_page(template: str, **context):
@@ -144,5 +145,5 @@ def edit_offer(offer_id: int):
             flash(_("The offer was saved."), "success")
             return redirect(url_for("staff.offer", offer_id=item.id))
     status = 400 if form.errors else 200
-    org = db_session().get(Organization, item.organization_id)
+    org = item.organization
     return render_template("staff/offer_edit.html", offer=item, form=form, org=org), status

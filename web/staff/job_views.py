@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from models import Job, OutboxMessage
-from models.enums import JobStatus
-from services import outbox, scoring
-from web.app import db_session
-from web.staff import bp
+from services import jobs as job_service
+from services import outbox
+from services.matching import rebuild
+from web.db import db_session
+from web.staff.blueprint import bp
 from web.staff.forms import ActionForm
-
-RECENT_JOBS = 50
 
 
 @bp.get("/jobs")
 def jobs():
-    session = db_session()
-    rows = session.scalars(
-        sa.select(Job).order_by(Job.created_at.desc(), Job.id).limit(RECENT_JOBS)
-    ).all()
-    running = any(job.status in (JobStatus.QUEUED, JobStatus.RUNNING) for job in rows)
-    waiting = session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) or 0
+    shown = job_service.overview(db_session())
     return render_template(
-        "staff/jobs.html", jobs=rows, running=running, waiting=waiting, form=ActionForm()
+        "staff/jobs.html",
+        jobs=shown.jobs,
+        running=shown.running,
+        waiting=shown.waiting,
+        form=ActionForm(),
     )
 
 
@@ -33,7 +29,7 @@ def jobs():
 def start_rebuild():
     form = ActionForm()
     if form.validate_on_submit():
-        job = scoring.request_rebuild(db_session())
+        job = rebuild.request_rebuild(db_session())
         flash(_("Rebuild started (job %(id)s).", id=job.id[:8]), "success")
     return redirect(url_for("staff.jobs"))
 

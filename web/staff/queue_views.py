@@ -9,8 +9,9 @@ from flask_login import current_user
 
 from services import reviews
 from services.errors import Conflict, DomainError, NotFound
-from web.app import db_session
-from web.staff import bp, common
+from web.db import db_session
+from web.staff import common
+from web.staff.blueprint import bp
 from web.staff.forms import BulkRejectForm, DecisionForm, QueueFilterForm, UndoForm
 
 FILTER_NAMES = ("line", "modality", "kind", "min_score", "deadline_days", "status")

@@ -10,10 +10,11 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from models.enums import Role
-from services import staff_users
+from services import user_admin
 from services.errors import Conflict, DomainError, NotFound
-from web.app import db_session
-from web.staff import bp, common
+from web.db import db_session
+from web.staff import common
+from web.staff.blueprint import bp
 from web.staff.forms import ActionForm, NewUserForm, UserChangeForm
 
 
@@ -24,14 +25,14 @@ def _admin_only() -> None:
 
 def _person(user_id: int):
     try:
-        return staff_users.get(db_session(), user_id)
+        return user_admin.get(db_session(), user_id)
     except NotFound:
         abort(404)
 
 
 def _org_choices():
     return [SelectChoice(0, "—")] + [
-        SelectChoice(o.id, o.name) for o in staff_users.partner_organizations(db_session())
+        SelectChoice(o.id, o.name) for o in user_admin.partner_organizations(db_session())
     ]
 
 
@@ -42,15 +43,15 @@ def users():
     form.organization_id.choices = _org_choices()
     if form.validate_on_submit():
         try:
-            user = staff_users.create(
+            user = user_admin.create_user(
                 db_session(),
-                current_user.id,
                 form.email.data,
                 form.role.data,
                 form.password.data,
                 name=form.name.data or "",
                 language=form.language.data,
                 organization_id=form.organization_id.data or None,
+                admin_id=current_user.id,
             )
         except Conflict:
             form.email.errors = [*form.email.errors, _("A user with this email already exists.")]
@@ -60,7 +61,7 @@ def users():
         else:
             flash(_("%(email)s can now sign in.", email=user.email), "success")
             return redirect(url_for("staff.users"))
-    people = staff_users.list_users(db_session())
+    people = user_admin.list_users(db_session())
     change_forms = {}
     for person in people:
         change = UserChangeForm(
@@ -103,7 +104,7 @@ def change_user(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        staff_users.change(
+        user_admin.change(
             db_session(),
             current_user.id,
             person,
@@ -125,6 +126,6 @@ def unlock_user(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     person = _person(user_id)
-    staff_users.unlock(db_session(), current_user.id, person)
+    user_admin.unlock(db_session(), current_user.id, person)
     flash(_("%(email)s may sign in again.", email=person.email), "success")
     return redirect(url_for("staff.users"))

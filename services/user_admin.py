@@ -1,4 +1,5 @@
-"""Administrators manage who signs in: create users, change roles, deactivate and reactivate."""
+"""Managing who signs in: creating users (from the admin page, the CLI or the demo), changing
+roles, deactivating and reactivating them, lifting a lock-out. Every change is audited."""
 
 from __future__ import annotations
 
@@ -7,12 +8,68 @@ from sqlalchemy.orm import Session
 
 from models import Organization, User
 from models.enums import Role, Side
-from services import audit, users
+from services import audit
+from services.credentials import hash_password
 from services.db import committing, fetch
 from services.errors import Conflict, Invalid
 
 ENTITY = "user"
 FIELDS = ("email", "role", "active", "organization_id", "name", "language")
+
+
+def find_user(session: Session, email: str) -> User | None:
+    """The user with this email (case and surrounding spaces ignored), if any."""
+    return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    session: Session,
+    email: str,
+    role: str,
+    password: str | None,
+    *,
+    name: str = "",
+    language: str = "es",
+    organization_id: int | None = None,
+    admin_id: int | None = None,
+) -> User:
+    """Create a user; audited when an administrator (`admin_id`) does it from the admin page.
+
+    Partners must belong to an organisation (a supply-side ally); staff and administrators
+    belong to the agency, so an organisation given for them is ignored. The password is hashed.
+    """
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise Invalid("invalid email", {"email": ["Give a valid email address."]})
+    if role not in {r.value for r in Role}:
+        raise Invalid("unknown role", {"role": ["Use admin, staff or partner."]})
+    if role != Role.PARTNER:
+        organization_id = None
+    elif organization_id is None:
+        raise Invalid(
+            "a partner needs an organisation",
+            {"organization_id": ["Give the partner's organisation."]},
+        )
+    if organization_id is not None and session.get(Organization, organization_id) is None:
+        raise Invalid("unknown organisation", {"organization_id": ["No such organisation."]})
+    if find_user(session, email):
+        raise Conflict(f"a user with email {email} already exists")
+    user = User(
+        email=email,
+        role=Role(role),
+        name=name,
+        language=language,
+        organization_id=organization_id,
+        password_hash=hash_password(password) if password else None,
+    )
+    with committing(session):
+        session.add(user)
+        if admin_id is not None:
+            session.flush()
+            audit.record(
+                session, admin_id, ENTITY, user.id, "create", None, audit.snapshot(user, FIELDS)
+            )
+    return user
 
 
 def list_users(session: Session) -> list[User]:
@@ -33,36 +90,6 @@ def partner_organizations(session: Session) -> list[Organization]:
 
 def get(session: Session, user_id: int) -> User:
     return fetch(session, User, user_id, "user")
-
-
-def create(
-    session: Session,
-    admin_id: int,
-    email: str,
-    role: str,
-    password: str,
-    *,
-    name: str = "",
-    language: str = "es",
-    organization_id: int | None = None,
-) -> User:
-    """Create a user (the password is hashed with scrypt); audited."""
-    if role != Role.PARTNER:
-        organization_id = None
-    user = users.create_user(
-        session,
-        email,
-        role,
-        password,
-        name=name,
-        language=language,
-        organization_id=organization_id,
-    )
-    with committing(session):
-        audit.record(
-            session, admin_id, ENTITY, user.id, "create", None, audit.snapshot(user, FIELDS)
-        )
-    return user
 
 
 def _admins_left(session: Session, excluding: int) -> int:
@@ -121,25 +148,11 @@ def change(
                 "this is the last active administrator",
                 {"role": ["Make another user an administrator first."]},
             )
-    changed = {k: v for k, v in values.items() if getattr(user, k) != v}
-    if not changed:
-        return user
-    before = audit.snapshot(user, tuple(changed))
     with committing(session):
-        for key, value in changed.items():
-            setattr(user, key, value)
+        changed = audit.audited_update(session, user, admin_id, ENTITY, "update", values)
         if changed.get("active") is True:
             user.failed_logins = 0
             user.locked_until = None
-        audit.record(
-            session,
-            admin_id,
-            ENTITY,
-            user.id,
-            "update",
-            before,
-            audit.snapshot(user, tuple(changed)),
-        )
     return user
 
 

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from models import Match, Offer, Project
 from models.enums import MatchStatus, OfferStatus
-from services import transfer
+from services import import_export
 from services.errors import Invalid
-from services.scoring import offer_item, project_item
+from services.matching.items import offer_item, project_item
 
 SUPPLY_FILE = "supply.jsonl"
 DEMAND_FILE = "demand.jsonl"
@@ -73,5 +73,5 @@ def write_labels(labels: LabelSet, directory: Path) -> tuple[Path, Path]:
     paths = directory / SUPPLY_FILE, directory / DEMAND_FILE
     for path, items in zip(paths, (labels.supply, labels.demand), strict=True):
         with path.open("w", encoding="utf-8") as stream:  # every item of a side has one shape
-            transfer.write_rows(stream, items, "jsonl", items[0] if items else ())
+            import_export.write_rows(stream, items, "jsonl", items[0] if items else ())
     return paths

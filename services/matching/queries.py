@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from models import Match, Offer, Project
-from services.catalog import Page
+from services.pagination import Page
 
 
 def matches_of(

@@ -1,0 +1,99 @@
+"""The matcher's view of offers and projects, and of what each ally has funded."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from models import Alliance, Match, Offer, Project
+from models.enums import AllianceStage, OfferStatus, ProjectStatus
+
+DEFAULT_RECORD_MAX = 100  # an ally's newest alliances the matcher learns what it funds from
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def offer_item(offer: Offer, record: list[str] | None = None) -> dict:
+    """The matcher's view of an offer; `ally` ties it to its organisation's record, which one
+    offer per organisation carries (see ally_records)."""
+    item = {
+        "id": offer.id,
+        "title": offer.title,
+        "description": offer.description,
+        "lang": offer.language,
+        "lines": list(offer.lines or []),
+        "sdgs": list(offer.sdgs or []),
+        "modalities": list(offer.modalities or []),
+        "amount_min": _number(offer.amount_min),
+        "amount_max": _number(offer.amount_max),
+        "currency": offer.currency,
+        "deadline": offer.deadline.isoformat() if offer.deadline else None,
+        "eligible_kinds": list(offer.eligible_kinds or []),
+        "eligible_countries": list(offer.eligible_countries or []),
+        "kind": str(offer.organization.kind),
+        "country": offer.organization.country,
+        "ally": f"org-{offer.organization_id}",
+    }
+    if record:
+        item["record"] = record
+    return item
+
+
+def project_item(project: Project) -> dict:
+    """The matcher's view of a project; kind and country are its responsible entity's."""
+    return {
+        "id": project.id,
+        "title": project.title,
+        "description": project.description,
+        "lang": project.language,
+        "lines": list(project.lines or []),
+        "sdgs": list(project.sdgs or []),
+        "modalities": list(project.modalities or []),
+        "budget": _number(project.budget),
+        "cofinancing": _number(project.cofinancing),
+        "currency": project.currency,
+        "kind": str(project.organization.kind),
+        "country": project.organization.country,
+    }
+
+
+def ally_records(session: Session) -> dict[int, list[str]]:
+    """Per organisation, the projects of its alliances ("title: description", newest first, at
+    most DEFAULT_RECORD_MAX): what it has funded, for the matcher to learn its profile from."""
+    rows = session.execute(
+        sa.select(Offer.organization_id, Project.id, Project.title, Project.description)
+        .select_from(Alliance)
+        .join(Match, Alliance.match_id == Match.id)
+        .join(Offer, Match.offer_id == Offer.id)
+        .join(Project, Match.project_id == Project.id)
+        .where(Alliance.stage != AllianceStage.DROPPED)  # a dropped alliance funded nothing
+        .order_by(Offer.organization_id, Alliance.started_on.desc(), Alliance.id.desc())
+    )
+    records: dict[int, list[str]] = {}
+    seen: set[tuple[int, int]] = set()
+    for org_id, project_id, title, description in rows:
+        texts = records.setdefault(org_id, [])
+        if (org_id, project_id) not in seen and len(texts) < DEFAULT_RECORD_MAX:
+            seen.add((org_id, project_id))
+            texts.append(f"{title}: {description}")
+    return records
+
+
+def open_offers(today: date) -> sa.Select:
+    """Published offers whose deadline has not passed (the agency's `today`), by id."""
+    return (
+        sa.select(Offer)
+        .where(Offer.status == OfferStatus.PUBLISHED)
+        .where(sa.or_(Offer.deadline.is_(None), Offer.deadline >= today))
+        .order_by(Offer.id)
+    )
+
+
+def open_projects() -> sa.Select:
+    """Open projects, by id."""
+    return sa.select(Project).where(Project.status == ProjectStatus.OPEN).order_by(Project.id)

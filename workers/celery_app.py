@@ -1,0 +1,169 @@
+"""The Celery application, its configuration, and the runtime tasks run with.
+
+The leaf of the workers package (Superset's pattern): task modules (scoring_tasks,
+digest_tasks) import `app` and `runtime` from here to register their tasks; workers/main.py,
+the entry point of `celery -A workers.main worker|beat`, imports the task modules and wires the
+signals. Nothing is read at import: the configuration comes from the environment when Celery
+first needs it, and a worker process builds its runtime when its first task runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from datetime import timedelta
+
+from celery import Celery, Task
+from celery.schedules import crontab
+from kombu import Queue
+
+import config as app_config
+from services import jobs, task_names
+from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("scoring", "email")
+SWEEP_EVERY = timedelta(seconds=60)
+RETRY_BACKOFF_MAX = 600
+
+
+def celery_settings(settings: app_config.Settings) -> dict:
+    """Celery configuration for `settings`: Redis in production, in-process by default."""
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.result_backend,
+        "task_always_eager": settings.eager_tasks,
+        "task_eager_propagates": False,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_queues": tuple(Queue(name) for name in QUEUES),
+        "task_default_queue": "scoring",
+        "task_routes": {"digest.*": {"queue": "email"}},
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_expires": 24 * 3600,
+        "timezone": settings.timezone,
+        "enable_utc": True,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 2,
+        # An unacknowledged task (its worker died) is handed to another worker after this;
+        # publishing fails at once when the broker is down (the outbox keeps the task).
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            "max_retries": 0,
+        },
+        # Sending a task subscribes to its result; with Redis down that must fail at once too.
+        "result_backend_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            "retry_policy": {"max_retries": 0},
+        },
+        "beat_schedule": beat_schedule(settings),
+        "worker_hijack_root_logger": False,
+    }
+
+
+def beat_schedule(settings: app_config.Settings) -> dict:
+    """Nightly rebuild, daily expiry, the outbox sweep and the weekly digest, in agency time."""
+    return {
+        "nightly-rebuild": {
+            "task": task_names.NIGHTLY_REBUILD,
+            "schedule": crontab(hour=settings.rebuild_hour, minute=0),
+        },
+        "daily-expiry": {
+            "task": task_names.EXPIRE_OFFERS,
+            "schedule": crontab(hour=settings.expire_hour, minute=15),
+        },
+        "outbox-sweep": {"task": task_names.SWEEP_OUTBOX, "schedule": SWEEP_EVERY},
+        "weekly-digest": {
+            "task": task_names.DIGEST_SEND_WEEKLY,
+            "schedule": crontab(
+                day_of_week=settings.digest_weekday, hour=settings.digest_hour, minute=0
+            ),
+        },
+    }
+
+
+def settings_from_env() -> app_config.Settings:
+    """The worker's settings, read from the environment; a configuration that must not run
+    stops the process with one line."""
+    settings = app_config.from_env()
+    try:
+        settings.check()
+    except app_config.ConfigError as exc:
+        raise SystemExit(f"CoopMatch worker cannot start: {exc}") from None
+    return settings
+
+
+def broker_client(settings: app_config.Settings) -> Celery:
+    """A Celery app that only sends tasks (the web's), configured like the workers."""
+    client = Celery("coopmatch-client", set_as_current=False)
+    client.conf.update(celery_settings(settings))
+    return client
+
+
+class BrokerSender:
+    """Hands tasks to the broker by name, failing at once when it is down (outbox.Sender)."""
+
+    def __init__(self, celery: Celery) -> None:
+        self.celery = celery
+
+    def __call__(self, task: str, args: list, *, countdown: float | None = None) -> None:
+        self.celery.send_task(task, args=list(args), countdown=countdown, retry=False)
+
+
+class RecordedTask(Task):
+    """Retries with exponential backoff; a failure after the last retry is kept for staff."""
+
+    autoretry_for = (Exception,)
+    retry_backoff = True
+    retry_backoff_max = RETRY_BACKOFF_MAX
+    retry_jitter = True
+    acks_late = True
+    reject_on_worker_lost = True
+
+    @property
+    def max_retries(self):  # read from settings, so COOPMATCH_TASK_MAX_RETRIES applies
+        return runtime().settings.task_max_retries
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        log.error("task %s%s failed for good: %s", self.name, tuple(args), exc)
+        with runtime().session() as session:
+            jobs.record_failure(session, self.name, list(args), f"{type(exc).__name__}: {exc}")
+
+
+app = Celery("coopmatch", task_cls=RecordedTask)
+# Read the environment when Celery first needs its configuration, never at import.
+app.add_defaults(lambda: celery_settings(settings_from_env()))
+
+# The runtime of tasks run in-process (the embedded default) is the calling app's; a worker
+# process builds its own from the environment when its first task runs.
+_in_process: ContextVar[Runtime | None] = ContextVar("coopmatch_in_process", default=None)
+_worker: list[Runtime] = []  # this worker process's runtime, once built
+
+
+def runtime() -> Runtime:
+    """The runtime the current task runs with."""
+    current = _in_process.get()
+    if current is not None:
+        return current
+    if not _worker:
+        built = Runtime.create(settings_from_env())
+        built.use_sender(BrokerSender(app))
+        _worker.append(built)
+    return _worker[0]
+
+
+def running_in(runtime: Runtime):
+    """Make `runtime` the one tasks run with in this context; returns the token to reset."""
+    return _in_process.set(runtime)
+
+
+def stop_running_in(token) -> None:
+    _in_process.reset(token)
+
+
+def worker_runtime() -> Runtime | None:
+    """This worker process's runtime if it was built (None before its first task)."""
+    return _worker[0] if _worker else None
