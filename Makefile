@@ -37,8 +37,11 @@ bench-all: bench
 	$(BIN)/python bench/queue_speed.py
 	$(BIN)/python bench/digest_speed.py
 
+# Style and the layer contract (pyproject.toml [tool.importlinter]); CI runs it before the tests.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) instance test-output .pytest_cache

@@ -3,8 +3,7 @@
 Pure Python, numpy, scipy and scikit-learn; no web, database or task-queue imports.
 """
 
+from ._version import __version__
 from .index import MatchIndex, MatchWeights, ScoredPair
-
-__version__ = "1.3.0"
 
 __all__ = ["MatchIndex", "MatchWeights", "ScoredPair", "__version__"]

@@ -31,6 +31,7 @@ from scipy import sparse
 
 from . import explain as ex
 from . import structured as st
+from ._version import __version__
 from .glossary import Glossary, load_glossary
 from .profiles import DEFAULT_PROFILE_MIN_PASSAGES, Profiles, fit_profiles, profile_owners
 from .text import TextVectorizer, Units, split_passages
@@ -185,7 +186,6 @@ class MatchIndex:
         threads: int = DEFAULT_THREADS,
     ) -> MatchIndex:
         """Fit the index on all open supply and demand items (dicts with the JSONL fields)."""
-        from . import __version__
 
         weights = weights or MatchWeights()
         glossary = glossary if glossary is not None else load_glossary()
@@ -289,7 +289,6 @@ class MatchIndex:
 
     def save(self, path: str | Path) -> Path:
         """Write the index to a directory (state.joblib and meta.json); return the directory."""
-        from . import __version__
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)

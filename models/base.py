@@ -6,6 +6,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from models.enums import ScoringState
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -50,6 +52,18 @@ class Timestamps:
         onupdate=sa.func.now(),
         nullable=False,
     )
+
+
+class Scored:
+    """Where an offer or a project stands with the matcher (shown by the API as `scoring`)."""
+
+    scoring_state: Mapped[ScoringState] = mapped_column(
+        enum_column(ScoringState, "scoring_state"),
+        default=ScoringState.NOT_SCORED,
+        server_default=ScoringState.NOT_SCORED.value,
+        index=True,
+    )
+    scored_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 Money = sa.Numeric(20, 2)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Money, Timestamps, enum_column, in_check
-from models.enums import Currency, OfferSource, OfferStatus, ScoringState
+from models.base import Base, Money, Scored, Timestamps, enum_column, in_check
+from models.enums import Currency, OfferSource, OfferStatus
 from models.organizations import Organization
 
 
-class Offer(Timestamps, Base):
+class Offer(Scored, Timestamps, Base):
     __tablename__ = "offers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,14 +41,6 @@ class Offer(Timestamps, Base):
         enum_column(OfferSource, "offer_source"), default=OfferSource.API
     )
     contact_email: Mapped[str | None] = mapped_column(sa.String(254))
-
-    scoring_state: Mapped[ScoringState] = mapped_column(
-        enum_column(ScoringState, "scoring_state"),
-        default=ScoringState.NOT_SCORED,
-        server_default=ScoringState.NOT_SCORED.value,
-        index=True,
-    )
-    scored_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     organization: Mapped[Organization] = relationship(lazy="joined")
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Money, Timestamps, enum_column, in_check
-from models.enums import Currency, ProjectStage, ProjectStatus, ScoringState
+from models.base import Base, Money, Scored, Timestamps, enum_column, in_check
+from models.enums import Currency, ProjectStage, ProjectStatus
 from models.organizations import Organization
 
 
-class Project(Timestamps, Base):
+class Project(Scored, Timestamps, Base):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,14 +41,6 @@ class Project(Timestamps, Base):
     status: Mapped[ProjectStatus] = mapped_column(
         enum_column(ProjectStatus, "project_status"), default=ProjectStatus.OPEN, index=True
     )
-
-    scoring_state: Mapped[ScoringState] = mapped_column(
-        enum_column(ScoringState, "scoring_state"),
-        default=ScoringState.NOT_SCORED,
-        server_default=ScoringState.NOT_SCORED.value,
-        index=True,
-    )
-    scored_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     organization: Mapped[Organization] = relationship(lazy="joined")
 

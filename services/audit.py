@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import AuditEvent
+from services import jsonable
 
-
-def plain(value: Any) -> Any:
-    """Return `value` as something JSON can hold (dates as ISO text, decimals as text)."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
+plain = jsonable.plain  # the audit trail keeps decimals exact, as text
 
 
 def differs(old: Any, new: Any) -> bool:

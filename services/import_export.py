@@ -7,8 +7,6 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import Offer, Organization, Project
 from models.enums import OfferSource, Side
+from services import jsonable
 from services.db import translate_integrity_error
 from services.errors import Invalid
 
@@ -110,14 +109,8 @@ def read_rows(path: str, fmt: str | None = None) -> list[tuple[int, Any]]:
     return parse_rows(text, fmt)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "value"):
-        return value.value
-    return value
+def _exported(value: Any) -> Any:
+    return jsonable.plain(value, decimal=jsonable.number)
 
 
 def write_rows(stream: IO[str], rows: list[dict], fmt: str, columns: Iterable[str]) -> None:
@@ -149,11 +142,13 @@ def export_rows(session: Session, model: type, columns: Iterable[str]) -> list[d
     """Return every row of `model` as plain values, organisations named, in id order."""
     out = []
     for obj in session.scalars(sa.select(model).order_by(model.id)).unique():
-        row = {c: _plain(getattr(obj, c)) for c in columns if c not in ORG_KEYS and hasattr(obj, c)}
+        row = {
+            c: _exported(getattr(obj, c)) for c in columns if c not in ORG_KEYS and hasattr(obj, c)
+        }
         if model is not Organization:
             row.update(
                 organization=obj.organization.name,
-                organization_kind=_plain(obj.organization.kind),
+                organization_kind=_exported(obj.organization.kind),
                 organization_country=obj.organization.country,
             )
             row.pop("organization_id", None)

@@ -6,22 +6,19 @@ lease and the work it guards commit together. A holder that dies leaves a lease 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Lock
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from services import clock
 
 
 def acquire(session: Session, name: str, holder: str, ttl: int) -> bool:
     """Take the lease `name` for `holder` for `ttl` seconds; True when taken. Commits."""
-    expires = _now() + timedelta(seconds=ttl)
+    expires = clock.now() + timedelta(seconds=ttl)
     try:
         with session.begin_nested():
             session.add(Lock(name=name, holder=holder, expires_at=expires))
@@ -31,7 +28,7 @@ def acquire(session: Session, name: str, holder: str, ttl: int) -> bool:
         session.rollback()
     taken = session.execute(
         sa.update(Lock)
-        .where(Lock.name == name, Lock.expires_at < _now())
+        .where(Lock.name == name, Lock.expires_at < clock.now())
         .values(holder=holder, expires_at=expires)
     )
     session.commit()
@@ -47,7 +44,7 @@ def refresh(session: Session, name: str, holder_id: str, ttl: int) -> bool:
     kept = session.execute(
         sa.update(Lock)
         .where(Lock.name == name, Lock.holder == holder_id)
-        .values(expires_at=_now() + timedelta(seconds=ttl))
+        .values(expires_at=clock.now() + timedelta(seconds=ttl))
     )
     session.commit()
     return kept.rowcount == 1

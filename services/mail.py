@@ -9,12 +9,12 @@ from __future__ import annotations
 import smtplib
 import ssl
 import uuid
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from config import Settings
+from services import clock
 
 DEFAULT_TIMEOUT = 10
 
@@ -40,7 +40,7 @@ def build_message(
     message["From"] = settings.mail_sender
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(clock.now())
     message["Message-ID"] = make_msgid(domain="coopmatch.invalid")
     for name, value in (headers or {}).items():
         message[name] = value
@@ -74,7 +74,7 @@ def send(settings: Settings, message: EmailMessage) -> None:
 
 def _write_file(folder: Path, message: EmailMessage) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S")
     path = folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
     path.write_bytes(message.as_bytes())
     return path

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import Match, Offer, Organization
 from models.enums import MatchStatus, OfferSource, OfferStatus, Side
-from services import catalog, moderation, outbox, signed_links
+from services import catalog, clock, moderation, outbox, signed_links
 from services.db import committing
 from services.errors import Conflict, Invalid, NotFound
 from services.matching.queue import queue_scoring
@@ -66,7 +66,7 @@ def find_duplicate(
     email = normalise_email(email)
     if not email or not title:
         return None
-    cutoff = (now or datetime.now(UTC)) - within
+    cutoff = (now or clock.now()) - within
     candidates = session.scalars(
         sa.select(Offer)
         .where(

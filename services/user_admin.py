@@ -3,14 +3,17 @@ roles, deactivating and reactivating them, lifting a lock-out. Every change is a
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import Organization, User
 from models.enums import Role, Side
-from services import audit
+from services import audit, clock
 from services.credentials import hash_password
 from services.db import committing, fetch
+from services.digest import subscriptions as digest_subscriptions
 from services.errors import Conflict, Invalid
 
 ENTITY = "user"
@@ -69,6 +72,8 @@ def create_user(
             audit.record(
                 session, admin_id, ENTITY, user.id, "create", None, audit.snapshot(user, FIELDS)
             )
+    if user.role == Role.PARTNER:  # their organisation's offers' new matches, by email weekly
+        digest_subscriptions.ensure_partner_subscriptions(session)
     return user
 
 
@@ -154,6 +159,12 @@ def change(
             user.failed_logins = 0
             user.locked_until = None
     return user
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    """Whether the user's sign-in lock-out still holds."""
+    locked_until = clock.aware(user.locked_until)
+    return locked_until is not None and locked_until > (now or clock.now())
 
 
 def unlock(session: Session, admin_id: int, user: User) -> User:

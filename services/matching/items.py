@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from models import Alliance, Match, Offer, Project
 from models.enums import AllianceStage, OfferStatus, ProjectStatus
+from services import jsonable
 
 DEFAULT_RECORD_MAX = 100  # an ally's newest alliances the matcher learns what it funds from
 
 
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
+def _float(value: Decimal | None) -> float | None:
+    return jsonable.plain(value, decimal=float)
 
 
 def offer_item(offer: Offer, record: list[str] | None = None) -> dict:
@@ -29,8 +30,8 @@ def offer_item(offer: Offer, record: list[str] | None = None) -> dict:
         "lines": list(offer.lines or []),
         "sdgs": list(offer.sdgs or []),
         "modalities": list(offer.modalities or []),
-        "amount_min": _number(offer.amount_min),
-        "amount_max": _number(offer.amount_max),
+        "amount_min": _float(offer.amount_min),
+        "amount_max": _float(offer.amount_max),
         "currency": offer.currency,
         "deadline": offer.deadline.isoformat() if offer.deadline else None,
         "eligible_kinds": list(offer.eligible_kinds or []),
@@ -54,8 +55,8 @@ def project_item(project: Project) -> dict:
         "lines": list(project.lines or []),
         "sdgs": list(project.sdgs or []),
         "modalities": list(project.modalities or []),
-        "budget": _number(project.budget),
-        "cofinancing": _number(project.cofinancing),
+        "budget": _float(project.budget),
+        "cofinancing": _float(project.cofinancing),
         "currency": project.currency,
         "kind": str(project.organization.kind),
         "country": project.organization.country,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from models.enums import Role
-from services import user_admin
+from services import clock, user_admin
 from services.errors import Conflict, DomainError, NotFound
 from web.db import db_session
 from web.staff import common
@@ -86,13 +84,8 @@ def users():
 
 
 def _locked(people) -> set[int]:
-    now = datetime.now(UTC)
-    return {
-        p.id
-        for p in people
-        if p.locked_until is not None
-        and (p.locked_until if p.locked_until.tzinfo else p.locked_until.replace(tzinfo=UTC)) > now
-    }
+    now = clock.now()
+    return {p.id for p in people if user_admin.is_locked(p, now)}
 
 
 @bp.post("/users/<int:user_id>")
