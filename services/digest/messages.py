@@ -105,9 +105,11 @@ def compose(
     )
 
 
-def compose_message(session: Session, settings: Settings, sub: Subscription, row: DigestSend):
-    """The email for a reserved row, with RFC 8058 one-click unsubscribe headers."""
-    email = compose(
+def compose_reserved(
+    session: Session, settings: Settings, sub: Subscription, row: DigestSend, preview: bool = False
+) -> templates.Email:
+    """The email of a reserved (or sent) row: its matches, its window, a link to all of them."""
+    return compose(
         session,
         settings,
         sub,
@@ -115,7 +117,13 @@ def compose_message(session: Session, settings: Settings, sub: Subscription, row
         total=row.match_count,
         since=row.window_start,
         all_url=links.url(settings, links.SENT_DIGEST, send_id=row.id),
+        preview=preview,
     )
+
+
+def compose_message(session: Session, settings: Settings, sub: Subscription, row: DigestSend):
+    """The email for a reserved row, with RFC 8058 one-click unsubscribe headers."""
+    email = compose_reserved(session, settings, sub, row)
     message_id = f"<digest-{sub.id}-{row.period}@{_mail_domain(settings)}>"
     return message_for(settings, sub.user.email, sub, email, message_id)
 

@@ -15,7 +15,7 @@ from models.digests import Subscription
 from services import clock, mail
 from services.db import fetch
 from services.digest import links, templates
-from services.digest.messages import compose, load_items, message_for
+from services.digest.messages import compose, compose_reserved, load_items, message_for
 from services.digest.selection import period_of, window_matches
 
 
@@ -41,16 +41,7 @@ def preview(
     )
     preview_url = links.url(settings, links.PREVIEW, subscription_id=sub.id)
     if row is not None:
-        email = compose(
-            session,
-            settings,
-            sub,
-            match_ids=[i for i, _ in row.items],
-            total=row.match_count,
-            since=row.window_start,
-            all_url=links.url(settings, links.SENT_DIGEST, send_id=row.id),
-            preview=True,
-        )
+        email = compose_reserved(session, settings, sub, row, preview=True)
         return Preview(sub, period, email, row.match_count, row)
     chosen = window_matches(session, settings, sub, clock.aware(sub.covered_until), now)
     if not chosen:

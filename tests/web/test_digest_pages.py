@@ -156,3 +156,23 @@ def test_the_see_all_page_is_for_the_subscriber_and_staff(client, session, setti
     client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     sign_in(client, intruder.email)
     assert client.get(f"/digest/sends/{row.id}").status_code == 403
+
+
+def test_every_address_the_emails_link_to_is_a_page_of_the_app(app):
+    """services/digest/links.py is the contract the worker writes emails by: each path opens
+    the page it names, so a renamed route cannot leave emails pointing nowhere."""
+    from services.digest import links
+
+    expected = {
+        links.STAFF_MATCH: "staff.project",
+        links.PARTNER_MATCH: "digest.offer_matches",
+        links.SUBSCRIPTIONS: "digest.subscriptions",
+        links.UNSUBSCRIBE: "digest.unsubscribe",
+        links.SENT_DIGEST: "digest.send_detail",
+        links.PREVIEW: "digest.preview",
+    }
+    values = {"project_id": 1, "match_id": 2, "offer_id": 3, "token": "t", "send_id": 4}
+    adapter = app.url_map.bind("coopmatch.test")
+    for path, endpoint in expected.items():
+        filled = path.format(subscription_id=5, **values).split("#")[0]
+        assert adapter.match(filled, method="GET")[0] == endpoint, path
