@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import Organization, User
-from models.enums import Role, Side
+from models.enums import Role
 from services import audit, clock
 from services.credentials import hash_password
 from services.db import committing, fetch
@@ -80,16 +80,6 @@ def create_user(
 def list_users(session: Session) -> list[User]:
     return list(
         session.scalars(sa.select(User).order_by(User.active.desc(), User.role, User.email))
-    )
-
-
-def partner_organizations(session: Session) -> list[Organization]:
-    return list(
-        session.scalars(
-            sa.select(Organization)
-            .where(Organization.side == Side.SUPPLY)
-            .order_by(Organization.name)
-        )
     )
 
 

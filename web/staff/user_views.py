@@ -8,7 +8,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from models.enums import Role
-from services import clock, user_admin
+from services import clock, submissions, user_admin
 from services.errors import Conflict, DomainError, NotFound
 from web.db import db_session
 from web.staff import common
@@ -30,7 +30,7 @@ def _person(user_id: int):
 
 def _org_choices():
     return [SelectChoice(0, "—")] + [
-        SelectChoice(o.id, o.name) for o in user_admin.partner_organizations(db_session())
+        SelectChoice(o.id, o.name) for o in submissions.supply_organizations(db_session())
     ]
 
 
