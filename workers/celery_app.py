@@ -60,6 +60,8 @@ def celery_settings(settings: app_config.Settings) -> dict:
             "retry_policy": {"max_retries": 0},
         },
         "beat_schedule": beat_schedule(settings),
+        # Beat's record of last runs lives in the instance folder, not the working directory.
+        "beat_schedule_filename": str(settings.instance_path / "celerybeat-schedule"),
         "worker_hijack_root_logger": False,
     }
 

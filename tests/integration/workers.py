@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:
-    """A `celery -A workers.main worker` in its own process group, logging to a file."""
+    """A `celery -A workers.main worker` (the README's command) in its own process group,
+    logging to a file."""
 
     def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2, name: str = "w1"):
         self.env, self.log_path = env, log_path
@@ -23,10 +24,9 @@ class WorkerProcess:
     def start(self, timeout: float = 60) -> WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        # As the README starts it: the `celery` script of the project's environment.
         cmd = [
-            sys.executable,
-            "-m",
-            "celery",
+            str(Path(sys.executable).parent / "celery"),
             "-A",
             "workers.main",
             "worker",
