@@ -3,17 +3,23 @@
 With nothing set, CoopMatch runs on the embedded default: a SQLite file in the instance
 folder, Celery tasks in-process, rate limits in memory and mail written to files.
 `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and a Redis broker; `COOPMATCH_ENV=production`
-makes the app refuse to start on a development secret or a SQLite database.
+makes the app refuse to start without a long SECRET_KEY, on SQLite or without Redis. With no
+SECRET_KEY outside production, a random key is made on first start and kept in the instance
+folder (`secret_key`, readable by its owner only): no deployment ever signs with a public key.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+# Only for Settings built in code (tests, benchmarks); from_env never uses it.
 DEV_SECRET_KEY = "dev-only-not-secret"
+ENVIRONMENTS = ("development", "production")
+SECRET_KEY_FILE = "secret_key"
 DEFAULT_TIMEZONE = "America/Bogota"
 DEFAULT_PER_PAGE = 20
 DEFAULT_MAX_PER_PAGE = 100
@@ -81,6 +87,12 @@ class Settings:
     lock_ttl: int = 300
     visibility_timeout: int = 3600
     task_max_retries: int = 5
+    proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-For / -Proto
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_limit_ip: str = "20 per minute;200 per day"
+    login_limit_account: str = "5 per 15 minutes"  # failures per (address, account)
+    login_limit_account_total: str = "100 per hour"  # failures per account from anywhere
 
     @property
     def production(self) -> bool:
@@ -108,7 +120,11 @@ class Settings:
         return self.instance_path / "mail"
 
     def check(self) -> None:
-        """Refuse a production configuration that would be unsafe to run."""
+        """Refuse a configuration that would be unsafe to run."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"unknown environment {self.env!r}: use development or production")
+        if self.session_idle_minutes <= 0 or self.session_max_hours <= 0:
+            raise ConfigError("session lifetimes must be positive numbers of minutes and hours")
         if not self.production:
             return
         if not self.secret_key or self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 16:
@@ -131,17 +147,41 @@ def _normalise_db_url(url: str) -> str:
     return url
 
 
+def instance_secret_key(instance: Path) -> str:
+    """The embedded default's secret: made at random on first start, kept in the instance folder
+    with owner-only permissions, and read back on later starts (web and worker share it)."""
+    path = instance / SECRET_KEY_FILE
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it a moment ago
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(handle, "w", encoding="ascii") as stream:
+        stream.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="ascii").strip()
+
+
 def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables (os.environ when none are given)."""
     env = os.environ if environ is None else environ
     instance = Path(env.get("COOPMATCH_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+    environment = env.get("COOPMATCH_ENV", "development")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"COOPMATCH_ENV={environment!r} is not known: set it to 'development' or 'production'"
+        )
+    secret_key = env.get("SECRET_KEY", "")
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'coopmatch.sqlite3'}"
     rates = dict(DEFAULT_USD_RATES)
     rates.update(_float_map(env.get("COOPMATCH_USD_RATES")))
     try:
-        return Settings(
-            env=env.get("COOPMATCH_ENV", "development"),
-            secret_key=env.get("SECRET_KEY", DEV_SECRET_KEY),
+        settings = Settings(
+            env=environment,
+            secret_key=secret_key,
             instance_path=instance,
             database_url=_normalise_db_url(database_url),
             redis_url=env.get("REDIS_URL") or None,
@@ -176,6 +216,23 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
                 env.get("COOPMATCH_VISIBILITY_TIMEOUT", Settings.visibility_timeout)
             ),
             task_max_retries=int(env.get("COOPMATCH_TASK_MAX_RETRIES", Settings.task_max_retries)),
+            proxy_hops=int(env.get("COOPMATCH_PROXY_HOPS", Settings.proxy_hops)),
+            session_idle_minutes=int(
+                env.get("COOPMATCH_SESSION_IDLE_MINUTES", Settings.session_idle_minutes)
+            ),
+            session_max_hours=int(
+                env.get("COOPMATCH_SESSION_MAX_HOURS", Settings.session_max_hours)
+            ),
+            login_limit_ip=env.get("COOPMATCH_LOGIN_LIMIT_IP", Settings.login_limit_ip),
+            login_limit_account=env.get(
+                "COOPMATCH_LOGIN_LIMIT_ACCOUNT", Settings.login_limit_account
+            ),
+            login_limit_account_total=env.get(
+                "COOPMATCH_LOGIN_LIMIT_ACCOUNT_TOTAL", Settings.login_limit_account_total
+            ),
         )
     except ValueError as exc:
         raise ConfigError(f"a numeric setting cannot be read: {exc}") from exc
+    if not settings.secret_key and not settings.production:
+        settings = replace(settings, secret_key=instance_secret_key(instance))
+    return settings

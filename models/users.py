@@ -29,6 +29,9 @@ class User(Timestamps, Base):
     )
 
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Carried in each signed session; bumped on sign-out, password change and deactivation,
+    # so every session made before stops working at once.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     organization: Mapped[Organization | None] = relationship()

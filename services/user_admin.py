@@ -148,6 +148,8 @@ def change(
         if changed.get("active") is True:
             user.failed_logins = 0
             user.locked_until = None
+        if changed.get("active") is False:  # every session of the person ends at once
+            user.session_version = (user.session_version or 0) + 1
     return user
 
 

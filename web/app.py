@@ -6,12 +6,25 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import get_locale
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as app_config
-from models import User
-from services import sign_in
 from services.runtime import Runtime
-from web import api, auth_views, cli, db, digest, errors, i18n, nav, pages, public, security, staff
+from web import (
+    api,
+    auth_views,
+    cli,
+    db,
+    digest,
+    errors,
+    i18n,
+    nav,
+    pages,
+    public,
+    security,
+    sessions,
+    staff,
+)
 from web.api.health import healthz
 from web.extensions import babel, csrf, limiter, login_manager
 from workers import main as workers  # the wiring exception: how this app's tasks reach a worker
@@ -55,7 +68,15 @@ def create_app(
     runtime.use_sender(workers.sender_for(runtime))
     db.init_app(app, runtime)
     _init_extensions(app, settings)
+    sessions.init_app(app, settings)
     security.register(app, settings.production)
+    if settings.proxy_hops:  # behind reverse proxies: the client's address and scheme are theirs
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops,
+        )
     nav.init_app(app, [*staff.NAV, *digest.NAV])
     errors.register(app)
     for blueprint in (api.bp, auth_views.bp, digest.bp, staff.bp, public.bp):
@@ -78,9 +99,5 @@ def _init_extensions(app: Flask, settings: app_config.Settings) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
-    login_manager.user_loader(_load_user)
+    login_manager.user_loader(sessions.load_user)
     app.jinja_env.globals["get_locale"] = get_locale
-
-
-def _load_user(user_id: str) -> User | None:
-    return sign_in.load_user(db.db_session(), int(user_id))

@@ -274,3 +274,32 @@ def test_decisions_and_reports_meet(session, reviewer):
     lines = {b.key: b.usd for b in reports.per_line(session)}
     assert lines["governance_peace"] == pytest.approx(300_000)
     assert {b.key: b.usd for b in reports.per_year(session, TODAY)}["2026"] == 300_000
+
+
+def test_passwords_need_twelve_characters_and_old_hashes_are_upgraded(session):
+    from werkzeug.security import generate_password_hash
+
+    from services import credentials, sign_in
+
+    with pytest.raises(Invalid) as caught:
+        user_admin.create_user(session, "short@example.org", "staff", "eleven-char")
+    assert caught.value.fields == {"password": ["Use at least 12 characters."]}
+    old = user_admin.create_user(session, "old@example.org", "staff", None)
+    old.password_hash = generate_password_hash("an-old-password", method="scrypt")
+    session.commit()
+    assert credentials.needs_rehash(old)
+    sign_in.sign_in(session, "OLD@example.org", "an-old-password")
+    session.refresh(old)
+    assert old.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert not credentials.needs_rehash(old)
+    assert sign_in.sign_in(session, "old@example.org", "an-old-password").id == old.id
+
+
+def test_an_unknown_email_costs_a_hash_like_a_known_one(monkeypatch):
+    from services import credentials
+
+    checked = []
+    real = credentials._matches
+    monkeypatch.setattr(credentials, "_matches", lambda s, p: checked.append(s) or real(s, p))
+    assert credentials.verify_password(None, "whatever-it-is") is False
+    assert checked and checked[0].startswith("$argon2id$")

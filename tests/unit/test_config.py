@@ -19,12 +19,31 @@ def test_embedded_default_with_nothing_set(tmp_path):
     assert settings.eager_tasks and settings.broker_url == "memory://"
     assert settings.ratelimit_storage_uri == "memory://"
     assert settings.timezone == "America/Bogota"
-    settings.check()  # development runs with the development secret
+    settings.check()
 
 
-def test_production_urls():
+def test_the_embedded_default_makes_its_own_secret_and_keeps_it(tmp_path):
+    first = config.from_env({"COOPMATCH_INSTANCE_PATH": str(tmp_path)})
+    again = config.from_env({"COOPMATCH_INSTANCE_PATH": str(tmp_path)})
+    other = config.from_env({"COOPMATCH_INSTANCE_PATH": str(tmp_path / "elsewhere")})
+    assert first.secret_key == again.secret_key != config.DEV_SECRET_KEY
+    assert len(first.secret_key) >= 48 and other.secret_key != first.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("value", ["Production", "prod", "production ", "", "test"])
+def test_an_unknown_environment_is_refused(tmp_path, value):
+    with pytest.raises(config.ConfigError, match="COOPMATCH_ENV"):
+        config.from_env({"COOPMATCH_ENV": value, "COOPMATCH_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_production_urls(tmp_path):
     settings = config.from_env(
-        {"DATABASE_URL": "postgres://u@db/coop", "REDIS_URL": "redis://cache:6379/0"}
+        {
+            "DATABASE_URL": "postgres://u@db/coop",
+            "REDIS_URL": "redis://cache:6379/0",
+            "COOPMATCH_INSTANCE_PATH": str(tmp_path),
+        }
     )
     assert settings.database_url == "postgresql+psycopg://u@db/coop"
     assert not settings.eager_tasks and settings.broker_url == "redis://cache:6379/0"

@@ -35,7 +35,7 @@ def test_create_user_and_token(runner, session, client):
     )
     assert result.exit_code == 0, result.output
     user = session.scalar(sa.select(User).where(User.email == "ana@example.org"))
-    assert user.role == "staff" and user.password_hash.startswith("scrypt:")
+    assert user.role == "staff" and user.password_hash.startswith("$argon2id$")
     result = runner.invoke(args=["create-token", "ana@example.org"])
     assert result.exit_code == 0
     raw = result.stdout.strip().splitlines()[0]

@@ -154,7 +154,7 @@ class NewUserForm(FlaskForm):
         _l("Organisation (partners only)"), coerce=int, choices=[], validate_choice=False
     )
     language = SelectField(_l("Language"), choices=vocabulary.ui_language_choices())
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(10, 200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(12, 200)])
 
 
 class UserChangeForm(FlaskForm):
