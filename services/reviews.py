@@ -46,6 +46,7 @@ ALLOWED_FROM = {
     "accept": OPEN_STATUSES,
     "reject": OPEN_STATUSES,
 }
+FILTER_NAMES = ("line", "modality", "kind", "min_score", "deadline_days", "status")
 MATCH_FIELDS = ("status", "reviewer_id", "decision_reason", "decided_at")
 ENTITY = "match"
 
@@ -78,6 +79,38 @@ class QueueFilters:
             errors["status"] = ["Unknown status."]
         if errors:
             raise Invalid("some filters are not valid", errors)
+
+    def params(self) -> dict[str, str]:
+        """The filters that are set, as the queue's query-string values (not the cursor)."""
+        out = {}
+        for name in FILTER_NAMES:
+            value = getattr(self, name)
+            if value not in (None, ""):
+                out[name] = repr(value) if isinstance(value, float) else str(value)
+        return out
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object]) -> QueueFilters:
+        """Read and check the queue's query-string values; Invalid names each bad one."""
+        values: dict[str, object] = {}
+        errors: dict[str, list[str]] = {}
+        readers = {"min_score": float, "deadline_days": int}
+        for name in FILTER_NAMES:
+            raw = str(params.get(name) or "").strip()
+            if not raw:
+                continue
+            try:
+                values[name] = readers.get(name, str)(raw)
+            except ValueError:
+                errors[name] = ["Give a number."]
+        filters = cls(**values)
+        try:
+            filters.check()
+        except Invalid as exc:
+            errors = {**exc.fields, **errors}
+        if errors:
+            raise Invalid("some filters are not valid", errors)
+        return filters
 
 
 @dataclass

@@ -14,7 +14,7 @@ from web.staff import common
 from web.staff.blueprint import bp
 from web.staff.forms import BulkRejectForm, DecisionForm, QueueFilterForm, UndoForm
 
-FILTER_NAMES = ("line", "modality", "kind", "min_score", "deadline_days", "status")
+FILTER_NAMES = reviews.FILTER_NAMES
 
 
 def _cursor(raw: str | None) -> tuple[float, int] | None:
