@@ -11,7 +11,22 @@ import config as app_config
 from models import User
 from services import sign_in
 from services.runtime import Runtime
-from web import api, auth_views, cli, db, digest, errors, i18n, nav, pages, public, security, staff
+from web import (
+    api,
+    auth_views,
+    cli,
+    db,
+    digest,
+    errors,
+    i18n,
+    nav,
+    opportunities,
+    pages,
+    public,
+    searches,
+    security,
+    staff,
+)
 from web.api.health import healthz
 from web.extensions import babel, csrf, limiter, login_manager
 from workers import main as workers  # the wiring exception: how this app's tasks reach a worker
@@ -56,9 +71,17 @@ def create_app(
     db.init_app(app, runtime)
     _init_extensions(app, settings)
     security.register(app, settings.production)
-    nav.init_app(app, [*staff.NAV, *digest.NAV])
+    nav.init_app(app, [*opportunities.NAV, *staff.NAV, *digest.NAV, *searches.NAV])
     errors.register(app)
-    for blueprint in (api.bp, auth_views.bp, digest.bp, staff.bp, public.bp):
+    for blueprint in (
+        api.bp,
+        auth_views.bp,
+        digest.bp,
+        staff.bp,
+        public.bp,
+        opportunities.bp,
+        searches.bp,
+    ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)
     pages.register(app)

@@ -2,4 +2,5 @@
 
 from flask import Blueprint
 
-bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
+# Routes name their whole path: the feed, /opportunities.atom, sits beside /opportunities.
+bp = Blueprint("opportunities", __name__)
