@@ -205,7 +205,8 @@ def message(session: Session, settings: Settings, search: SavedSearch, row: Save
         sending.list_headers(unsubscribe_url(settings, search)),
     )
     built.replace_header(
-        "Message-ID", f"<search-{search.id}-{row.period}@{sending.mail_domain(settings)}>"
+        "Message-ID",
+        f"<search-{search.id}-{row.period.replace(':', '')}@{sending.mail_domain(settings)}>",
     )
     return built
 
