@@ -216,6 +216,45 @@ def queue_page(
     return QueuePage(items=items, next_after=next_after)
 
 
+@dataclass
+class QueueCount:
+    value: int
+    exact: bool  # False: the planner's estimate, for filters holding more than the cap
+
+
+DEFAULT_EXACT_COUNT_CAP = 10_000
+
+
+def queue_count(
+    session: Session, filters: QueueFilters, today: date, cap: int = DEFAULT_EXACT_COUNT_CAP
+) -> QueueCount:
+    """How many matches the queue's filters hold (the cursor ignored).
+
+    Counting stops after `cap` + 1 rows, so a large queue costs one short index walk; beyond
+    the cap, PostgreSQL's planner estimates the whole (EXPLAIN, nothing is read). SQLite, the
+    embedded default, always counts exactly.
+    """
+    filters.check()
+    whole = QueueFilters(**{**filters.__dict__, "after": None})
+    query = queue_select(session, whole, today)
+    if query is None:
+        return QueueCount(0, True)
+    query = query.order_by(None)
+    dialect = session.get_bind().dialect.name
+    limited = query.limit(cap + 1) if dialect == "postgresql" else query
+    counted = session.scalar(sa.select(sa.func.count()).select_from(limited.subquery())) or 0
+    if counted <= cap or dialect != "postgresql":
+        return QueueCount(counted, True)
+    compiled = query.compile(dialect=session.get_bind().dialect)
+    plan = (
+        session.connection()
+        .exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params)
+        .scalar()
+    )
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return QueueCount(max(estimate, counted), False)
+
+
 def load_matches(session: Session, ids: list[int]) -> list[Match]:
     """Return the matches `ids` in that order, with their project, offer and allies loaded."""
     if not ids:

@@ -146,7 +146,9 @@ def _valid_email(email: str) -> str:
     try:
         return validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise Invalid("the email address is not valid", {"email": [str(exc)]}) from exc
+        raise Invalid(
+            f"the email address is not valid: {exc}", {"email": ["Give a valid email address."]}
+        ) from exc
 
 
 def subscribe_by_email(
@@ -164,10 +166,19 @@ def subscribe_by_email(
     Returns the pending search to send the confirmation for, or None when that address already
     has MAX_PENDING_PER_EMAIL requests waiting (nothing more is sent to it).
     """
+    errors: dict[str, list[str]] = {}
     if not frequency:
-        raise Invalid("choose how often", {"frequency": ["Choose how often to get the emails."]})
-    name, normal = _checked(name, SearchScope.OPPORTUNITIES, params, frequency, language)
-    email = _valid_email(email)
+        errors["frequency"] = ["Choose how often to get the emails."]
+    try:
+        email = _valid_email(email)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    try:
+        name, normal = _checked(name, SearchScope.OPPORTUNITIES, params, frequency, language)
+    except Invalid as exc:
+        errors = {**exc.fields, **errors}
+    if errors:
+        raise Invalid("the subscription cannot be kept", errors)
     now = now or clock.now()
     waiting = list(
         session.scalars(

@@ -50,3 +50,26 @@ def test_plural_messages_have_every_spanish_form():
     for message in catalog:
         if message.pluralizable:
             assert len(message.string) == catalog.num_plurals and all(message.string), message.id
+
+
+PUBLIC_PAGES = [
+    ("web/opportunities/**.py", "python"),
+    ("web/searches/**.py", "python"),
+    ("web/templates/opportunities/**.html", "jinja2"),
+    ("web/templates/opportunities/**.xml", "jinja2"),
+    ("web/templates/searches/**.html", "jinja2"),
+]
+
+
+def test_every_text_of_the_opportunities_and_saved_searches_is_translated():
+    """Those pages draw words from every area (Babel merges the catalogs at run time)."""
+    areas = [p.parent.name for p in (ROOT / "web" / "translations").glob("*/es")]
+    catalogs = [_catalog(area) for area in areas]
+    missing = []
+    for filename, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map=PUBLIC_PAGES, keywords=KEYWORDS
+    ):
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid and not any(msgid in c and c[msgid].string for c in catalogs):
+            missing.append(f"{filename}: {msgid}")
+    assert missing == []

@@ -106,10 +106,19 @@ class OfferRejectForm(FlaskForm):
 
 
 class OfferEditForm(FlaskForm):
+    """Every field moderation.edit takes (moderation.EDITABLE); the service judges the rules."""
+
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=20000)])
     modalities = MultiCheckboxField(_l("Modalities"), choices=labels.choices("modality"))
     lines = MultiCheckboxField(_l("Thematic lines"), choices=labels.choices("line"))
+    sdgs = MultiCheckboxField(_l("Sustainable Development Goals"), coerce=int)
+    eligible_kinds = MultiCheckboxField(_l("Who may apply"), choices=labels.choices("kind"))
+    eligible_countries = SelectMultipleField(
+        _l("Eligible countries (none chosen: every country)"),
+        validate_choice=False,
+        render_kw={"size": 8},
+    )
     amount_min = DecimalField(
         _l("Minimum amount"), places=2, validators=[Optional(), NumberRange(min=0)]
     )
@@ -121,10 +130,20 @@ class OfferEditForm(FlaskForm):
     )
     opens_on = DateField(_l("Opens on"), validators=[Optional()])
     deadline = DateField(_l("Deadline"), validators=[Optional()])
-    language = SelectField(_l("Language"), choices=LANGUAGES)
+    language = SelectField(_l("Language"))
     contact_email = EmailField(
         _l("Contact email"), validators=[Optional(), Email(), Length(max=254)]
     )
+    contact_private = BooleanField(_l("Keep the contact email off the public opportunities page"))
+
+    def __init__(self, *args, countries=(), languages=(), sdg_names=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sdgs.choices = [(n, f"{n} · {name}") for n, name in enumerate(sdg_names, 1)]
+        # Codes the offer holds stay choosable even when the list does not name them.
+        known = dict(countries)
+        held = [c for c in (self.eligible_countries.data or []) if c not in known]
+        self.eligible_countries.choices = [*countries, *((c, c) for c in held)]
+        self.language.choices = list(languages)
 
 
 class AllianceForm(FlaskForm):

@@ -10,6 +10,8 @@ from models import Offer, Project
 from services import audit, catalog, moderation, reviews
 from services.errors import DomainError, NotFound
 from web.db import db_session
+from web.public.forms import LANGUAGES, SDG_NAMES, _sorted_countries
+from web.schemas import OFFER_LANGUAGES
 from web.staff import common
 from web.staff.blueprint import bp
 from web.staff.forms import ActionForm, DecisionForm, OfferEditForm, OfferRejectForm
@@ -127,13 +129,25 @@ def _edit_values(form: OfferEditForm) -> dict:
     values = {name: getattr(form, name).data for name in moderation.EDITABLE if hasattr(form, name)}
     values["currency"] = values.get("currency") or None
     values["contact_email"] = values.get("contact_email") or None
+    values["contact_private"] = bool(values.get("contact_private"))
+    for name in ("modalities", "lines", "sdgs", "eligible_kinds", "eligible_countries"):
+        values[name] = list(values.get(name) or [])
     return values
+
+
+def _edit_form(item: Offer) -> OfferEditForm:
+    return OfferEditForm(
+        obj=item,
+        countries=_sorted_countries(),
+        languages=[(code, str(LANGUAGES[code])) for code in OFFER_LANGUAGES],
+        sdg_names=SDG_NAMES,
+    )
 
 
 @bp.route("/moderation/<int:offer_id>/edit", methods=["GET", "POST"])
 def edit_offer(offer_id: int):
     item = _get(Offer, offer_id)
-    form = OfferEditForm(obj=item)
+    form = _edit_form(item)
     if form.validate_on_submit():
         try:
             moderation.edit(db_session(), item, current_user.id, _edit_values(form))

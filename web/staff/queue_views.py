@@ -10,6 +10,7 @@ from flask_login import current_user
 from services import reviews
 from services.errors import Conflict, DomainError, NotFound
 from web.db import db_session
+from web.searches.forms import SaveSearchForm
 from web.staff import common
 from web.staff.blueprint import bp
 from web.staff.forms import BulkRejectForm, DecisionForm, QueueFilterForm, UndoForm
@@ -45,6 +46,7 @@ def queue():
     filters = _filters(form)
     filters.after = _cursor(request.args.get("after"))
     page = reviews.queue_page(db_session(), filters, common.today())
+    count = reviews.queue_count(db_session(), filters, common.today())
     args = {k: v for k, v in request.args.items() if k in FILTER_NAMES and v != ""}
     next_url = (
         url_for("staff.queue", **args, after=f"{page.next_after[0]!r}:{page.next_after[1]}")
@@ -64,6 +66,9 @@ def queue():
         undoable=reviews.undoable_ids(db_session(), [m.id for m in page.items]),
         decision_form=DecisionForm(),
         bulk_form=BulkRejectForm(),
+        count=count,
+        save_form=SaveSearchForm(formdata=None),
+        saved_params=filters.params(),
     )
 
 
