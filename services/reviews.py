@@ -245,7 +245,9 @@ def queue_count(
     counted = session.scalar(sa.select(sa.func.count()).select_from(limited.subquery())) or 0
     if counted <= cap or dialect != "postgresql":
         return QueueCount(counted, True)
-    compiled = query.compile(dialect=session.get_bind().dialect)
+    compiled = query.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
     plan = (
         session.connection()
         .exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params)
