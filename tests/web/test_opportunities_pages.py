@@ -141,6 +141,7 @@ def test_email_alerts_never_tell_whether_an_address_is_known(client, session, se
 
     first = subscribe("new@example.org")
     known = store.confirm(session, session.scalar(sa.select(SavedSearch)))[0]
+    assert known.params == {"q": "agua"} and str(known.frequency) == "weekly"
     again = subscribe("new@example.org")
     other = subscribe("other@example.org")
     assert first.status_code == again.status_code == other.status_code == 200

@@ -107,9 +107,11 @@ def test_past_the_cap_postgresql_estimates_and_says_so(session):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("the estimate is PostgreSQL's planner; SQLite counts exactly")
     project = factories.project(session)
-    for n in range(6):
+    for _ in range(6):
         factories.match(session, project, factories.offer(session), score=0.5)
     filters = reviews.QueueFilters()
-    assert reviews.queue_count(session, filters, date.today(), cap=10) == reviews.QueueCount(6, True)
+    assert reviews.queue_count(session, filters, date.today(), cap=10) == reviews.QueueCount(
+        6, True
+    )
     estimated = reviews.queue_count(session, filters, date.today(), cap=3)
     assert not estimated.exact and estimated.value >= 4

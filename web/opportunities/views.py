@@ -37,9 +37,10 @@ def _today():
     return clock.agency_today(runtime().settings.timezone)
 
 
-def _read_filters(form: SearchForm) -> opportunities.Filters:
-    """The filters of the query string; a bad one is shown beside its field and ignored."""
-    args = {name: request.args.get(name, "") for name in opportunities.FILTER_NAMES}
+def _read_filters(form: SearchForm, source) -> opportunities.Filters:
+    """The filters of `source` (the query string, or a form's hidden fields); a bad one is
+    shown beside its field and ignored."""
+    args = {name: source.get(name, "") for name in opportunities.FILTER_NAMES}
     try:
         return opportunities.Filters.from_params(args)
     except Invalid as exc:
@@ -131,7 +132,7 @@ def _render_index(form: SearchForm, filters, alert_form: AlertForm, status: int 
 @bp.get("/opportunities")
 def index():
     form = SearchForm(formdata=request.args)
-    filters = _read_filters(form)
+    filters = _read_filters(form, request.args)
     status = 400 if form.errors else 200
     return _render_index(form, filters, AlertForm(formdata=None), status)
 
@@ -184,7 +185,7 @@ def subscribe():
     """
     alert_form = AlertForm()
     search_form = SearchForm(formdata=request.form)
-    filters = _read_filters(search_form)
+    filters = _read_filters(search_form, request.form)
     if not alert_form.validate_on_submit():
         return _render_index(search_form, filters, alert_form, 400)
     session = db_session()
