@@ -109,9 +109,12 @@ def test_past_the_cap_postgresql_estimates_and_says_so(session):
     project = factories.project(session)
     for _ in range(6):
         factories.match(session, project, factories.offer(session), score=0.5)
-    filters = reviews.QueueFilters()
-    assert reviews.queue_count(session, filters, date.today(), cap=10) == reviews.QueueCount(
-        6, True
-    )
-    estimated = reviews.queue_count(session, filters, date.today(), cap=3)
+    whole = reviews.queue_select(session, reviews.QueueFilters(), date.today())
+    assert reviews.count_of(session, whole, cap=10) == reviews.QueueCount(6, True)
+    estimated = reviews.count_of(session, whole, cap=3)
     assert not estimated.exact and estimated.value >= 4
+    page = reviews.queue_page(session, reviews.QueueFilters(), date.today(), per_page=2, count=True)
+    after = reviews.queue_page(
+        session, reviews.QueueFilters(after=page.next_after), date.today(), per_page=2, count=True
+    )
+    assert page.count == after.count  # the count is the filter's, not what follows the cursor

@@ -45,8 +45,7 @@ def queue():
     form = QueueFilterForm(formdata=request.args)
     filters = _filters(form)
     filters.after = _cursor(request.args.get("after"))
-    page = reviews.queue_page(db_session(), filters, common.today())
-    count = reviews.queue_count(db_session(), filters, common.today())
+    page = reviews.queue_page(db_session(), filters, common.today(), count=True)
     args = {k: v for k, v in request.args.items() if k in FILTER_NAMES and v != ""}
     next_url = (
         url_for("staff.queue", **args, after=f"{page.next_after[0]!r}:{page.next_after[1]}")
@@ -66,7 +65,7 @@ def queue():
         undoable=reviews.undoable_ids(db_session(), [m.id for m in page.items]),
         decision_form=DecisionForm(),
         bulk_form=BulkRejectForm(),
-        count=count,
+        count=page.count,
         save_form=SaveSearchForm(formdata=None),
         saved_params=filters.params(),
     )
