@@ -15,6 +15,12 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# axe-core for the browser tests' accessibility checks, pinned in tests/package-lock.json.
+AXE := tests/node_modules/axe-core/axe.min.js
+$(AXE): tests/package.json tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) load-demo --if-empty
@@ -22,7 +28,7 @@ run: install
 	$(FLASK) demo-accounts
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install
+test: install $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
@@ -44,4 +50,4 @@ lint: install
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) instance test-output .pytest_cache
+	rm -rf $(VENV) instance test-output .pytest_cache tests/node_modules
