@@ -243,7 +243,9 @@ def main() -> int:
         migrate.upgrade(url)
         start = time.perf_counter()
         offer_id = fill(make_engine(url), args.offers, args.allies, DEFAULT_SEED)
-        print(f"filled {args.offers:,} open offers (+15 % not public) in {time.perf_counter() - start:.1f} s")
+        print(
+            f"filled {args.offers:,} open offers (+15 % not public) in {time.perf_counter() - start:.1f} s"
+        )
         results = measure(url, args.repeat, offer_id)
         without = None
         if args.compare:
@@ -254,7 +256,11 @@ def main() -> int:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DEFAULT_DB}" WITH (FORCE)'))
         admin.dispose()
-    _print(f"public pages, {args.repeat} requests each, Flask test client, signed out:", results, without)
+    _print(
+        f"public pages, {args.repeat} requests each, Flask test client, signed out:",
+        results,
+        without,
+    )
     if without:
         _print(f"the same without {', '.join(INDEXES)}:", without)
     return 0
