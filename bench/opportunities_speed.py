@@ -55,13 +55,94 @@ LINES = [
 MODALITIES = ["grant", "loan", "technical_assistance", "knowledge_exchange", "in_kind"]
 KINDS = ["bilateral", "multilateral", "foundation", "city_network", "company", "university", "ngo"]
 COUNTRIES = ["CO", "PE", "EC", "MX", "BR", "AR", "CL", "BO", "PA", "CR"]
-WORDS = (
-    "movilidad eléctrica agua potable educación inicial empleo juvenil seguridad ciudadana "
-    "resiliencia climática vivienda salud mental emprendimiento cultura deporte paz "
-    "transport climate resilience water education youth employment housing health peace "
-    "innovation digital governance gender inclusion migrants nutrition energy forests "
-    "rivers heat schools libraries parks mobility sanitation waste recycling tourism"
-).split()
+# Topic words: each offer names a few, so a searched word fits roughly one offer in ten.
+TOPICS = [
+    "movilidad",
+    "eléctrica",
+    "agua",
+    "potable",
+    "educación",
+    "inicial",
+    "empleo",
+    "juvenil",
+    "seguridad",
+    "ciudadana",
+    "resiliencia",
+    "climática",
+    "vivienda",
+    "salud",
+    "mental",
+    "emprendimiento",
+    "cultura",
+    "deporte",
+    "paz",
+    "transport",
+    "climate",
+    "resilience",
+    "water",
+    "education",
+    "youth",
+    "employment",
+    "housing",
+    "health",
+    "peace",
+    "innovation",
+    "digital",
+    "governance",
+    "gender",
+    "inclusion",
+    "migrants",
+    "nutrition",
+    "energy",
+    "forests",
+    "rivers",
+    "heat",
+    "schools",
+    "libraries",
+    "parks",
+    "mobility",
+    "sanitation",
+    "waste",
+    "recycling",
+    "tourism",
+]
+# Common words that fill the rest of every description.
+FILLER = [
+    "a",
+    "advice",
+    "and",
+    "apoya",
+    "asesoría",
+    "cities",
+    "ciudades",
+    "con",
+    "el",
+    "for",
+    "funding",
+    "improve",
+    "local",
+    "locales",
+    "los",
+    "mejoran",
+    "para",
+    "partners",
+    "programa",
+    "programme",
+    "projects",
+    "proyectos",
+    "public",
+    "públicos",
+    "que",
+    "recursos",
+    "services",
+    "servicios",
+    "socios",
+    "supports",
+    "that",
+    "the",
+    "with",
+    "y",
+]
 SCENARIOS = [
     ("list, no filter", "/opportunities", {}),
     ("search, 1 word", "/opportunities", {"q": "agua"}),
@@ -84,8 +165,11 @@ SCENARIOS = [
 ]
 
 
-def _text(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n))
+def _text(rng: random.Random, n: int, topics: int = 0) -> str:
+    """`n` common words with `topics` topic words among them."""
+    words = [rng.choice(FILLER) for _ in range(n)] + rng.sample(TOPICS, topics)
+    rng.shuffle(words)
+    return " ".join(words)
 
 
 def fill(engine: sa.Engine, n_offers: int, n_allies: int, seed: int) -> int:
@@ -98,7 +182,7 @@ def fill(engine: sa.Engine, n_offers: int, n_allies: int, seed: int) -> int:
             sa.insert(Organization),
             [
                 {
-                    "name": f"Ally {i} {_text(rng, 2)}",
+                    "name": f"Ally {i} {' '.join(rng.sample(TOPICS, 2))}",
                     "kind": KINDS[i % len(KINDS)],
                     "side": "supply",
                     "country": rng.choice(["US", "DE", "ES", "FR", "JP", "KR", "CA", "NL"]),
@@ -121,8 +205,8 @@ def fill(engine: sa.Engine, n_offers: int, n_allies: int, seed: int) -> int:
                 if rng.random() < 0.2
                 else today + timedelta(days=rng.randint(0, 400))
             )
-            title = f"{_text(rng, 6).capitalize()} {i}"
-            description = _text(rng, 150)
+            title = f"{' '.join(rng.sample(TOPICS, 3)).capitalize()} {i}"
+            description = _text(rng, 140, topics=3)
             batch.append(
                 {
                     "organization_id": rng.choice(ally_ids),
@@ -243,9 +327,8 @@ def main() -> int:
         migrate.upgrade(url)
         start = time.perf_counter()
         offer_id = fill(make_engine(url), args.offers, args.allies, DEFAULT_SEED)
-        print(
-            f"filled {args.offers:,} open offers (+15 % not public) in {time.perf_counter() - start:.1f} s"
-        )
+        took = time.perf_counter() - start
+        print(f"filled {args.offers:,} open offers (+15 % not public) in {took:.1f} s")
         results = measure(url, args.repeat, offer_id)
         without = None
         if args.compare:

@@ -107,6 +107,21 @@ class Offer(Scored, Timestamps, Base):
         sa.CheckConstraint(
             "opens_on IS NULL OR deadline IS NULL OR opens_on <= deadline", name="window"
         ),
+        # The public page's default order (nearest deadline) over published offers only.
+        sa.Index(
+            "ix_offers_open_deadline",
+            "deadline",
+            "id",
+            postgresql_where=sa.text("status = 'published'"),
+            sqlite_where=sa.text("status = 'published'"),
+        ),
+        # Searched words (LIKE '%word%') found through trigrams: PostgreSQL's pg_trgm.
+        sa.Index(
+            "ix_offers_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     def __repr__(self) -> str:

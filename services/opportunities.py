@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import Offer, Organization
-from models.enums import Line, Modality, OfferStatus, OrgKind
+from models.enums import Line, Modality, OfferStatus, OrgKind, Side
 from models.offers import search_key
 from services.db import escape_like, json_list_has
 from services.errors import Invalid, NotFound
@@ -194,12 +194,24 @@ def _columns(full_text: bool) -> list:
     ]
 
 
-def _term_found(term: str):
-    pattern = f"%{escape_like(term)}%"
-    return sa.or_(
-        Offer.search_text.like(pattern, escape="\\"),
-        Organization.name.ilike(pattern, escape="\\"),
-    )
+def allies_named(session: Session, terms: list[str]) -> dict[str, list[int]]:
+    """Per searched word, the supply organisations whose name holds it (accents ignored).
+
+    Allies are few (hundreds): their names are compared in Python, once per request, so the
+    offers' own condition stays on their indexed search text.
+    """
+    if not terms:
+        return {}
+    rows = session.execute(
+        sa.select(Organization.id, Organization.name).where(Organization.side == Side.SUPPLY)
+    ).all()
+    keys = [(org_id, search_key(name)) for org_id, name in rows]
+    return {term: [org_id for org_id, key in keys if term in key] for term in terms}
+
+
+def _term_found(term: str, ally_ids: list[int]):
+    found = Offer.search_text.like(f"%{escape_like(term)}%", escape="\\")
+    return sa.or_(found, Offer.organization_id.in_(ally_ids)) if ally_ids else found
 
 
 def _title_hits(terms: list[str]):
@@ -211,16 +223,20 @@ def _title_hits(terms: list[str]):
     return sum(hits[1:], hits[0]) if hits else sa.literal(0)
 
 
-def conditions(filters: Filters, today: date) -> list:
-    """The WHERE conditions of `filters` over offers joined to their ally."""
+def conditions(filters: Filters, today: date, allies: dict[str, list[int]] | None = None) -> list:
+    """The WHERE conditions of `filters` over offers (`allies`: see allies_named)."""
     where = [open_offers(today)]
-    where += [_term_found(term) for term in filters.terms]
+    where += [_term_found(term, (allies or {}).get(term, [])) for term in filters.terms]
     if filters.line:
         where.append(json_list_has(Offer.lines, filters.line))
     if filters.modality:
         where.append(json_list_has(Offer.modalities, filters.modality))
     if filters.kind:
-        where.append(Organization.kind == filters.kind)
+        where.append(
+            Offer.organization_id.in_(
+                sa.select(Organization.id).where(Organization.kind == filters.kind)
+            )
+        )
     if filters.country:
         where.append(
             sa.or_(
@@ -234,20 +250,29 @@ def conditions(filters: Filters, today: date) -> list:
 
 
 def _order(filters: Filters) -> list:
-    by_deadline = [Offer.deadline.is_(None), Offer.deadline.asc(), Offer.id.asc()]
+    # NULLS LAST as such (not a CASE), so ix_offers_open_deadline serves the default order.
+    by_deadline = [Offer.deadline.asc().nulls_last(), Offer.id.asc()]
     if filters.order == "newest":
-        return [Offer.published_at.is_(None), Offer.published_at.desc(), Offer.id.desc()]
+        return [Offer.published_at.desc().nulls_last(), Offer.id.desc()]
     if filters.order == "relevance" and filters.terms:
         return [_title_hits(filters.terms).desc(), *by_deadline]
     return by_deadline
 
 
-def _select(filters: Filters, today: date, full_text: bool = False) -> sa.Select:
-    return (
-        sa.select(*_columns(full_text))
-        .join(Organization, Organization.id == Offer.organization_id)
-        .where(*conditions(filters, today))
+def _select(full_text: bool = False) -> sa.Select:
+    return sa.select(*_columns(full_text)).join(
+        Organization, Organization.id == Offer.organization_id
     )
+
+
+def _in_order(session: Session, ids: list[int], full_text: bool = False) -> list[PublicOffer]:
+    """The offers `ids` as PublicOffers, in that order: one query."""
+    if not ids:
+        return []
+    found = {
+        row.id: _public(row) for row in session.execute(_select(full_text).where(Offer.id.in_(ids)))
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def _public(row) -> PublicOffer:
@@ -263,22 +288,25 @@ def search(
     page: int = 1,
     per_page: int = DEFAULT_PER_PAGE,
 ) -> Page:
-    """One page of the open offers that fit `filters`, in their order, with the total."""
+    """One page of the open offers that fit `filters`, in their order, with the total.
+
+    Three statements whatever the page size: the count, the page's ids (ordered and cut on
+    offers alone, so only the shown rows' texts are read), and those rows with their allies.
+    """
     filters.check()
     page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
-    total = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Offer)
-        .join(Organization, Organization.id == Offer.organization_id)
-        .where(*conditions(filters, today))
+    where = conditions(filters, today, allies_named(session, filters.terms))
+    total = session.scalar(sa.select(sa.func.count()).select_from(Offer).where(*where))
+    ids = list(
+        session.scalars(
+            sa.select(Offer.id)
+            .where(*where)
+            .order_by(*_order(filters))
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
     )
-    rows = session.execute(
-        _select(filters, today)
-        .order_by(*_order(filters))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return Page(items=[_public(r) for r in rows], total=total or 0, page=page, per_page=per_page)
+    return Page(items=_in_order(session, ids), total=total or 0, page=page, per_page=per_page)
 
 
 def newest(
@@ -297,29 +325,27 @@ def newest(
     saved search since its last email.
     """
     filters.check()
-    query = _select(filters, today, full_text=full_text).where(Offer.published_at.is_not(None))
+    where = conditions(filters, today, allies_named(session, filters.terms))
+    query = sa.select(Offer.id).where(*where, Offer.published_at.is_not(None))
     if since is not None:
         query = query.where(Offer.published_at > since)
     if until is not None:
         query = query.where(Offer.published_at <= until)
-    rows = session.execute(query.order_by(Offer.published_at.desc(), Offer.id.desc()).limit(limit))
-    return [_public(r) for r in rows]
+    order = (Offer.published_at.desc(), Offer.id.desc())
+    ids = list(session.scalars(query.order_by(*order).limit(limit)))
+    return _in_order(session, ids, full_text)
 
 
 def count_new(
     session: Session, filters: Filters, today: date, since: datetime, until: datetime
 ) -> int:
     """How many open offers fitting `filters` were first published in (since, until]."""
+    where = conditions(filters, today, allies_named(session, filters.terms))
     return (
         session.scalar(
             sa.select(sa.func.count())
             .select_from(Offer)
-            .join(Organization, Organization.id == Offer.organization_id)
-            .where(
-                *conditions(filters, today),
-                Offer.published_at > since,
-                Offer.published_at <= until,
-            )
+            .where(*where, Offer.published_at > since, Offer.published_at <= until)
         )
         or 0
     )
@@ -328,7 +354,7 @@ def count_new(
 def get(session: Session, offer_id: int, today: date) -> PublicOffer:
     """The open offer `offer_id` as anyone may see it; NotFound when it is not public."""
     row = session.execute(
-        _select(Filters(), today, full_text=True).where(Offer.id == offer_id)
+        _select(full_text=True).where(Offer.id == offer_id, open_offers(today))
     ).one_or_none()
     if row is None:
         raise NotFound(f"opportunity {offer_id} is not open")
@@ -339,6 +365,6 @@ def load(session: Session, offer_ids: list[int], today: date) -> list[PublicOffe
     """The offers `offer_ids` that are still open, in that order (one query)."""
     if not offer_ids:
         return []
-    rows = session.execute(_select(Filters(), today).where(Offer.id.in_(offer_ids)))
+    rows = session.execute(_select().where(Offer.id.in_(offer_ids), open_offers(today)))
     found = {row.id: _public(row) for row in rows}
     return [found[i] for i in offer_ids if i in found]

@@ -100,7 +100,16 @@ def upgrade() -> None:
                                       nullable=False))
         batch_op.create_index(batch_op.f("ix_offers_published_at"), ["published_at"],
                               unique=False)
+        batch_op.create_index("ix_offers_open_deadline", ["deadline", "id"], unique=False,
+                              postgresql_where=sa.text("status = 'published'"),
+                              sqlite_where=sa.text("status = 'published'"))
     _fill_offers()
+    if op.get_bind().dialect.name == "postgresql":
+        # pg_trgm ships with PostgreSQL and is a trusted extension (PG 13+): a database owner
+        # may create it. It lets LIKE '%word%' use the index below instead of reading every row.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.create_index("ix_offers_search_text_trgm", "offers", ["search_text"], unique=False,
+                        postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"})
 
     op.create_table(
         "saved_searches",
@@ -167,7 +176,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_saved_searches_email"))
         batch_op.drop_index(batch_op.f("ix_saved_searches_user_id"))
     op.drop_table("saved_searches")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_offers_search_text_trgm", table_name="offers")
     with op.batch_alter_table("offers", schema=None) as batch_op:
+        batch_op.drop_index("ix_offers_open_deadline")
         batch_op.drop_index(batch_op.f("ix_offers_published_at"))
         batch_op.drop_column("search_text")
         batch_op.drop_column("published_at")
