@@ -42,6 +42,7 @@ bench-all: bench
 	$(BIN)/python bench/rebuild_speed.py
 	$(BIN)/python bench/queue_speed.py
 	$(BIN)/python bench/digest_speed.py
+	$(BIN)/python bench/opportunities_speed.py
 
 # Style and the layer contract (pyproject.toml [tool.importlinter]); CI runs it before the tests.
 lint: install
