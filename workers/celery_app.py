@@ -139,8 +139,9 @@ class RecordedTask(Task):
 
 
 app = Celery("coopmatch", task_cls=RecordedTask)
-# Read the environment when Celery first needs its configuration, never at import.
-app.add_defaults(lambda: celery_settings(settings_from_env()))
+# Configured when Celery first needs it, never at import: from the runtime tasks run with (a
+# worker's reads the environment once; in-process tasks use the calling app's settings).
+app.add_defaults(lambda: celery_settings(runtime().settings))
 
 # The runtime of tasks run in-process (the embedded default) is the calling app's; a worker
 # process builds its own from the environment when its first task runs.
