@@ -10,7 +10,6 @@ from flask import abort, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_login import current_user
 
 from services import clock, mail, opportunities
 from services.errors import Invalid, NotFound
@@ -21,7 +20,6 @@ from web.extensions import limiter
 from web.opportunities.blueprint import bp
 from web.opportunities.forms import AlertForm, SearchForm
 from web.public.forms import COUNTRIES, LANGUAGES, SDG_NAMES
-from web.searches.forms import SaveSearchForm
 from web.staff import common, labels
 from web.staff.present import day, days_left, money
 
@@ -125,7 +123,6 @@ def _render_index(form: SearchForm, filters, alert_form: AlertForm, status: int 
         next_url=_page_url(filters, page.page + 1) if page.page < page.pages else None,
         feed_url=url_for("opportunities.feed", **filters.params()),
         alert_form=alert_form,
-        save_form=SaveSearchForm() if current_user.is_authenticated else None,
     ), status
 
 

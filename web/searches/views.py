@@ -58,6 +58,12 @@ def describe(search) -> str:
     return " · ".join(parts) or _("Everything")
 
 
+@bp.app_context_processor
+def _frequencies() -> dict:
+    """For the "Save this search" box any page may show (templates/searches/_save.html)."""
+    return {"search_frequencies": FREQUENCIES}
+
+
 @bp.context_processor
 def _helpers() -> dict:
     return {

@@ -10,7 +10,6 @@ from flask_login import current_user
 from services import reviews
 from services.errors import Conflict, DomainError, NotFound
 from web.db import db_session
-from web.searches.forms import SaveSearchForm
 from web.staff import common
 from web.staff.blueprint import bp
 from web.staff.forms import BulkRejectForm, DecisionForm, QueueFilterForm, UndoForm
@@ -66,7 +65,6 @@ def queue():
         decision_form=DecisionForm(),
         bulk_form=BulkRejectForm(),
         count=page.count,
-        save_form=SaveSearchForm(formdata=None),
         saved_params=filters.params(),
     )
 
