@@ -19,18 +19,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import Offer
-from models.enums import Line
 from services import catalog, mail
 from services.digest import delivery as digest_delivery
 from services.digest import preview as digest_preview
 from services.digest import subscriptions as digest_subs
 from services.errors import Invalid, NotFound
 from services.matching import queries
+from web import form_errors, vocabulary
 from web.db import db_session, runtime
 from web.extensions import csrf
 from web.nav import NavItem
@@ -42,37 +41,23 @@ NAV = (
     ),
 )
 
-LINE_LABELS = {
-    Line.SOCIAL_INCLUSION: _l("Social inclusion and rights"),
-    Line.ECONOMIC_DEVELOPMENT: _l("Economic development"),
-    Line.SUSTAINABLE_TERRITORY: _l("Sustainable territory"),
-    Line.HUMAN_DEVELOPMENT: _l("Human development"),
-    Line.GOVERNANCE_PEACE: _l("Governance, peace and security"),
-}
-STATUS_LABELS = {"active": _l("Active"), "paused": _l("Paused"), "unsubscribed": _l("Unsubscribed")}
 # The email's own CSP: its inline styles are allowed, nothing else loads; framed by our pages.
 EMAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 PER_PAGE = 50
 
 
-def _choices(labels: dict) -> list[SelectChoice]:
-    return [SelectChoice(str(value), label) for value, label in labels.items()]
-
-
 class SubscriptionForm(FlaskForm):
     lines = SelectMultipleField(
         _l("Thematic lines"),
-        choices=_choices(LINE_LABELS),
+        choices=vocabulary.choices("line"),
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
     )
     min_score = IntegerField(
         _l("Minimum score (%)"), default=50, validators=[InputRequired(), NumberRange(0, 100)]
     )
-    language = SelectField(
-        _l("Language of the email"), choices=_choices({"es": "Español", "en": "English"})
-    )
-    status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS))
+    language = SelectField(_l("Language of the email"), choices=vocabulary.ui_language_choices())
+    status = SelectField(_l("Status"), choices=vocabulary.choices("subscription_status"))
 
 
 @bp.context_processor
@@ -82,6 +67,7 @@ def _formatters() -> dict:
         "format_datetime": format_datetime,
         "format_decimal": format_decimal,
         "format_percent": format_percent,
+        "label": vocabulary.label,
     }
 
 
@@ -125,8 +111,7 @@ def subscriptions():
                 status=form.status.data,
             )
         except Invalid as exc:
-            for name, messages in exc.fields.items():
-                getattr(form, name, form.status).errors.extend(_(m) for m in messages)
+            form_errors.show(form, exc.fields, fallback="status")
         else:
             flash(_("Your digest subscription is saved."), "success")
             return redirect(url_for("digest.subscriptions"))
@@ -140,8 +125,6 @@ def subscriptions():
         form=form,
         own=own,
         listing=listing,
-        status_labels=STATUS_LABELS,
-        line_labels=LINE_LABELS,
     ), status
 
 
@@ -151,7 +134,7 @@ def preview(subscription_id: int):
     _staff_only()
     sub = _subscription(subscription_id)
     shown = digest_preview.preview(db_session(), _settings(), sub)
-    return render_template("digest/preview.html", sub=sub, shown=shown, status_labels=STATUS_LABELS)
+    return render_template("digest/preview.html", sub=sub, shown=shown)
 
 
 @bp.get("/preview/<int:subscription_id>/email.html")

@@ -9,9 +9,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from services import opportunities
-from web.public.forms import _sorted_countries
+from web import vocabulary
 from web.searches.forms import frequency_choices
-from web.staff import labels
 
 
 class SearchForm(FlaskForm):
@@ -32,12 +31,15 @@ class SearchForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.line.choices = labels.choices("line", _l("Any line"))
-        self.modality.choices = labels.choices("modality", _l("Any modality"))
-        self.kind.choices = [SelectChoice("", _l("Any kind"))] + [
-            c for c in labels.choices("kind") if c.value in opportunities.ALLY_KINDS
+        self.line.choices = vocabulary.choices("line", _l("Any line"))
+        self.modality.choices = vocabulary.choices("modality", _l("Any modality"))
+        self.kind.choices = vocabulary.choices(
+            "kind", _l("Any kind"), only=opportunities.ALLY_KINDS
+        )
+        self.country.choices = [
+            SelectChoice("", _l("Any country")),
+            *vocabulary.sorted_choices("country"),
         ]
-        self.country.choices = [("", _l("Any country"))] + _sorted_countries()
         self.sort.choices = [
             SelectChoice("", _l("Best fit when searching, else nearest deadline")),
             SelectChoice("deadline", _l("Nearest deadline")),

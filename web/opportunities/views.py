@@ -15,12 +15,11 @@ from services import clock, mail, opportunities
 from services.errors import Invalid, NotFound
 from services.searches import emails as search_emails
 from services.searches import store as saved_searches
+from web import form_errors, vocabulary
 from web.db import db_session, runtime
 from web.extensions import limiter
 from web.opportunities.blueprint import bp
 from web.opportunities.forms import AlertForm, SearchForm
-from web.public.forms import COUNTRIES, LANGUAGES, SDG_NAMES
-from web.staff import common, labels
 from web.staff.present import day, days_left, money
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ def _read_filters(form: SearchForm, source) -> opportunities.Filters:
     try:
         return opportunities.Filters.from_params(args)
     except Invalid as exc:
-        common.apply_errors(form, exc)
+        form_errors.show_error(form, exc)
         kept = {k: v for k, v in args.items() if k not in exc.fields}
         return opportunities.Filters.from_params(kept)
 
@@ -70,11 +69,11 @@ def amount_range(offer: opportunities.PublicOffer) -> str:
 
 
 def names(kind: str, codes) -> str:
-    return ", ".join(labels.label(kind, code) for code in codes or ())
+    return ", ".join(vocabulary.label(kind, code) for code in codes or ())
 
 
 def country(code: str) -> str:
-    return str(COUNTRIES.get(code, code))
+    return vocabulary.label("country", code)
 
 
 def countries(codes) -> str:
@@ -82,11 +81,11 @@ def countries(codes) -> str:
 
 
 def sdg(number: int) -> str:
-    return f"{number} · {SDG_NAMES[number - 1]}" if 1 <= number <= len(SDG_NAMES) else str(number)
+    return f"{number} · {vocabulary.label('sdg', number)}"
 
 
 def language(code: str) -> str:
-    return str(LANGUAGES.get(code, code))
+    return vocabulary.label("offer_language", code)
 
 
 def rfc3339(moment) -> str:
@@ -100,7 +99,7 @@ def _helpers() -> dict:
         "money": money,
         "day": day,
         "days_left": days_left,
-        "label": labels.label,
+        "label": vocabulary.label,
         "amount_range": amount_range,
         "names": names,
         "country": country,
@@ -196,7 +195,7 @@ def subscribe():
             language=str(get_locale() or "es"),
         )
     except Invalid as exc:
-        common.apply_errors(alert_form, exc)
+        form_errors.show_error(alert_form, exc)
         return _render_index(search_form, filters, alert_form, 400)
     if search is not None:
         try:

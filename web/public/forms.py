@@ -2,14 +2,10 @@
 
 The fields carry no validators of their own: every rule lives in `web.schemas.OfferIn` (and
 `OrganizationIn`), which the API uses too, so the form and the API cannot disagree. The
-schema's messages are shown beside the fields, translated by `translate_error`.
+schema's messages are shown beside the fields by web.form_errors, in the page's language.
 """
 
 from __future__ import annotations
-
-import re
-import unicodedata
-from collections.abc import Callable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,113 +20,11 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget, NumberInput, URLInput
 
-from models.enums import SDGS, Currency, Line, Modality, OrgKind
+from models.enums import SDGS, Currency, OrgKind
+from web import form_errors, vocabulary
 from web.schemas import MAX_DESCRIPTION, MAX_TITLE, OFFER_LANGUAGES
 
-MODALITIES = {
-    Modality.GRANT: _l("Grant (non-reimbursable)"),
-    Modality.LOAN: _l("Loan or credit (reimbursable)"),
-    Modality.TECHNICAL_ASSISTANCE: _l("Technical assistance"),
-    Modality.KNOWLEDGE_EXCHANGE: _l("Knowledge exchange"),
-    Modality.IN_KIND: _l("In-kind donation"),
-}
-LINES = {
-    Line.SOCIAL_INCLUSION: _l("Social inclusion and rights"),
-    Line.ECONOMIC_DEVELOPMENT: _l("Economic development"),
-    Line.SUSTAINABLE_TERRITORY: _l("Sustainable territory"),
-    Line.HUMAN_DEVELOPMENT: _l("Human development"),
-    Line.GOVERNANCE_PEACE: _l("Governance, peace and security"),
-}
-KINDS = {
-    OrgKind.BILATERAL: _l("Government or bilateral agency"),
-    OrgKind.MULTILATERAL: _l("Multilateral organisation"),
-    OrgKind.FOUNDATION: _l("Foundation"),
-    OrgKind.CITY_NETWORK: _l("City network"),
-    OrgKind.COMPANY: _l("Company"),
-    OrgKind.UNIVERSITY: _l("University"),
-    OrgKind.NGO: _l("NGO"),
-    OrgKind.LOCAL_PUBLIC: _l("Local public entity"),
-}
-SUPPLY_KINDS = [kind for kind in KINDS if kind != OrgKind.LOCAL_PUBLIC]
-SDG_NAMES = [
-    _l("No poverty"),
-    _l("Zero hunger"),
-    _l("Good health and well-being"),
-    _l("Quality education"),
-    _l("Gender equality"),
-    _l("Clean water and sanitation"),
-    _l("Affordable and clean energy"),
-    _l("Decent work and economic growth"),
-    _l("Industry, innovation and infrastructure"),
-    _l("Reduced inequalities"),
-    _l("Sustainable cities and communities"),
-    _l("Responsible consumption and production"),
-    _l("Climate action"),
-    _l("Life below water"),
-    _l("Life on land"),
-    _l("Peace, justice and strong institutions"),
-    _l("Partnerships for the goals"),
-]
-LANGUAGES = {
-    "es": _l("Spanish"),
-    "en": _l("English"),
-    "fr": _l("French"),
-    "pt": _l("Portuguese"),
-    "de": _l("German"),
-    "it": _l("Italian"),
-}
-# Latin America and the Caribbean, then the usual sources of cooperation (ISO 3166 alpha-2).
-COUNTRIES = {
-    "AR": _l("Argentina"),
-    "BO": _l("Bolivia"),
-    "BR": _l("Brazil"),
-    "CL": _l("Chile"),
-    "CO": _l("Colombia"),
-    "CR": _l("Costa Rica"),
-    "CU": _l("Cuba"),
-    "DO": _l("Dominican Republic"),
-    "EC": _l("Ecuador"),
-    "SV": _l("El Salvador"),
-    "GT": _l("Guatemala"),
-    "HN": _l("Honduras"),
-    "MX": _l("Mexico"),
-    "NI": _l("Nicaragua"),
-    "PA": _l("Panama"),
-    "PY": _l("Paraguay"),
-    "PE": _l("Peru"),
-    "UY": _l("Uruguay"),
-    "VE": _l("Venezuela"),
-    "AU": _l("Australia"),
-    "AT": _l("Austria"),
-    "BE": _l("Belgium"),
-    "CA": _l("Canada"),
-    "CN": _l("China"),
-    "DK": _l("Denmark"),
-    "FI": _l("Finland"),
-    "FR": _l("France"),
-    "DE": _l("Germany"),
-    "IE": _l("Ireland"),
-    "IT": _l("Italy"),
-    "JP": _l("Japan"),
-    "KR": _l("South Korea"),
-    "LU": _l("Luxembourg"),
-    "NL": _l("Netherlands"),
-    "NZ": _l("New Zealand"),
-    "NO": _l("Norway"),
-    "PT": _l("Portugal"),
-    "ES": _l("Spain"),
-    "SE": _l("Sweden"),
-    "CH": _l("Switzerland"),
-    "GB": _l("United Kingdom"),
-    "US": _l("United States"),
-}
-REJECT_REASONS = {
-    "out_of_scope": _l("It is outside the agency's scope."),
-    "incomplete": _l("Some information was missing."),
-    "not_eligible": _l("The city is not eligible."),
-    "duplicate": _l("It duplicates another offer."),
-    "other": _l("Another reason."),
-}
+SUPPLY_KINDS = [kind.value for kind in OrgKind if kind != OrgKind.LOCAL_PUBLIC]
 LIST_FIELDS = ("modalities", "lines", "sdgs", "eligible_kinds", "eligible_countries")
 OPTIONAL_FIELDS = ("amount_min", "amount_max", "currency", "opens_on", "deadline")
 REQUIRED_FIELDS = ("title", "description", "language")
@@ -140,27 +34,6 @@ ORG_FIELDS = {
     "org_country": "country",
     "org_website": "website",
 }
-
-
-def _choices(labels: dict, blank: str | None = None) -> Callable[[], list]:
-    """Choices computed per request, so the labels come in the page's language."""
-
-    def build() -> list[tuple[str, str]]:
-        out = [(str(code), str(label)) for code, label in labels.items()]
-        return ([("", blank)] if blank is not None else []) + out
-
-    return build
-
-
-def _sort_key(text: str) -> str:
-    # Alphabetical as people expect it: "Bélgica" between "Austria" and "Bolivia".
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
-
-
-def _sorted_countries() -> list[tuple[str, str]]:
-    return sorted(
-        ((code, str(name)) for code, name in COUNTRIES.items()), key=lambda pair: _sort_key(pair[1])
-    )
 
 
 class CheckboxesField(SelectMultipleField):
@@ -193,17 +66,17 @@ class OfferFieldsForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.modalities.choices = _choices(MODALITIES)()
-        self.lines.choices = _choices(LINES)()
-        self.sdgs.choices = [(str(n), f"{n} · {SDG_NAMES[n - 1]}") for n in SDGS]
+        self.modalities.choices = vocabulary.choices("modality")
+        self.lines.choices = vocabulary.choices("line")
+        self.sdgs.choices = [(str(n), f"{n} · {vocabulary.label('sdg', n)}") for n in SDGS]
         self.currency.choices = [("", _("No amount given"))] + [
             (c.value, c.value) for c in Currency
         ]
-        self.eligible_kinds.choices = _choices(KINDS)()
-        self.eligible_countries.choices = _sorted_countries()
-        self.language.choices = [("", _("Choose…"))] + [
-            (code, str(LANGUAGES[code])) for code in OFFER_LANGUAGES
-        ]
+        self.eligible_kinds.choices = vocabulary.choices("kind")
+        self.eligible_countries.choices = vocabulary.sorted_choices("country")
+        self.language.choices = vocabulary.choices(
+            "offer_language", _("Choose…"), only=OFFER_LANGUAGES
+        )
 
     def offer_payload(self) -> dict:
         """Return the posted offer fields in the shape OfferIn loads."""
@@ -221,13 +94,7 @@ class OfferFieldsForm(FlaskForm):
 
     def show_errors(self, errors: dict) -> None:
         """Put schema or service errors (per field name) beside the matching fields."""
-        for name, messages in errors.items():
-            field = getattr(self, name, None)
-            if field is None or not hasattr(field, "errors"):
-                field = self.title
-            field.errors = list(field.errors or []) + [
-                translate_error(name, m) for m in flatten(messages)
-            ]
+        form_errors.show(self, errors, fallback="title")
 
 
 class NewOfferForm(OfferFieldsForm):
@@ -252,10 +119,8 @@ class NewOfferForm(OfferFieldsForm):
         self.organization_id.choices = [("", _("— My organisation is not listed —"))] + [
             (str(org.id), org.name) for org in organizations
         ]
-        self.org_kind.choices = [("", _("Choose…"))] + [
-            (kind.value, str(KINDS[kind])) for kind in SUPPLY_KINDS
-        ]
-        self.org_country.choices = [("", _("Choose…"))] + _sorted_countries()
+        self.org_kind.choices = vocabulary.choices("kind", _("Choose…"), only=SUPPLY_KINDS)
+        self.org_country.choices = [("", _("Choose…"))] + vocabulary.sorted_choices("country")
 
     def offer_payload(self) -> dict:
         payload = super().offer_payload()
@@ -287,7 +152,7 @@ class NewOfferForm(OfferFieldsForm):
 
     def show_organization_errors(self, errors: dict) -> None:
         names = {target: name for name, target in ORG_FIELDS.items()}
-        self.show_errors({names.get(key, "org_name"): messages for key, messages in errors.items()})
+        form_errors.show(self, errors, rename=names, fallback="org_name")
 
 
 class FollowLinkForm(FlaskForm):
@@ -298,54 +163,3 @@ class FollowLinkForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     """A form with only its CSRF token: withdrawing is one confirmed button."""
-
-
-def flatten(messages) -> list[str]:
-    """Return marshmallow's messages (lists, or dicts per list index) as one flat list."""
-    if isinstance(messages, str):
-        return [messages]
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in flatten(value)]
-    return [m for value in messages for m in flatten(value)]
-
-
-_PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
-    (
-        re.compile(r"Length must be between (\d+) and (\d+)\."),
-        lambda m: _("Use between %(min)s and %(max)s characters.", min=m[1], max=m[2]),
-    ),
-    (
-        re.compile(r"Shorter than minimum length (\d+)\."),
-        lambda m: _("Use at least %(min)s characters.", min=m[1]),
-    ),
-    (
-        re.compile(r"Longer than maximum length (\d+)\."),
-        lambda m: _("Use at most %(max)s characters.", max=m[1]),
-    ),
-    (re.compile(r"Must be at most ([\d,]+)\."), lambda m: _("Must be at most %(max)s.", max=m[1])),
-    (re.compile(r"Must be one of: .*"), lambda m: _("Choose one of the options.")),
-]
-_PLAIN = {
-    "Missing data for required field.": _l("This field is required."),
-    "Field may not be null.": _l("This field is required."),
-    "Not a valid email address.": _l("Give a valid email address."),
-    "Not a valid date.": _l("Give a valid date (YYYY-MM-DD)."),
-    "Not a valid number.": _l("Give a number, e.g. 250000 (digits only)."),
-    "Not a valid integer.": _l("Choose one of the options."),
-    "Not a valid URL.": _l("Give a web address starting with https:// or http://."),
-    "Unknown field.": _l("This field is not accepted."),
-}
-
-
-def translate_error(field: str, message: str) -> str:
-    """Return a schema or service message in the page's language."""
-    if field in LIST_FIELDS and message.startswith("Shorter than minimum length"):
-        return _("Choose at least one.")
-    if message in _PLAIN:
-        return str(_PLAIN[message])
-    for pattern, render in _PATTERNS:
-        found = pattern.fullmatch(message)
-        if found:
-            return render(found)
-    # The schema's own sentences ("Give the currency of the amounts.") are msgids as they are.
-    return _(message)

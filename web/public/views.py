@@ -14,13 +14,12 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 from models import Offer
 from services import submissions
 from services.errors import Conflict, DomainError, Invalid, NotFound
-from web import schemas
+from web import schemas, vocabulary
 from web.db import db_session
 from web.extensions import limiter
 from web.public import notify
 from web.public.blueprint import bp
 from web.public.forms import (
-    REJECT_REASONS,
     FollowLinkForm,
     NewOfferForm,
     OfferFieldsForm,
@@ -198,7 +197,7 @@ def _render_follow(offer: Offer, token: str, form: OfferFieldsForm | None = None
         form=form if editable else None,
         can_withdraw=offer.status in submissions.WITHDRAWABLE,
         rejection=submissions.rejection(db_session(), offer),
-        reject_reasons=REJECT_REASONS,
+        reject_reasons=vocabulary.OFFER_REJECT_EXPLANATIONS,
         matched=submissions.matched_projects(db_session(), offer),
     ), status
 

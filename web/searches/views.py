@@ -14,11 +14,11 @@ from models.searches import SearchScope
 from services import opportunities, reviews
 from services.errors import DomainError, Forbidden, Invalid, NotFound
 from services.searches import store
+from web import vocabulary
 from web.db import db_session, runtime
 from web.extensions import csrf
 from web.searches.blueprint import bp
 from web.searches.forms import FREQUENCIES, ConfirmForm, FrequencyForm, SaveSearchForm
-from web.staff import labels
 
 FILTERS = {
     SearchScope.OPPORTUNITIES.value: opportunities.FILTER_NAMES,
@@ -42,11 +42,11 @@ def describe(search) -> str:
     parts = []
     for key, value in (search.params or {}).items():
         if key in names:
-            parts.append(labels.label(names[key], value))
+            parts.append(vocabulary.label(names[key], value))
         elif key == "q":
             parts.append(f"“{value}”")
         elif key == "status":
-            parts.append(labels.label("match_status", value))
+            parts.append(vocabulary.label("match_status", value))
         elif key == "closes_within":
             parts.append(_("closes within %(days)s days", days=value))
         elif key == "deadline_days":

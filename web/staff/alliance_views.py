@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from services import alliances, audit
 from services.errors import DomainError, NotFound
+from web import form_errors
 from web.db import db_session
 from web.staff import common
 from web.staff.blueprint import bp
@@ -32,7 +33,7 @@ def alliance(alliance_id: int):
         try:
             alliances.update(db_session(), item, current_user.id, data, today=common.today())
         except DomainError as exc:
-            if not common.apply_errors(form, exc):
+            if not form_errors.show(form, exc.fields):
                 form.amount.errors = [*form.amount.errors, _("The alliance could not be saved.")]
         else:
             flash(_("The alliance was saved."), "success")

@@ -10,15 +10,16 @@ from flask_babel import format_currency, format_decimal
 from flask_babel import gettext as _
 
 from services import reports
+from web import vocabulary
 from web.db import db_session
-from web.staff import charts, common, labels
+from web.staff import charts, common
 from web.staff.blueprint import bp
 
 KEY_LABELS = {"line": "line", "kind": "kind", "modality": "modality"}
 
 
 def _label(chart: str, key: str) -> str:
-    return key if chart == "year" else labels.label(KEY_LABELS[chart], key)
+    return key if chart == "year" else vocabulary.label(KEY_LABELS[chart], key)
 
 
 def _short_usd(value: float) -> str:

@@ -23,10 +23,9 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from services import reasons
-from web.staff import labels
+from web import vocabulary
 
 CURRENCIES = [SelectChoice(c, c) for c in ("COP", "USD", "EUR")]
-LANGUAGES = [SelectChoice("es", "Español"), SelectChoice("en", "English")]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -41,15 +40,19 @@ class QueueFilterForm(FlaskForm):
         csrf = False
 
     line = SelectField(
-        _l("Thematic line"), choices=labels.choices("line", _l("Any line")), validators=[Optional()]
+        _l("Thematic line"),
+        choices=vocabulary.choices("line", _l("Any line")),
+        validators=[Optional()],
     )
     modality = SelectField(
         _l("Modality"),
-        choices=labels.choices("modality", _l("Any modality")),
+        choices=vocabulary.choices("modality", _l("Any modality")),
         validators=[Optional()],
     )
     kind = SelectField(
-        _l("Kind of ally"), choices=labels.choices("kind", _l("Any kind")), validators=[Optional()]
+        _l("Kind of ally"),
+        choices=vocabulary.choices("kind", _l("Any kind")),
+        validators=[Optional()],
     )
     min_score = FloatField(_l("Minimum score"), validators=[Optional(), NumberRange(0, 1)])
     deadline_days = IntegerField(
@@ -57,7 +60,7 @@ class QueueFilterForm(FlaskForm):
     )
     status = SelectField(
         _l("Status"),
-        choices=labels.choices("match_status"),
+        choices=vocabulary.choices("match_status"),
         default="open",
         validators=[Optional()],
     )
@@ -67,7 +70,7 @@ class DecisionForm(FlaskForm):
     action = HiddenField(validators=[DataRequired()])
     reason = SelectField(
         _l("Reason"),
-        choices=labels.choices("reject_reason", _l("Choose…")),
+        choices=vocabulary.choices("reject_reason", _l("Choose…")),
         validators=[Optional()],
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=reasons.MAX_NOTE)])
@@ -78,7 +81,7 @@ class BulkRejectForm(FlaskForm):
     match_ids = SelectMultipleField(coerce=int, validate_choice=False)
     reason = SelectField(
         _l("Reason"),
-        choices=labels.choices("reject_reason", _l("Choose…")),
+        choices=vocabulary.choices("reject_reason", _l("Choose…")),
         validators=[DataRequired(_l("Choose a reason for the rejection."))],
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=reasons.MAX_NOTE)])
@@ -99,7 +102,7 @@ class ActionForm(FlaskForm):
 class OfferRejectForm(FlaskForm):
     reason = SelectField(
         _l("Reason"),
-        choices=labels.choices("offer_reject_reason", _l("Choose…")),
+        choices=vocabulary.choices("offer_reject_reason", _l("Choose…")),
         validators=[DataRequired(_l("Choose a reason for the rejection."))],
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
@@ -110,10 +113,10 @@ class OfferEditForm(FlaskForm):
 
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=20000)])
-    modalities = MultiCheckboxField(_l("Modalities"), choices=labels.choices("modality"))
-    lines = MultiCheckboxField(_l("Thematic lines"), choices=labels.choices("line"))
+    modalities = MultiCheckboxField(_l("Modalities"), choices=vocabulary.choices("modality"))
+    lines = MultiCheckboxField(_l("Thematic lines"), choices=vocabulary.choices("line"))
     sdgs = MultiCheckboxField(_l("Sustainable Development Goals"), coerce=int)
-    eligible_kinds = MultiCheckboxField(_l("Who may apply"), choices=labels.choices("kind"))
+    eligible_kinds = MultiCheckboxField(_l("Who may apply"), choices=vocabulary.choices("kind"))
     eligible_countries = SelectMultipleField(
         _l("Eligible countries (none chosen: every country)"),
         validate_choice=False,
@@ -130,24 +133,26 @@ class OfferEditForm(FlaskForm):
     )
     opens_on = DateField(_l("Opens on"), validators=[Optional()])
     deadline = DateField(_l("Deadline"), validators=[Optional()])
-    language = SelectField(_l("Language"))
+    language = SelectField(_l("Language"), choices=vocabulary.choices("offer_language"))
     contact_email = EmailField(
         _l("Contact email"), validators=[Optional(), Email(), Length(max=254)]
     )
     contact_private = BooleanField(_l("Keep the contact email off the public opportunities page"))
 
-    def __init__(self, *args, countries=(), languages=(), sdg_names=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.sdgs.choices = [(n, f"{n} · {name}") for n, name in enumerate(sdg_names, 1)]
+        self.sdgs.choices = [
+            SelectChoice(str(n), f"{n} · {vocabulary.label('sdg', n)}") for n in vocabulary.SDGS
+        ]
         # Codes the offer holds stay choosable even when the list does not name them.
-        known = dict(countries)
+        countries = vocabulary.sorted_choices("country")
+        known = {choice.value for choice in countries}
         held = [c for c in (self.eligible_countries.data or []) if c not in known]
-        self.eligible_countries.choices = [*countries, *((c, c) for c in held)]
-        self.language.choices = list(languages)
+        self.eligible_countries.choices = [*countries, *(SelectChoice(c, c) for c in held)]
 
 
 class AllianceForm(FlaskForm):
-    stage = SelectField(_l("Stage"), choices=labels.choices("stage"))
+    stage = SelectField(_l("Stage"), choices=vocabulary.choices("stage"))
     amount = DecimalField(
         _l("Amount mobilised"), places=2, validators=[InputRequired(), NumberRange(min=0)]
     )
@@ -165,16 +170,16 @@ class AllianceForm(FlaskForm):
 class NewUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=labels.choices("role"), default="staff")
+    role = SelectField(_l("Role"), choices=vocabulary.choices("role"), default="staff")
     organization_id = SelectField(
         _l("Organisation (partners only)"), coerce=int, choices=[], validate_choice=False
     )
-    language = SelectField(_l("Language"), choices=LANGUAGES)
+    language = SelectField(_l("Language"), choices=vocabulary.ui_language_choices())
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(10, 200)])
 
 
 class UserChangeForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=labels.choices("role"))
+    role = SelectField(_l("Role"), choices=vocabulary.choices("role"))
     organization_id = SelectField(
         _l("Organisation (partners only)"), coerce=int, choices=[], validate_choice=False
     )

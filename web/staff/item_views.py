@@ -9,9 +9,8 @@ from flask_login import current_user
 from models import Offer, Project
 from services import audit, catalog, moderation, reviews
 from services.errors import DomainError, NotFound
+from web import form_errors
 from web.db import db_session
-from web.public.forms import LANGUAGES, SDG_NAMES, _sorted_countries
-from web.schemas import OFFER_LANGUAGES
 from web.staff import common
 from web.staff.blueprint import bp
 from web.staff.forms import ActionForm, DecisionForm, OfferEditForm, OfferRejectForm
@@ -92,7 +91,7 @@ def publish(offer_id: int):
     try:
         moderation.publish(db_session(), item, current_user.id)
     except DomainError as exc:
-        common.flash_error(
+        form_errors.flash_error(
             exc,
             _(
                 "Offer %(id)s could not be published: it is no longer "
@@ -119,7 +118,9 @@ def reject_offer(offer_id: int):
     try:
         moderation.reject(db_session(), item, current_user.id, form.reason.data, form.note.data)
     except DomainError as exc:
-        common.flash_error(exc, _("Offer %(id)s is no longer waiting for moderation.", id=offer_id))
+        form_errors.flash_error(
+            exc, _("Offer %(id)s is no longer waiting for moderation.", id=offer_id)
+        )
     else:
         flash(_("“%(title)s” was rejected.", title=item.title), "success")
     return _back_to_moderation()
@@ -135,25 +136,16 @@ def _edit_values(form: OfferEditForm) -> dict:
     return values
 
 
-def _edit_form(item: Offer) -> OfferEditForm:
-    return OfferEditForm(
-        obj=item,
-        countries=_sorted_countries(),
-        languages=[(code, str(LANGUAGES[code])) for code in OFFER_LANGUAGES],
-        sdg_names=SDG_NAMES,
-    )
-
-
 @bp.route("/moderation/<int:offer_id>/edit", methods=["GET", "POST"])
 def edit_offer(offer_id: int):
     item = _get(Offer, offer_id)
-    form = _edit_form(item)
+    form = OfferEditForm(obj=item)
     if form.validate_on_submit():
         try:
             moderation.edit(db_session(), item, current_user.id, _edit_values(form))
         except DomainError as exc:
             db_session().refresh(item)
-            if not common.apply_errors(form, exc):
+            if not form_errors.show(form, exc.fields):
                 form.title.errors = [*form.title.errors, _("The offer could not be saved.")]
         else:
             flash(_("The offer was saved."), "success")

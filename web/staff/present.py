@@ -9,8 +9,8 @@ from flask import g
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from services import reviews
-from web.staff import labels
-from web.staff.labels import translate as _
+from web import vocabulary
+from web.vocabulary import translate as _
 
 
 def money(amount, currency: str | None) -> str:
@@ -69,7 +69,7 @@ def phrases(explanation: dict | None) -> list[str]:
 
 def components(values: dict | None) -> list[tuple[str, float]]:
     return [
-        (labels.label("component", k), float(v))
+        (vocabulary.label("component", k), float(v))
         for k, v in (values or {}).items()
         if isinstance(v, int | float)
     ]
@@ -79,14 +79,16 @@ def decision_reason(text: str | None) -> str:
     code, note = reviews.split_reason(text)
     if code is None:
         return note
-    name = labels.label("reject_reason", code)
+    name = vocabulary.label("reject_reason", code)
     return f"{name}: {note}" if note else name
 
 
 def reject_options() -> list[tuple[str, str]]:
     """The match rejection reasons as (code, translated name), built once per request."""
     if "_staff_reject_options" not in g:
-        g._staff_reject_options = [(code, _(text)) for code, text in labels.REJECT_REASONS.items()]
+        g._staff_reject_options = [
+            (code, _(text)) for code, text in vocabulary.REJECT_REASONS.items()
+        ]
     return g._staff_reject_options
 
 
@@ -94,7 +96,7 @@ HELPERS = {
     "reject_options": reject_options,
     "_": _,
     "score": score,
-    "label": labels.label,
+    "label": vocabulary.label,
     "money": money,
     "usd": usd,
     "day": day,
@@ -103,8 +105,8 @@ HELPERS = {
     "phrases": phrases,
     "components": components,
     "decision_reason": decision_reason,
-    "reject_reasons": labels.REJECT_REASONS,
-    "offer_reject_reasons": labels.OFFER_REJECT_REASONS,
-    "stages": labels.STAGES,
+    "reject_reasons": vocabulary.REJECT_REASONS,
+    "offer_reject_reasons": vocabulary.OFFER_REJECT_REASONS,
+    "stages": vocabulary.STAGES,
     "zip": zip,
 }

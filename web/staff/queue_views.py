@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from services import reviews
 from services.errors import Conflict, DomainError, NotFound
+from web import form_errors
 from web.db import db_session
 from web.staff import common
 from web.staff.blueprint import bp
@@ -100,7 +101,7 @@ def decide(match_id: int):
             "error",
         )
     except DomainError as exc:
-        common.flash_error(exc, _("The decision could not be saved."))
+        form_errors.flash_error(exc, _("The decision could not be saved."))
     else:
         messages = {
             "shortlist": _("Match %(id)s shortlisted.", id=match_id),
@@ -130,7 +131,7 @@ def bulk_reject():
             form.note.data,
         )
     except DomainError as exc:
-        common.flash_error(exc, _("Nothing was rejected."))
+        form_errors.flash_error(exc, _("Nothing was rejected."))
         return redirect(back)
     message = ngettext("%(num)d match rejected.", "%(num)d matches rejected.", len(result.done))
     if result.skipped:

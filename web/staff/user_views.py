@@ -10,8 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from models.enums import Role
 from services import clock, submissions, user_admin
 from services.errors import Conflict, DomainError, NotFound
+from web import form_errors
 from web.db import db_session
-from web.staff import common
 from web.staff.blueprint import bp
 from web.staff.forms import ActionForm, NewUserForm, UserChangeForm
 
@@ -54,7 +54,7 @@ def users():
         except Conflict:
             form.email.errors = [*form.email.errors, _("A user with this email already exists.")]
         except DomainError as exc:
-            if not common.apply_errors(form, exc):
+            if not form_errors.show(form, exc.fields):
                 form.email.errors = [*form.email.errors, _("The user could not be created.")]
         else:
             flash(_("%(email)s can now sign in.", email=user.email), "success")
@@ -106,7 +106,7 @@ def change_user(user_id: int):
             organization_id=form.organization_id.data or None,
         )
     except DomainError as exc:
-        common.flash_error(exc, _("The user could not be changed."))
+        form_errors.flash_error(exc, _("The user could not be changed."))
     else:
         flash(_("%(email)s was updated.", email=person.email), "success")
     return redirect(url_for("staff.users"))
