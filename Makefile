@@ -16,6 +16,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 install: $(VENV)/.installed
 
+# axe-core for the browser tests' accessibility checks, pinned in tests/package-lock.json.
+AXE := tests/node_modules/axe-core/axe.min.js
+$(AXE): tests/package.json tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) load-demo --if-empty
@@ -23,7 +29,7 @@ run: install
 	$(FLASK) demo-accounts
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install
+test: install $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
@@ -37,6 +43,7 @@ bench-all: bench
 	$(BIN)/python bench/rebuild_speed.py
 	$(BIN)/python bench/queue_speed.py
 	$(BIN)/python bench/digest_speed.py
+	$(BIN)/python bench/opportunities_speed.py
 
 # Style and the layer contract (pyproject.toml [tool.importlinter]); CI runs it before the tests.
 lint: install
@@ -45,4 +52,4 @@ lint: install
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) instance test-output .pytest_cache
+	rm -rf $(VENV) instance test-output .pytest_cache tests/node_modules

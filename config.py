@@ -76,6 +76,7 @@ class Settings:
     digest_hour: int = 7
     digest_max_items: int = 20
     digest_retry_delay: int = 60  # seconds before a failed digest is retried; doubles each time
+    search_interval: int = 300  # seconds between runs of saved-search emails ("immediate")
     mail_server: str | None = None
     mail_port: int = 587
     mail_starttls: bool = True
@@ -203,6 +204,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             digest_retry_delay=int(
                 env.get("COOPMATCH_DIGEST_RETRY_DELAY", Settings.digest_retry_delay)
             ),
+            search_interval=int(env.get("COOPMATCH_SEARCH_INTERVAL", Settings.search_interval)),
             mail_server=env.get("COOPMATCH_MAIL_SERVER") or None,
             mail_port=int(env.get("COOPMATCH_MAIL_PORT", 587)),
             mail_starttls=_bool(env.get("COOPMATCH_MAIL_STARTTLS"), True),

@@ -256,8 +256,43 @@ def measure(url: str, repeat: int, explain: bool) -> list[tuple[str, float, floa
             results.append((name, statistics.median(timings), _percentile(timings, 0.95), rows))
         if explain:
             _explain(engine, settings)
+        _count_cost(factory, repeat)
     engine.dispose()
     return results
+
+
+def _filters_of(args: dict):
+    from services import reviews
+
+    return reviews.QueueFilters(
+        **{
+            k: (float(v) if k == "min_score" else int(v) if k == "deadline_days" else v)
+            for k, v in args.items()
+        }
+    )
+
+
+def _count_cost(factory, repeat: int) -> None:
+    """The page's count (exact up to the cap, else the planner's estimate), side by side with
+    the same service call without it."""
+    from services import reviews
+
+    print("\nqueue_page without and with the count, service level, median ms:")
+    print(f"{'filter':<20} {'page':>8} {'page+count':>11} {'count shown':>16}")
+    with factory() as session:
+        for name, args in FILTERS:
+            timings = {False: [], True: []}
+            for _ in range(DEFAULT_WARMUP + repeat):
+                for with_count in (False, True):
+                    start = time.perf_counter()
+                    page = reviews.queue_page(
+                        session, _filters_of(args), date.today(), count=with_count
+                    )
+                    timings[with_count].append((time.perf_counter() - start) * 1000)
+            shown = f"{'' if page.count.exact else '~'}{page.count.value:,}"
+            plain = statistics.median(timings[False][DEFAULT_WARMUP:])
+            counted = statistics.median(timings[True][DEFAULT_WARMUP:])
+            print(f"{name:<20} {plain:>8.1f} {counted:>11.1f} {shown:>16}")
 
 
 def _explain(engine: sa.Engine, settings) -> None:
@@ -266,12 +301,7 @@ def _explain(engine: sa.Engine, settings) -> None:
     from services import reviews
 
     for name, args in FILTERS:
-        filters = reviews.QueueFilters(
-            **{
-                k: (float(v) if k == "min_score" else int(v) if k == "deadline_days" else v)
-                for k, v in args.items()
-            }
-        )
+        filters = _filters_of(args)
         with Session(engine) as session:
             query = reviews.queue_select(session, filters, date.today())
             if query is None:

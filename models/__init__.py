@@ -8,6 +8,7 @@ from models.matches import Alliance, Match
 from models.offers import Offer
 from models.organizations import Organization
 from models.projects import Project
+from models.searches import SavedSearch, SavedSearchSend
 from models.users import ApiToken, User
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "Project",
+    "SavedSearch",
+    "SavedSearchSend",
     "User",
     "AuditEvent",
     "DigestMatchMark",

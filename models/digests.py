@@ -65,7 +65,31 @@ class Subscription(Timestamps, Base):
         return f"<Subscription {self.id} {self.kind} user={self.user_id} {self.status}>"
 
 
-class DigestSend(Timestamps, Base):
+class DeliveryRow(Timestamps):
+    """One email for one recipient and period, reserved before sending and marked sent after.
+
+    The columns services.digest.sending works with: each table of sends (weekly digests,
+    saved-search emails) adds its owner column and UNIQUE (owner, period).
+    """
+
+    period: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[DigestSendStatus] = mapped_column(
+        enum_column(DigestSendStatus, "digest_send_status"), default=DigestSendStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    window_start: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    match_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What the email shows, best first: [match_id, score] pairs, or offer ids.
+    items: Mapped[list] = mapped_column(sa.JSON, default=list)
+    message_id: Mapped[str | None] = mapped_column(sa.String(200))
+    # Set by the worker sending the row, so two workers never send it at the same time.
+    claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class DigestSend(DeliveryRow, Base):
     """One row per (subscription, period): reserved before sending, marked sent after."""
 
     __tablename__ = "digest_sends"
@@ -75,20 +99,6 @@ class DigestSend(Timestamps, Base):
         sa.ForeignKey("digest_subscriptions.id", ondelete="CASCADE")
     )
     period: Mapped[str] = mapped_column(sa.String(8))  # ISO week in the agency's time zone
-    status: Mapped[DigestSendStatus] = mapped_column(
-        enum_column(DigestSendStatus, "digest_send_status"), default=DigestSendStatus.PENDING
-    )
-    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
-    window_start: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    window_end: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    match_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    # The matches shown in the email, best first, as [match_id, score] pairs.
-    items: Mapped[list] = mapped_column(sa.JSON, default=list)
-    message_id: Mapped[str | None] = mapped_column(sa.String(200))
-    # Set by the worker sending the row, so two workers never send it at the same time.
-    claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     subscription: Mapped[Subscription] = relationship()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+import unicodedata
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -11,6 +13,38 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, Money, Scored, Timestamps, enum_column, in_check
 from models.enums import Currency, OfferSource, OfferStatus
 from models.organizations import Organization
+
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def search_key(text: str | None) -> str:
+    """`text` as search compares it: lower case, no accents or punctuation, single spaces.
+
+    Stored beside each offer (`Offer.search_text`) and applied to the words searched, so
+    "educacion" finds "Educación" on every database (SQLite's lower() knows only ASCII).
+    """
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NOT_WORD.sub(" ", plain.casefold()).split())
+
+
+def search_text_of(title: str | None, description: str | None) -> str:
+    """The stored search text: the title's key, a newline, the description's key.
+
+    The title comes first and alone on its line, so `LIKE '%word%' || newline || '%'` tells a
+    word found in the title (ranked higher) from one found only in the description.
+    """
+    return f"{search_key(title)}\n{search_key(description)}"
+
+
+def _search_default(context) -> str:
+    params = context.get_current_parameters()
+    return search_text_of(params.get("title"), params.get("description"))
+
+
+def _published_default(context) -> datetime | None:
+    status = context.get_current_parameters().get("status")
+    return datetime.now(UTC) if str(getattr(status, "value", status)) == "published" else None
 
 
 class Offer(Scored, Timestamps, Base):
@@ -41,6 +75,17 @@ class Offer(Scored, Timestamps, Base):
         enum_column(OfferSource, "offer_source"), default=OfferSource.API
     )
     contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # The public opportunities page shows the contact email only when this is False.
+    contact_private: Mapped[bool] = mapped_column(
+        sa.Boolean, default=True, server_default=sa.true()
+    )
+    # When the offer was first published: "new" for the Atom feed and saved-search emails.
+    published_at: Mapped[datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), default=_published_default, index=True
+    )
+    # Derived from title and description (search_text_of), kept by the defaults and the
+    # before_update hook below; never written by hand.
+    search_text: Mapped[str] = mapped_column(sa.Text, default=_search_default, server_default="")
 
     organization: Mapped[Organization] = relationship(lazy="joined")
 
@@ -62,7 +107,32 @@ class Offer(Scored, Timestamps, Base):
         sa.CheckConstraint(
             "opens_on IS NULL OR deadline IS NULL OR opens_on <= deadline", name="window"
         ),
+        # The public page's default order (nearest deadline) over published offers only.
+        sa.Index(
+            "ix_offers_open_deadline",
+            "deadline",
+            "id",
+            postgresql_where=sa.text("status = 'published'"),
+            sqlite_where=sa.text("status = 'published'"),
+        ),
+        # Searched words (LIKE '%word%') found through trigrams: PostgreSQL's pg_trgm.
+        sa.Index(
+            "ix_offers_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     def __repr__(self) -> str:
         return f"<Offer {self.id} {self.title!r}>"
+
+
+@sa.event.listens_for(Offer, "before_update")
+def _keep_derived_columns(_mapper, _connection, offer: Offer) -> None:
+    """Refresh the search text when the texts change; stamp the first publication."""
+    state = sa.inspect(offer)
+    if state.attrs.title.history.has_changes() or state.attrs.description.history.has_changes():
+        offer.search_text = search_text_of(offer.title, offer.description)
+    if offer.published_at is None and str(offer.status) == OfferStatus.PUBLISHED.value:
+        offer.published_at = datetime.now(UTC)

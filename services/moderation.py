@@ -34,6 +34,7 @@ EDITABLE = (
     "deadline",
     "language",
     "contact_email",
+    "contact_private",
 )
 ENTITY = "offer"
 

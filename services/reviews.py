@@ -10,7 +10,7 @@ refused and the alliance is dropped on the board instead, so no recorded money d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -46,6 +46,7 @@ ALLOWED_FROM = {
     "accept": OPEN_STATUSES,
     "reject": OPEN_STATUSES,
 }
+FILTER_NAMES = ("line", "modality", "kind", "min_score", "deadline_days", "status")
 MATCH_FIELDS = ("status", "reviewer_id", "decision_reason", "decided_at")
 ENTITY = "match"
 
@@ -79,12 +80,54 @@ class QueueFilters:
         if errors:
             raise Invalid("some filters are not valid", errors)
 
+    def params(self) -> dict[str, str]:
+        """The filters that are set, as the queue's query-string values (not the cursor)."""
+        out = {}
+        for name in FILTER_NAMES:
+            value = getattr(self, name)
+            if value not in (None, ""):
+                out[name] = repr(value) if isinstance(value, float) else str(value)
+        return out
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object]) -> QueueFilters:
+        """Read and check the queue's query-string values; Invalid names each bad one."""
+        values: dict[str, object] = {}
+        errors: dict[str, list[str]] = {}
+        readers = {"min_score": float, "deadline_days": int}
+        for name in FILTER_NAMES:
+            raw = str(params.get(name) or "").strip()
+            if not raw:
+                continue
+            try:
+                values[name] = readers.get(name, str)(raw)
+            except ValueError:
+                errors[name] = ["Give a number."]
+        filters = cls(**values)
+        try:
+            filters.check()
+        except Invalid as exc:
+            errors = {**exc.fields, **errors}
+        if errors:
+            raise Invalid("some filters are not valid", errors)
+        return filters
+
+
+@dataclass
+class QueueCount:
+    value: int
+    exact: bool  # False: the planner's estimate, for filters holding more than the cap
+
+
+DEFAULT_EXACT_COUNT_CAP = 1_000
+
 
 @dataclass
 class QueuePage:
     items: list[Match]
     next_after: tuple[float, int] | None
     extra: dict = field(default_factory=dict)
+    count: QueueCount | None = None  # how many the filters hold, when asked for
 
 
 def _offer_conditions(filters: QueueFilters, today: date) -> list:
@@ -136,11 +179,14 @@ def queue_query(
     if offer_ids is not None:
         query = query.where(_among(Match.offer_id, offer_ids, dialect))
     if filters.after is not None:
-        score, last_id = filters.after
-        query = query.where(
-            sa.or_(Match.score < score, sa.and_(Match.score == score, Match.id < last_id))
-        )
+        query = query.where(_past(filters.after))
     return query.order_by(Match.score.desc(), Match.id.desc())
+
+
+def _past(after: tuple[float, int]):
+    """SQL: the match comes after the keyset cursor (score, id) in the queue's order."""
+    score, last_id = after
+    return sa.or_(Match.score < score, sa.and_(Match.score == score, Match.id < last_id))
 
 
 def queue_select(session: Session, filters: QueueFilters, today: date) -> sa.Select | None:
@@ -167,20 +213,55 @@ def queue_select(session: Session, filters: QueueFilters, today: date) -> sa.Sel
 
 
 def queue_page(
-    session: Session, filters: QueueFilters, today: date, per_page: int = DEFAULT_PAGE_SIZE
+    session: Session,
+    filters: QueueFilters,
+    today: date,
+    per_page: int = DEFAULT_PAGE_SIZE,
+    *,
+    count: bool = False,
 ) -> QueuePage:
     """Return one page of the queue and the cursor of the next (None on the last page).
 
-    No COUNT over the table: one more row than the page tells whether a next page exists.
+    No full COUNT over the table: one more row than the page tells whether a next page
+    exists. With `count`, the page also says how many matches the filters hold (`count_of`).
     """
     filters.check()
-    query = queue_select(session, filters, today)
+    # The whole filter's SELECT (ids resolved once), then the page's cursor on top of it.
+    whole = queue_select(session, replace(filters, after=None), today)
+    query = whole
+    if whole is not None and filters.after is not None:
+        query = whole.where(_past(filters.after))
     rows = session.execute(query.limit(per_page + 1)).all() if query is not None else []
     more = len(rows) > per_page
     rows = rows[:per_page]
     items = load_matches(session, [r.id for r in rows])
     next_after = (float(rows[-1].score), int(rows[-1].id)) if more and rows else None
-    return QueuePage(items=items, next_after=next_after)
+    page = QueuePage(items=items, next_after=next_after)
+    if count:
+        page.count = count_of(session, whole) if whole is not None else QueueCount(0, True)
+    return page
+
+
+def count_of(session: Session, query: sa.Select, cap: int = DEFAULT_EXACT_COUNT_CAP) -> QueueCount:
+    """How many rows `query` (a queue SELECT) holds.
+
+    Counting stops after `cap` + 1 rows, so a large queue costs one short index walk; beyond
+    the cap, PostgreSQL's planner estimates the whole (EXPLAIN: nothing is read). SQLite, the
+    embedded default, always counts exactly.
+    """
+    query = query.order_by(None)
+    dialect = session.get_bind().dialect
+    limited = query.limit(cap + 1) if dialect.name == "postgresql" else query
+    counted = session.scalar(sa.select(sa.func.count()).select_from(limited.subquery())) or 0
+    if counted <= cap or dialect.name != "postgresql":
+        return QueueCount(counted, True)
+    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    plan = (
+        session.connection()
+        .exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params)
+        .scalar()
+    )
+    return QueueCount(max(int(plan[0]["Plan"]["Plan Rows"]), counted), False)
 
 
 def load_matches(session: Session, ids: list[int]) -> list[Match]:

@@ -19,8 +19,10 @@ from web import (
     errors,
     i18n,
     nav,
+    opportunities,
     pages,
     public,
+    searches,
     security,
     sessions,
     staff,
@@ -77,9 +79,17 @@ def create_app(
             x_proto=settings.proxy_hops,
             x_host=settings.proxy_hops,
         )
-    nav.init_app(app, [*staff.NAV, *digest.NAV])
+    nav.init_app(app, [*opportunities.NAV, *staff.NAV, *digest.NAV, *searches.NAV])
     errors.register(app)
-    for blueprint in (api.bp, auth_views.bp, digest.bp, staff.bp, public.bp):
+    for blueprint in (
+        api.bp,
+        auth_views.bp,
+        digest.bp,
+        staff.bp,
+        public.bp,
+        opportunities.bp,
+        searches.bp,
+    ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)
     pages.register(app)

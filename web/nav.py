@@ -11,13 +11,14 @@ from flask_login import current_user
 
 EXTENSION = "coopmatch.nav"
 STAFF_ROLES = ("admin", "staff")
+EVERYONE = (None, "admin", "staff", "partner")  # None: signed out
 
 
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
     label: object  # a lazily translated string (flask_babel.lazy_gettext)
-    roles: tuple[str, ...] = STAFF_ROLES
+    roles: tuple[str | None, ...] = STAFF_ROLES
     order: int = 50
 
 

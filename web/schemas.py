@@ -117,6 +117,12 @@ class OfferIn(_Strict):
     status = fields.String(validate=validate.OneOf(_values(OfferStatus)))
     source = fields.String(validate=validate.OneOf(_values(OfferSource)))
     contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    contact_private = fields.Boolean(
+        metadata={
+            "description": "true (the default): the contact email is never shown on the public "
+            "opportunities page"
+        }
+    )
 
     @post_load
     def _rules(self, data, **kwargs):
@@ -200,6 +206,8 @@ class _ItemOut(Schema):
 
 
 class OfferOut(_ItemOut):
+    contact_private = fields.Boolean()
+    published_at = fields.DateTime(allow_none=True)
     amount_min = fields.Float(allow_none=True)
     amount_max = fields.Float(allow_none=True)
     eligible_kinds = fields.List(fields.String())

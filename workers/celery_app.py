@@ -40,7 +40,7 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "worker_prefetch_multiplier": 1,
         "task_queues": tuple(Queue(name) for name in QUEUES),
         "task_default_queue": "scoring",
-        "task_routes": {"digest.*": {"queue": "email"}},
+        "task_routes": {"digest.*": {"queue": "email"}, "searches.*": {"queue": "email"}},
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_expires": 24 * 3600,
@@ -67,7 +67,8 @@ def celery_settings(settings: app_config.Settings) -> dict:
 
 
 def beat_schedule(settings: app_config.Settings) -> dict:
-    """Nightly rebuild, daily expiry, the outbox sweep and the weekly digest, in agency time."""
+    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest and saved-search
+    emails, in agency time."""
     return {
         "nightly-rebuild": {
             "task": task_names.NIGHTLY_REBUILD,
@@ -83,6 +84,10 @@ def beat_schedule(settings: app_config.Settings) -> dict:
             "schedule": crontab(
                 day_of_week=settings.digest_weekday, hour=settings.digest_hour, minute=0
             ),
+        },
+        "saved-searches": {
+            "task": task_names.SEARCH_SEND_DUE,
+            "schedule": timedelta(seconds=settings.search_interval),
         },
     }
 

@@ -14,7 +14,7 @@ from celery import signals
 
 from services import outbox
 from services.runtime import Runtime
-from workers import digest_tasks, scoring_tasks  # noqa: F401  (registers the tasks)
+from workers import digest_tasks, scoring_tasks, search_tasks  # noqa: F401  (registers tasks)
 from workers.celery_app import (
     BrokerSender,
     app,

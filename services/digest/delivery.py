@@ -27,18 +27,18 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config import Settings
 from models import DigestSend, Subscription, User
-from models.digests import DigestSendStatus, SubscriptionKind, SubscriptionStatus
+from models.digests import SubscriptionKind, SubscriptionStatus
 from models.enums import Role
-from services import clock, locks, mail
+from services import clock, locks
 from services.db import committing
+from services.digest import sending
 from services.digest.messages import compose_message
 from services.digest.selection import (
     Candidate,
@@ -50,16 +50,9 @@ from services.digest.selection import (
 )
 from services.digest.subscriptions import ensure_partner_subscriptions
 
-DEFAULT_CLAIM_SECONDS = 300  # a claimed row no worker finished is taken again after this
-DEFAULT_RETRY_BASE = 60  # seconds before the first retry of a failed send; doubles each time
-DEFAULT_RETRY_MAX = 3600
 WEEKLY_LOCK = "digest_weekly"
-SENDABLE = (DigestSendStatus.PENDING, DigestSendStatus.FAILED)
-
-
-def retry_delay(attempts: int, base: int = DEFAULT_RETRY_BASE) -> int:
-    """Seconds to wait before retrying a send that failed `attempts` times (exponential)."""
-    return min(base * 2 ** max(attempts - 1, 0), DEFAULT_RETRY_MAX)
+LEDGER = sending.Ledger(DigestSend, DigestSend.subscription_id)
+retry_delay = sending.retry_delay
 
 
 @dataclass
@@ -150,36 +143,21 @@ def build_digests(session: Session, settings: Settings, period: str, now: dateti
 
 def _reserve(session: Session, period: str, digests: list[Digest]) -> int:
     """Insert the pending rows; the unique key skips a subscriber another run reserved."""
-    rows = [
-        {
-            "subscription_id": d.subscription_id,
-            "period": period,
-            "status": DigestSendStatus.PENDING,
-            "attempts": 0,
-            "window_start": d.window_start,
-            "window_end": d.window_end,
-            "match_count": d.match_count,
-            "items": d.items,
-        }
-        for d in digests
-    ]
-    if not rows:
-        return 0
-    try:
-        with session.begin_nested():
-            session.execute(sa.insert(DigestSend), rows)
-        return len(rows)
-    except IntegrityError:
-        pass  # another run reserved some of them meanwhile: insert one by one
-    reserved = 0
-    for row in rows:
-        try:
-            with session.begin_nested():
-                session.execute(sa.insert(DigestSend), [row])
-            reserved += 1
-        except IntegrityError:
-            continue
-    return reserved
+    return sending.reserve(
+        session,
+        LEDGER,
+        [
+            {
+                "subscription_id": d.subscription_id,
+                "period": period,
+                "window_start": d.window_start,
+                "window_end": d.window_end,
+                "match_count": d.match_count,
+                "items": d.items,
+            }
+            for d in digests
+        ],
+    )
 
 
 @dataclass
@@ -214,46 +192,17 @@ def send_weekly(session: Session, settings: Settings, now: datetime | None = Non
             locks.release(session, WEEKLY_LOCK, holder)
     else:
         result.busy = True
-    for subscription_id in _due(session, period, now):
-        try:
-            if send_one(session, settings, subscription_id, period, now=now) is not None:
-                result.sent += 1
-        except mail.MailError:
-            result.failed.append(subscription_id)
-    return result
-
-
-def _due(session: Session, period: str, now: datetime) -> list[int]:
-    stale = now - timedelta(seconds=DEFAULT_CLAIM_SECONDS)
-    ids = list(
-        session.scalars(
-            sa.select(DigestSend.subscription_id)
-            .where(
-                DigestSend.period == period,
-                DigestSend.status.in_(SENDABLE),
-                sa.or_(DigestSend.claimed_at.is_(None), DigestSend.claimed_at < stale),
-            )
-            .order_by(DigestSend.id)
-        )
+    result.sent, failed = sending.send_all(
+        session,
+        LEDGER,
+        [period],
+        now,
+        lambda subscription_id, due_period: send_one(
+            session, settings, subscription_id, due_period, now=now
+        ),
     )
-    session.commit()
-    return ids
-
-
-def _claim(session: Session, row_id: int, now: datetime) -> bool:
-    stale = now - timedelta(seconds=DEFAULT_CLAIM_SECONDS)
-    taken = session.execute(
-        sa.update(DigestSend)
-        .where(
-            DigestSend.id == row_id,
-            DigestSend.status.in_(SENDABLE),
-            sa.or_(DigestSend.claimed_at.is_(None), DigestSend.claimed_at < stale),
-        )
-        .values(claimed_at=now, attempts=DigestSend.attempts + 1, updated_at=sa.func.now())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    session.commit()
-    return taken == 1
+    result.failed = [subscription_id for subscription_id, _period in failed]
+    return result
 
 
 def send_one(
@@ -271,37 +220,23 @@ def send_one(
     failed with the error and mail.MailError is raised for the caller to retry.
     """
     now = now or clock.now()
-    row = session.scalar(
-        sa.select(DigestSend).where(
-            DigestSend.subscription_id == subscription_id, DigestSend.period == period
-        )
-    )
-    session.commit()
-    if row is None or not _claim(session, row.id, now):
+    row = sending.claim(session, LEDGER, subscription_id, period, now)
+    if row is None:
         return None
-    session.refresh(row)
     sub = row.subscription
     session.refresh(sub)
     if sub.status != SubscriptionStatus.ACTIVE or not sub.user.active:
-        with committing(session):
-            session.delete(row)  # nothing was sent: a later run this period may build again
+        sending.drop(session, row)
         return None
-    if clock.aware(sub.covered_until) > clock.aware(row.window_start):
-        with committing(session):  # a later period was sent already and covered this one
-            row.status, row.claimed_at = DigestSendStatus.FAILED, None
-            row.last_error = "superseded by a later digest"
+    if sending.superseded(sub.covered_until, row):  # a later period covered this one
+        sending.supersede(session, row)
         return None
-    message = compose_message(session, settings, sub, row)
-    try:
-        mail.send(settings, message)
-    except mail.MailError as exc:
-        with committing(session):
-            row.status, row.claimed_at = DigestSendStatus.FAILED, None
-            row.last_error = str(exc)[:2000]
-        raise
-    with committing(session):
-        row.status, row.sent_at, row.claimed_at = DigestSendStatus.SENT, now, None
-        row.message_id, row.last_error = message["Message-ID"], None
+
+    def moved_window() -> None:
         sub.covered_until = max(clock.aware(sub.covered_until), clock.aware(row.window_end))
         sub.last_period, sub.last_sent_at = period, now
+
+    sending.deliver(
+        session, settings, row, compose_message(session, settings, sub, row), now, moved_window
+    )
     return row

@@ -15,6 +15,13 @@ SUBSCRIPTIONS = "/digest/subscriptions"
 UNSUBSCRIBE = "/digest/unsubscribe/{token}"
 SENT_DIGEST = "/digest/sends/{send_id}"
 PREVIEW = "/digest/preview/{subscription_id}"
+# Saved searches (services.searches) and the public opportunities they point to.
+OPPORTUNITIES = "/opportunities"
+OPPORTUNITY = "/opportunities/{offer_id}"
+QUEUE = "/staff/queue"
+SAVED_SEARCHES = "/searches"
+SEARCH_CONFIRM = "/searches/confirm/{token}"
+SEARCH_UNSUBSCRIBE = "/searches/unsubscribe/{token}"
 
 
 def url(settings: Settings, path: str, **values) -> str:

@@ -12,7 +12,7 @@ from config import Settings
 from models import DigestSend, Match, Offer, Organization, Project
 from models.digests import Subscription, SubscriptionKind
 from services import clock, mail
-from services.digest import links, templates
+from services.digest import links, sending, templates
 from services.digest.subscriptions import unsubscribe_token
 
 
@@ -124,30 +124,23 @@ def compose_reserved(
 def compose_message(session: Session, settings: Settings, sub: Subscription, row: DigestSend):
     """The email for a reserved row, with RFC 8058 one-click unsubscribe headers."""
     email = compose_reserved(session, settings, sub, row)
-    message_id = f"<digest-{sub.id}-{row.period}@{_mail_domain(settings)}>"
-    return message_for(settings, sub.user.email, sub, email, message_id)
-
-
-def _mail_domain(settings: Settings) -> str:
-    sender = settings.mail_sender.rsplit("@", 1)[-1].strip(" >")
-    return sender or "coopmatch.invalid"
+    message_id = f"<digest-{sub.id}-{row.period}@{sending.mail_domain(settings)}>"
+    return message_for(
+        settings, sub.user.email, unsubscribe_url(settings, sub.id), email, message_id
+    )
 
 
 def message_for(
     settings: Settings,
     to: str,
-    sub: Subscription,
+    unsubscribe: str,
     email: templates.Email,
     message_id: str | None = None,
 ):
-    """The email `email` for `to`, with `sub`'s unsubscribe headers."""
-    # https://www.rfc-editor.org/rfc/rfc8058: the URI must accept a POST without a session.
-    headers = {
-        "List-Unsubscribe": f"<{unsubscribe_url(settings, sub.id)}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "Auto-Submitted": "auto-generated",
-    }
-    message = mail.build_message(settings, to, email.subject, email.text, email.html, headers)
+    """The email `email` for `to`, with one-click unsubscribe headers naming `unsubscribe`."""
+    message = mail.build_message(
+        settings, to, email.subject, email.text, email.html, sending.list_headers(unsubscribe)
+    )
     if message_id:
         message.replace_header("Message-ID", message_id)
     return message

@@ -15,7 +15,13 @@ from models.digests import Subscription
 from services import clock, mail
 from services.db import fetch
 from services.digest import links, templates
-from services.digest.messages import compose, compose_reserved, load_items, message_for
+from services.digest.messages import (
+    compose,
+    compose_reserved,
+    load_items,
+    message_for,
+    unsubscribe_url,
+)
 from services.digest.selection import period_of, window_matches
 
 
@@ -64,7 +70,7 @@ def send_preview(session: Session, settings: Settings, sub: Subscription, to: st
     shown = preview(session, settings, sub)
     if shown.email is None:
         return False
-    mail.send(settings, message_for(settings, to, sub, shown.email))
+    mail.send(settings, message_for(settings, to, unsubscribe_url(settings, sub.id), shown.email))
     return True
 
 

@@ -15,12 +15,12 @@ from models.digests import Subscription, SubscriptionKind, SubscriptionStatus
 from models.enums import Line, Role
 from services import clock, signed_links
 from services.db import committing, fetch
-from services.digest import templates
+from services.digest import sending, templates
 from services.errors import Invalid
 from services.pagination import Page
 
 DEFAULT_FIRST_WINDOW = timedelta(days=7)  # a new (or resumed) subscriber gets the last week
-DEFAULT_TOKEN_MAX_AGE = timedelta(days=60)
+DEFAULT_TOKEN_MAX_AGE = sending.DEFAULT_TOKEN_MAX_AGE
 UNSUBSCRIBE_SALT = "digest-unsubscribe"
 
 InvalidLink = signed_links.InvalidLink
@@ -144,24 +144,15 @@ def list_subscriptions(session: Session, page: int = 1, per_page: int = 50) -> P
 
 def unsubscribe_token(secret_key: str, subscription_id: int) -> str:
     """A signed, timestamped token naming the subscription (checked with its max age)."""
-    return signed_links.sign(secret_key, UNSUBSCRIBE_SALT, {"s": subscription_id})
+    return sending.unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, subscription_id)
 
 
 def read_unsubscribe_token(
     session: Session, secret_key: str, token: str, max_age: timedelta = DEFAULT_TOKEN_MAX_AGE
 ) -> Subscription:
     """Return the subscription a token names; InvalidLink when altered, LinkExpired when old."""
-    payload = signed_links.read(
-        secret_key,
-        UNSUBSCRIBE_SALT,
-        token,
-        max_age,
-        expired="this unsubscribe link has expired",
-        invalid="this unsubscribe link is not valid",
-    )
-    if not isinstance(payload.get("s"), int):
-        raise InvalidLink("this unsubscribe link is not valid")
-    sub = session.get(Subscription, payload["s"])
+    subscription_id = sending.read_unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, token, max_age)
+    sub = session.get(Subscription, subscription_id)
     if sub is None:
         raise InvalidLink("this unsubscribe link is not valid")
     return sub

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 from babel.numbers import format_percent
-from jinja2 import Environment
+from jinja2 import DictLoader, Environment
 
 LANGUAGES = ("es", "en")
 
@@ -96,31 +96,36 @@ class Email:
     html: str
 
 
-TEXT_TEMPLATE = """\
+# The layout every list email shares (the digest, saved searches); each kind of email fills
+# the `items` block. Text first, then HTML.
+LAYOUT_TEXT = """\
 {{ heading }}
 {{ "=" * heading|length }}
 
 {{ intro }}{% if more %} {{ shown }}{% endif %}
 
-{% for item in items -%}
-{{ loop.index }}. {{ item.project_title }}
-   {{ w.offer }}: {{ item.offer_title }} ({{ w.ally }}: {{ item.ally }})
-   {{ w.score }}: {{ item.score_text }} · {{ w.deadline }}: {{ item.deadline_text }}
-{% if item.why %}   {{ item.why }}
-{% endif %}   {{ item.url }}
-
-{% endfor -%}
+{% block items %}{% endblock -%}
 {% if more %}{{ see_all }}: {{ all_url }}
 
 {% endif -%}
 --
 {% if preview %}{{ w.preview }}
 {% endif %}{{ why }}
-{{ w.manage }}: {{ manage_url }}
-{{ w.unsubscribe }}: {{ unsubscribe_url }}
+{% if manage_url %}{{ w.manage }}: {{ manage_url }}
+{% endif %}{{ w.unsubscribe }}: {{ unsubscribe_url }}
 """
 
-HTML_TEMPLATE = """\
+MATCHES_TEXT = """\
+{% extends "layout.txt" %}{% block items %}{% for item in items -%}
+{{ loop.index }}. {{ item.project_title }}
+   {{ w.offer }}: {{ item.offer_title }} ({{ w.ally }}: {{ item.ally }})
+   {{ w.score }}: {{ item.score_text }} · {{ w.deadline }}: {{ item.deadline_text }}
+{% if item.why %}   {{ item.why }}
+{% endif %}   {{ item.url }}
+
+{% endfor %}{% endblock %}"""
+
+LAYOUT_HTML = """\
 <!doctype html>
 <html lang="{{ lang }}">
 <head>
@@ -144,7 +149,30 @@ background-color:#fff4d6;color:#6b4e00;">{{ w.preview }}</p>{% endif %}
 <p style="margin:0;font-size:15px;line-height:22px;">{{ intro }}{% if more %} \
 {{ shown }}{% endif %}</p>
 </td></tr>
-{% for item in items %}
+{% block items %}{% endblock %}
+{% if more %}
+<tr><td style="padding:16px 24px;border-top:1px solid #e4e7eb;">
+<a href="{{ all_url }}" style="display:inline-block;padding:10px 16px;\
+background-color:#0b5394;color:#ffffff;text-decoration:none;font-weight:bold;">\
+{{ see_all }}</a>
+</td></tr>
+{% endif %}
+<tr><td style="padding:16px 24px 24px 24px;border-top:1px solid #e4e7eb;\
+font-size:12px;line-height:18px;color:#616e7c;">
+<p style="margin:0 0 6px 0;">{{ why }}</p>
+<p style="margin:0;">{% if manage_url %}<a href="{{ manage_url }}" style="color:#616e7c;">\
+{{ w.manage }}</a> &middot; {% endif %}<a href="{{ unsubscribe_url }}" \
+style="color:#616e7c;">{{ w.unsubscribe }}</a></p>
+</td></tr>
+</table>
+</td></tr>
+</table>
+</body>
+</html>
+"""
+
+MATCHES_HTML = """\
+{% extends "layout.html" %}{% block items %}{% for item in items %}
 <tr><td style="padding:16px 24px;border-top:1px solid #e4e7eb;">
 <p style="margin:0 0 4px 0;font-size:16px;line-height:22px;font-weight:bold;">\
 <a href="{{ item.url }}" style="color:#0b5394;text-decoration:underline;">\
@@ -160,34 +188,41 @@ color:#3e4c59;">{{ item.why }}</p>{% endif %}
 <p style="margin:0;font-size:14px;"><a href="{{ item.url }}" \
 style="color:#0b5394;">{{ w.open }} &rarr;</a></p>
 </td></tr>
-{% endfor %}
-{% if more %}
-<tr><td style="padding:16px 24px;border-top:1px solid #e4e7eb;">
-<a href="{{ all_url }}" style="display:inline-block;padding:10px 16px;\
-background-color:#0b5394;color:#ffffff;text-decoration:none;font-weight:bold;">\
-{{ see_all }}</a>
-</td></tr>
-{% endif %}
-<tr><td style="padding:16px 24px 24px 24px;border-top:1px solid #e4e7eb;\
-font-size:12px;line-height:18px;color:#616e7c;">
-<p style="margin:0 0 6px 0;">{{ why }}</p>
-<p style="margin:0;"><a href="{{ manage_url }}" style="color:#616e7c;">{{ w.manage }}</a> \
-&middot; <a href="{{ unsubscribe_url }}" style="color:#616e7c;">{{ w.unsubscribe }}</a></p>
-</td></tr>
-</table>
-</td></tr>
-</table>
-</body>
-</html>
-"""
+{% endfor %}{% endblock %}"""
 
-_text_env = Environment(autoescape=False, keep_trailing_newline=True)
-_html_env = Environment(autoescape=True)
-_TEXT = _text_env.from_string(TEXT_TEMPLATE)
-_HTML = _html_env.from_string(HTML_TEMPLATE)
+LAYOUTS = {"layout.txt": LAYOUT_TEXT, "layout.html": LAYOUT_HTML}
+MATCHES = {"matches.txt": MATCHES_TEXT, "matches.html": MATCHES_HTML}
 
 
-def _view(item: Item, lang: str) -> dict:
+class Renderer:
+    """Renders list emails: the shared layouts plus item templates (`NAME.txt`, `NAME.html`)."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        loader = DictLoader({**LAYOUTS, **sources})
+        self._text = Environment(loader=loader, autoescape=False, keep_trailing_newline=True)
+        self._html = Environment(loader=loader, autoescape=True)
+
+    def render(self, name: str, context: dict) -> Email:
+        """The email of template `name` with `context` (which names the subject)."""
+        return Email(
+            subject=context["subject"],
+            text=self._text.get_template(f"{name}.txt").render(context),
+            html=self._html.get_template(f"{name}.html").render(context),
+        )
+
+
+_DIGEST = Renderer(MATCHES)
+
+
+def deadline_text(deadline: date | None, lang: str) -> str:
+    """A deadline as the emails write it, in `lang`."""
+    if deadline is None:
+        return WORDS[lang]["no_deadline"]
+    return format_date(deadline, "long", locale=lang)
+
+
+def match_view(item: Item, lang: str) -> dict:
+    """What the `matches` item block shows of one match."""
     return {
         "project_title": item.project_title,
         "offer_title": item.offer_title,
@@ -195,11 +230,7 @@ def _view(item: Item, lang: str) -> dict:
         "url": item.url,
         "why": item.why(lang),
         "score_text": format_percent(item.score, locale=lang),
-        "deadline_text": (
-            format_date(item.deadline, "long", locale=lang)
-            if item.deadline
-            else WORDS[lang]["no_deadline"]
-        ),
+        "deadline_text": deadline_text(item.deadline, lang),
     }
 
 
@@ -223,7 +254,7 @@ def compose(
         "lang": lang,
         "w": w,
         "preview": preview,
-        "items": [_view(item, lang) for item in items],
+        "items": [match_view(item, lang) for item in items],
         "subject": w["subject_one"] if n == 1 else w["subject_many"].format(n=n),
         "heading": w["heading_partner"] if kind == "partner" else w["heading_staff"],
         "intro": (w["intro_one"] if n == 1 else w["intro_many"]).format(
@@ -237,4 +268,4 @@ def compose(
         "manage_url": manage_url,
         "unsubscribe_url": unsubscribe_url,
     }
-    return Email(subject=context["subject"], text=_TEXT.render(context), html=_HTML.render(context))
+    return _DIGEST.render("matches", context)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import redis
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
 import config as app_config
-from models import migrate
+from models import Base, migrate
 from models.db import make_engine, make_session_factory
-from tests.conftest import OUTPUT_DIR, missing_service
+from tests.conftest import OUTPUT_DIR, TEST_REDIS_URL, missing_service
+from tests.integration.mailserver import Recorder, free_port
 
 CHROMIUM = os.environ.get("COOPMATCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -96,3 +101,58 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free localhost port; its handler records messages."""
+    handler = Recorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp):
+    return replace(
+        settings,
+        mail_server="127.0.0.1",
+        mail_port=smtp.port,
+        mail_starttls=False,
+        mail_sender="CoopMatch <digest@coopmatch.example>",
+        base_url="https://coopmatch.example",
+    )
+
+
+@pytest.fixture
+def committed(pg_url):
+    """The run's PostgreSQL database emptied; the worker process sees committed rows only."""
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        missing_service(f"Redis is not reachable at {TEST_REDIS_URL}: {exc}")
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def worker_environment(pg_url: str, smtp_port: int, instance: Path) -> dict[str, str]:
+    """The environment of a worker process that mails through the test's SMTP server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPMATCH_")}
+    env.update(
+        DATABASE_URL=pg_url,
+        REDIS_URL=TEST_REDIS_URL,
+        COOPMATCH_INSTANCE_PATH=str(instance),
+        COOPMATCH_MAIL_SERVER="127.0.0.1",
+        COOPMATCH_MAIL_PORT=str(smtp_port),
+        COOPMATCH_MAIL_STARTTLS="0",
+        COOPMATCH_DIGEST_RETRY_DELAY="1",
+        COOPMATCH_TASK_MAX_RETRIES="4",
+    )
+    return env

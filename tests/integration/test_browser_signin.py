@@ -19,7 +19,9 @@ def test_sign_in_and_switch_language(live_server, page):
     page.fill("input[name=email]", "ana@example.org")
     page.fill("input[name=password]", "wrong-password")
     page.get_by_role("button", name="Iniciar sesión").click()
-    assert page.get_by_text("Correo o contraseña incorrectos.").is_visible()
+    assert page.get_by_text(
+        "Correo o contraseña incorrectos, o la cuenta no puede iniciar sesión ahora."
+    ).is_visible()
     page.fill("input[name=password]", "a-long-password")
     page.get_by_role("button", name="Iniciar sesión").click()
     page.wait_for_load_state()

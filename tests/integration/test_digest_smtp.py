@@ -2,87 +2,22 @@
 
 from __future__ import annotations
 
-import email
-import os
-import socket
-import threading
-from dataclasses import replace
-from email import policy
 from urllib.parse import urlsplit
 
 import pytest
-import redis
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
-from models import Base, DigestSend, Subscription, User
-from models.db import make_engine, make_session_factory
+from models import DigestSend, Subscription, User
 from models.digests import DigestSendStatus, SubscriptionStatus
 from services.digest import delivery as digest_delivery
 from services.digest import subscriptions as digest_subs
 from tests import digest_world
-from tests.conftest import OUTPUT_DIR, TEST_REDIS_URL, missing_service
+from tests.conftest import OUTPUT_DIR
 from tests.digest_world import NOW
+from tests.integration.conftest import worker_environment
 from tests.integration.workers import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-class Recorder:
-    """An SMTP handler that keeps every message and refuses the addresses in `refuse`."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.refuse: dict[str, int] = {}  # address -> how many more times to refuse it
-        self.refused: list[str] = []
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        with self.lock:
-            if self.refuse.get(address, 0) > 0:
-                self.refuse[address] -= 1
-                self.refused.append(address)
-                return "550 5.1.1 Mailbox unavailable (refused by the test)"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        with self.lock:
-            self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        with self.lock:
-            return [m for m in self.messages if m["To"] == address]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    handler = Recorder()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def smtp_settings(settings, smtp):
-    return replace(
-        settings,
-        mail_server="127.0.0.1",
-        mail_port=smtp.port,
-        mail_starttls=False,
-        mail_sender="CoopMatch <digest@coopmatch.example>",
-        base_url="https://coopmatch.example",
-    )
 
 
 @pytest.fixture
@@ -194,39 +129,13 @@ def test_unsubscribed_or_paused_subscribers_receive_nothing(session, smtp, smtp_
 # -- the same through a real `celery worker` process ------------------------------------------
 
 
-@pytest.fixture
-def committed(pg_url):
-    """The run's PostgreSQL database emptied; the worker process sees committed rows only."""
-    try:
-        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        missing_service(f"Redis is not reachable at {TEST_REDIS_URL}: {exc}")
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    engine = make_engine(pg_url)
-    with engine.begin() as conn:
-        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
 def test_a_worker_retries_the_refused_recipient_with_backoff(
     committed, pg_url, smtp, tmp_path, request
 ):
     with committed() as session:
         digest_world.seed(session)
     smtp.refuse["bob@agency.example"] = 2  # refused twice: by the weekly run and one retry
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPMATCH_")}
-    env.update(
-        DATABASE_URL=pg_url,
-        REDIS_URL=TEST_REDIS_URL,
-        COOPMATCH_INSTANCE_PATH=str(tmp_path),
-        COOPMATCH_MAIL_SERVER="127.0.0.1",
-        COOPMATCH_MAIL_PORT=str(smtp.port),
-        COOPMATCH_MAIL_STARTTLS="0",
-        COOPMATCH_DIGEST_RETRY_DELAY="1",
-        COOPMATCH_TASK_MAX_RETRIES="4",
-    )
+    env = worker_environment(pg_url, smtp.port, tmp_path)
     log = OUTPUT_DIR / "workers" / f"{request.node.name}.log"
     log.unlink(missing_ok=True)
     worker = WorkerProcess(env, log, concurrency=2, name="digest").start()

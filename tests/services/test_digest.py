@@ -15,6 +15,7 @@ from services import clock
 from services.digest import delivery as digest_delivery
 from services.digest import preview as digest_preview
 from services.digest import selection as digest_selection
+from services.digest import sending
 from services.digest import subscriptions as digest_subs
 from services.errors import Invalid
 from tests import digest_world
@@ -57,7 +58,7 @@ def test_period_is_the_iso_week_in_the_agency_time_zone():
 
 def test_retry_delay_grows_exponentially_up_to_a_cap():
     assert [digest_delivery.retry_delay(n) for n in (1, 2, 3)] == [60, 120, 240]
-    assert digest_delivery.retry_delay(30) == digest_delivery.DEFAULT_RETRY_MAX
+    assert digest_delivery.retry_delay(30) == sending.DEFAULT_RETRY_MAX
 
 
 def test_each_subscriber_gets_the_live_matches_that_pass_its_filters(session, settings, world):

@@ -21,7 +21,11 @@ KEYWORDS = {
     "_l": None,
     "N_": None,
 }
-METHODS = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
+METHODS = [
+    ("web/**.py", "python"),
+    ("web/templates/**.html", "jinja2"),
+    ("web/templates/**.xml", "jinja2"),
+]
 
 
 def _catalogs() -> dict:

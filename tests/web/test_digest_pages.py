@@ -170,6 +170,12 @@ def test_every_address_the_emails_link_to_is_a_page_of_the_app(app):
         links.UNSUBSCRIBE: "digest.unsubscribe",
         links.SENT_DIGEST: "digest.send_detail",
         links.PREVIEW: "digest.preview",
+        links.OPPORTUNITIES: "opportunities.index",
+        links.OPPORTUNITY: "opportunities.detail",
+        links.QUEUE: "staff.queue",
+        links.SAVED_SEARCHES: "searches.index",
+        links.SEARCH_CONFIRM: "searches.confirm",
+        links.SEARCH_UNSUBSCRIBE: "searches.unsubscribe",
     }
     values = {"project_id": 1, "match_id": 2, "offer_id": 3, "token": "t", "send_id": 4}
     adapter = app.url_map.bind("coopmatch.test")

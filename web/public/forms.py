@@ -10,7 +10,14 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget, NumberInput, URLInput
 
 from models.enums import SDGS, Currency, OrgKind
@@ -99,6 +106,9 @@ class NewOfferForm(OfferFieldsForm):
     org_country = SelectField(_l("Country"), validate_choice=False)
     org_website = StringField(_l("Website"), widget=URLInput(), render_kw={"maxlength": 300})
     contact_email = EmailField(_l("Contact email"), render_kw={"maxlength": 254})
+    contact_public = BooleanField(
+        _l("Show this email on the public opportunities page, for applicants to write to")
+    )
     # The honeypot: hidden from people by CSS, filled by bots that fill every field.
     homepage = StringField(
         _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
@@ -115,6 +125,7 @@ class NewOfferForm(OfferFieldsForm):
     def offer_payload(self) -> dict:
         payload = super().offer_payload()
         payload["contact_email"] = (self.contact_email.data or "").strip() or None
+        payload["contact_private"] = not self.contact_public.data
         return payload
 
     def chosen_organization_id(self) -> int | None:

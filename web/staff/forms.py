@@ -109,10 +109,19 @@ class OfferRejectForm(FlaskForm):
 
 
 class OfferEditForm(FlaskForm):
+    """Every field moderation.edit takes (moderation.EDITABLE); the service judges the rules."""
+
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=20000)])
     modalities = MultiCheckboxField(_l("Modalities"), choices=vocabulary.choices("modality"))
     lines = MultiCheckboxField(_l("Thematic lines"), choices=vocabulary.choices("line"))
+    sdgs = MultiCheckboxField(_l("Sustainable Development Goals"), coerce=int)
+    eligible_kinds = MultiCheckboxField(_l("Who may apply"), choices=vocabulary.choices("kind"))
+    eligible_countries = SelectMultipleField(
+        _l("Eligible countries (none chosen: every country)"),
+        validate_choice=False,
+        render_kw={"size": 8},
+    )
     amount_min = DecimalField(
         _l("Minimum amount"), places=2, validators=[Optional(), NumberRange(min=0)]
     )
@@ -124,10 +133,22 @@ class OfferEditForm(FlaskForm):
     )
     opens_on = DateField(_l("Opens on"), validators=[Optional()])
     deadline = DateField(_l("Deadline"), validators=[Optional()])
-    language = SelectField(_l("Language"), choices=vocabulary.ui_language_choices())
+    language = SelectField(_l("Language"), choices=vocabulary.choices("offer_language"))
     contact_email = EmailField(
         _l("Contact email"), validators=[Optional(), Email(), Length(max=254)]
     )
+    contact_private = BooleanField(_l("Keep the contact email off the public opportunities page"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sdgs.choices = [
+            SelectChoice(str(n), f"{n} · {vocabulary.label('sdg', n)}") for n in vocabulary.SDGS
+        ]
+        # Codes the offer holds stay choosable even when the list does not name them.
+        countries = vocabulary.sorted_choices("country")
+        known = {choice.value for choice in countries}
+        held = [c for c in (self.eligible_countries.data or []) if c not in known]
+        self.eligible_countries.choices = [*countries, *(SelectChoice(c, c) for c in held)]
 
 
 class AllianceForm(FlaskForm):

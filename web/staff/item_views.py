@@ -130,6 +130,9 @@ def _edit_values(form: OfferEditForm) -> dict:
     values = {name: getattr(form, name).data for name in moderation.EDITABLE if hasattr(form, name)}
     values["currency"] = values.get("currency") or None
     values["contact_email"] = values.get("contact_email") or None
+    values["contact_private"] = bool(values.get("contact_private"))
+    for name in ("modalities", "lines", "sdgs", "eligible_kinds", "eligible_countries"):
+        values[name] = list(values.get(name) or [])
     return values
 
 

@@ -15,7 +15,7 @@ from web.staff import common
 from web.staff.blueprint import bp
 from web.staff.forms import BulkRejectForm, DecisionForm, QueueFilterForm, UndoForm
 
-FILTER_NAMES = ("line", "modality", "kind", "min_score", "deadline_days", "status")
+FILTER_NAMES = reviews.FILTER_NAMES
 
 
 def _cursor(raw: str | None) -> tuple[float, int] | None:
@@ -45,7 +45,7 @@ def queue():
     form = QueueFilterForm(formdata=request.args)
     filters = _filters(form)
     filters.after = _cursor(request.args.get("after"))
-    page = reviews.queue_page(db_session(), filters, common.today())
+    page = reviews.queue_page(db_session(), filters, common.today(), count=True)
     args = {k: v for k, v in request.args.items() if k in FILTER_NAMES and v != ""}
     next_url = (
         url_for("staff.queue", **args, after=f"{page.next_after[0]!r}:{page.next_after[1]}")
@@ -65,6 +65,8 @@ def queue():
         undoable=reviews.undoable_ids(db_session(), [m.id for m in page.items]),
         decision_form=DecisionForm(),
         bulk_form=BulkRejectForm(),
+        count=page.count,
+        saved_params=filters.params(),
     )
 
 
