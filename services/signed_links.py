@@ -46,3 +46,13 @@ def read(
     if not isinstance(payload, dict):
         raise invalid_error(invalid)
     return payload
+
+
+def peek(token: str) -> dict | None:
+    """The payload of a token before its signature is checked (None when unreadable): to find
+    which record a token names, whose details then complete the salt it is checked with."""
+    try:
+        _valid, payload = URLSafeTimedSerializer("unused").loads_unsafe(token)
+    except Exception:  # noqa: BLE001  (anything a stranger sends: unreadable is the answer)
+        return None
+    return payload if isinstance(payload, dict) else None

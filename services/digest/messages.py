@@ -73,8 +73,9 @@ def match_url(settings: Settings, kind: str, project_id: int, offer_id: int, mat
     return links.url(settings, links.STAFF_MATCH, project_id=project_id, match_id=match_id)
 
 
-def unsubscribe_url(settings: Settings, subscription_id: int) -> str:
-    token = unsubscribe_token(settings.secret_key, subscription_id)
+def unsubscribe_url(settings: Settings, sub: Subscription) -> str:
+    """The one-click unsubscribe address of `sub`'s current subscription period."""
+    token = unsubscribe_token(settings.secret_key, sub)
     return links.url(settings, links.UNSUBSCRIBE, token=token)
 
 
@@ -100,7 +101,7 @@ def compose(
         since=local_since,
         all_url=all_url,
         manage_url=links.url(settings, links.SUBSCRIPTIONS),
-        unsubscribe_url=unsubscribe_url(settings, sub.id),
+        unsubscribe_url=unsubscribe_url(settings, sub),
         preview=preview,
     )
 
@@ -125,9 +126,7 @@ def compose_message(session: Session, settings: Settings, sub: Subscription, row
     """The email for a reserved row, with RFC 8058 one-click unsubscribe headers."""
     email = compose_reserved(session, settings, sub, row)
     message_id = f"<digest-{sub.id}-{row.period}@{sending.mail_domain(settings)}>"
-    return message_for(
-        settings, sub.user.email, unsubscribe_url(settings, sub.id), email, message_id
-    )
+    return message_for(settings, sub.user.email, unsubscribe_url(settings, sub), email, message_id)
 
 
 def message_for(

@@ -70,7 +70,7 @@ def send_preview(session: Session, settings: Settings, sub: Subscription, to: st
     shown = preview(session, settings, sub)
     if shown.email is None:
         return False
-    mail.send(settings, message_for(settings, to, unsubscribe_url(settings, sub.id), shown.email))
+    mail.send(settings, message_for(settings, to, unsubscribe_url(settings, sub), shown.email))
     return True
 
 

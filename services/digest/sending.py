@@ -195,15 +195,22 @@ def list_headers(unsubscribe_url: str) -> dict[str, str]:
     }
 
 
-def unsubscribe_token(secret_key: str, salt: str, recipient_id: int) -> str:
-    """A signed, timestamped token naming a recipient (checked with its max age)."""
-    return signed_links.sign(secret_key, salt, {"s": recipient_id})
+def link_generation(unsubscribed_at) -> str:
+    """What makes a recipient's unsubscribe links of one subscription period differ from the
+    next: the time of its last unsubscription (kept when it subscribes again)."""
+    return unsubscribed_at.isoformat() if unsubscribed_at is not None else ""
+
+
+def unsubscribe_token(secret_key: str, salt: str, recipient_id: int, generation: str = "") -> str:
+    """A signed, timestamped token naming a recipient and its subscription period
+    (`link_generation`): a link works once, and not again after a new subscription."""
+    return signed_links.sign(secret_key, salt, {"s": recipient_id, "g": generation})
 
 
 def read_unsubscribe_token(
     secret_key: str, salt: str, token: str, max_age: timedelta = DEFAULT_TOKEN_MAX_AGE
-) -> int:
-    """The recipient id a token names; InvalidLink when altered, LinkExpired when old."""
+) -> tuple[int, str]:
+    """(recipient id, generation) a token names; InvalidLink when altered, LinkExpired when old."""
     payload = signed_links.read(
         secret_key,
         salt,
@@ -212,6 +219,13 @@ def read_unsubscribe_token(
         expired="this unsubscribe link has expired",
         invalid="this unsubscribe link is not valid",
     )
-    if not isinstance(payload.get("s"), int):
+    if not isinstance(payload.get("s"), int) or not isinstance(payload.get("g", ""), str):
         raise signed_links.InvalidLink("this unsubscribe link is not valid")
-    return payload["s"]
+    return payload["s"], payload.get("g", "")
+
+
+def check_generation(generation: str, unsubscribed_at, unsubscribed: bool) -> None:
+    """InvalidLink for a link from an earlier subscription period: it was used (or the
+    person unsubscribed another way) and they subscribed again since."""
+    if not unsubscribed and generation != link_generation(unsubscribed_at):
+        raise signed_links.InvalidLink("this unsubscribe link was already used")

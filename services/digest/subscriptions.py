@@ -142,19 +142,27 @@ def list_subscriptions(session: Session, page: int = 1, per_page: int = 50) -> P
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
-def unsubscribe_token(secret_key: str, subscription_id: int) -> str:
-    """A signed, timestamped token naming the subscription (checked with its max age)."""
-    return sending.unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, subscription_id)
+def unsubscribe_token(secret_key: str, sub: Subscription) -> str:
+    """A signed, timestamped token naming the subscription and its subscription period."""
+    generation = sending.link_generation(clock.aware(sub.unsubscribed_at))
+    return sending.unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, sub.id, generation)
 
 
 def read_unsubscribe_token(
     session: Session, secret_key: str, token: str, max_age: timedelta = DEFAULT_TOKEN_MAX_AGE
 ) -> Subscription:
     """Return the subscription a token names; InvalidLink when altered, LinkExpired when old."""
-    subscription_id = sending.read_unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, token, max_age)
+    subscription_id, generation = sending.read_unsubscribe_token(
+        secret_key, UNSUBSCRIBE_SALT, token, max_age
+    )
     sub = session.get(Subscription, subscription_id)
     if sub is None:
         raise InvalidLink("this unsubscribe link is not valid")
+    sending.check_generation(
+        generation,
+        clock.aware(sub.unsubscribed_at),
+        sub.status == SubscriptionStatus.UNSUBSCRIBED,
+    )
     return sub
 
 

@@ -129,7 +129,7 @@ def search_url(settings: Settings, search: SavedSearch) -> str:
 
 
 def unsubscribe_url(settings: Settings, search: SavedSearch) -> str:
-    token = store.unsubscribe_token(settings.secret_key, search.id)
+    token = store.unsubscribe_token(settings.secret_key, search)
     return links.url(settings, links.SEARCH_UNSUBSCRIBE, token=token)
 
 

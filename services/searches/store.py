@@ -61,7 +61,6 @@ def _checked(name: str, scope: str, params, frequency: str | None, language: str
 def _subscribe(search: SavedSearch, frequency: str, now: datetime) -> None:
     if search.status != SearchStatus.SUBSCRIBED:
         search.covered_until = now  # new from now on: nothing already there is emailed
-        search.unsubscribed_at = None
     search.frequency = Frequency(frequency)
     search.status = SearchStatus.SUBSCRIBED
 
@@ -267,17 +266,23 @@ def confirm(
     return search, changed == 1
 
 
-def unsubscribe_token(secret_key: str, search_id: int) -> str:
-    return sending.unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, search_id)
+def unsubscribe_token(secret_key: str, search: SavedSearch) -> str:
+    """A signed token naming the search and its subscription period (a link works once)."""
+    generation = sending.link_generation(clock.aware(search.unsubscribed_at))
+    return sending.unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, search.id, generation)
 
 
 def read_unsubscribe_token(session: Session, secret_key: str, token: str) -> SavedSearch:
     """The search an unsubscribe link names; InvalidLink when altered, LinkExpired when old."""
-    search = session.get(
-        SavedSearch, sending.read_unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, token)
-    )
+    search_id, generation = sending.read_unsubscribe_token(secret_key, UNSUBSCRIBE_SALT, token)
+    search = session.get(SavedSearch, search_id)
     if search is None:
         raise InvalidLink("this unsubscribe link is not valid")
+    sending.check_generation(
+        generation,
+        clock.aware(search.unsubscribed_at),
+        search.status != SearchStatus.SUBSCRIBED,
+    )
     return search
 
 

@@ -15,8 +15,10 @@ def test_staff_preview_a_partners_digest_and_the_partner_unsubscribes(live_serve
     with live_server.session_factory() as session:
         world = digest_world.seed(session)
         digest_world.user(session, "carla@agency.example", password="a-long-password")
-        partner_id = world.subs["partner_a"].id
-        token = digest_subs.unsubscribe_token(live_server.app.config["SECRET_KEY"], partner_id)
+
+        token = digest_subs.unsubscribe_token(
+            live_server.app.config["SECRET_KEY"], world.subs["partner_a"]
+        )
     blocked = []
     page.on(
         "console",

@@ -249,7 +249,7 @@ def test_email_is_multipart_in_the_subscribers_language(session, settings, world
 
 def test_unsubscribe_token_works_once_and_rejects_tampering(session, settings, world):
     sub = world.subs["ana"]
-    token = digest_subs.unsubscribe_token(settings.secret_key, sub.id)
+    token = digest_subs.unsubscribe_token(settings.secret_key, sub)
     assert digest_subs.read_unsubscribe_token(session, settings.secret_key, token).id == sub.id
     assert digest_subs.unsubscribe(session, sub) is True
     assert digest_subs.unsubscribe(session, sub) is False
@@ -315,3 +315,18 @@ def test_withdrawn_matches_after_sending_do_not_change_the_sent_row(session, set
     session.execute(sa.update(Match).values(status="withdrawn"))
     session.commit()
     assert digest_delivery.send_weekly(session, settings, now=NOW + WEEK).reserved == 0
+
+
+def test_an_unsubscribe_link_works_once_even_after_subscribing_again(session, settings, world):
+    sub = world.subs["ana"]
+    old_link = digest_subs.unsubscribe_token(settings.secret_key, sub)
+    found = digest_subs.read_unsubscribe_token(session, settings.secret_key, old_link)
+    assert digest_subs.unsubscribe(session, found)
+    # Clicked again while unsubscribed: it names the subscription ("already unsubscribed").
+    assert digest_subs.read_unsubscribe_token(session, settings.secret_key, old_link).id == sub.id
+    digest_subs.save_subscription(session, world.users["ana"], status="active", now=NOW)
+    with pytest.raises(digest_subs.InvalidLink):
+        digest_subs.read_unsubscribe_token(session, settings.secret_key, old_link)
+    new_link = digest_subs.unsubscribe_token(settings.secret_key, sub)
+    assert new_link != old_link
+    assert digest_subs.read_unsubscribe_token(session, settings.secret_key, new_link).id == sub.id

@@ -316,3 +316,15 @@ def test_healthz_reports_database_and_broker(client):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok" and body["database"]["ok"] and body["broker"]["ok"]
+
+
+def test_healthz_tells_the_public_nothing_but_ok_flags(client, session):
+    """Finding 10: the public answer used to carry the dialect, driver errors and addresses."""
+    from tests.web.helpers import sign_in
+
+    body = client.get("/healthz").get_json()
+    assert body == {"status": "ok", "database": {"ok": True}, "broker": {"ok": True}}
+    staff, _ = f.token(session, "staff")
+    sign_in(client, staff.email)
+    detailed = client.get("/healthz").get_json()
+    assert detailed["database"]["detail"] in ("sqlite", "postgresql")

@@ -190,7 +190,7 @@ def test_one_click_unsubscribe_works_once_without_a_session(client, session, set
         session, email="y@example.org", name="Agua", params={}, frequency="daily", language="es"
     )
     store.confirm(session, search)
-    token = store.unsubscribe_token(settings.secret_key, search.id)
+    token = store.unsubscribe_token(settings.secret_key, search)
     assert "Cancelar" in text_of(client.get(f"/searches/unsubscribe/{token}"))
     one_click = {"List-Unsubscribe": "One-Click"}
     assert client.post(f"/searches/unsubscribe/{token}", data=one_click).status_code == 200

@@ -181,17 +181,17 @@ def test_published_offer_shows_how_many_projects_matched_and_nothing_private(
 
 def test_expired_and_forged_links(app, client, offer):
     path = follow_path(app, offer)
-    payload = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=submissions.FOLLOW_SALT).loads(
+    salt = submissions._follow_salt(offer)
+    payload = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=salt).loads(
         path.rsplit("/", 1)[1]
     )
+    assert payload == {"offer": offer.id}  # no email, not even hashed, in a readable token
 
     class LongAgo(TimestampSigner):
         def get_timestamp(self) -> int:
             return int(time.time()) - 31 * 24 * 3600
 
-    old = URLSafeTimedSerializer(
-        app.config["SECRET_KEY"], salt=submissions.FOLLOW_SALT, signer=LongAgo
-    ).dumps(payload)
+    old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=salt, signer=LongAgo).dumps(payload)
     expired = client.get(f"/offers/follow/{old}", headers=EN)
     assert expired.status_code == 410
     assert "This link has expired" in expired.get_data(as_text=True)
@@ -275,3 +275,23 @@ def test_api_offer_answer_carries_the_status_link(client, session):
     assert status_url.startswith("http://127.0.0.1:5000/offers/follow/")
     page = client.get(status_url.removeprefix("http://127.0.0.1:5000"), headers=EN)
     assert page.status_code == 200 and "Urban resilience call" in page.get_data(as_text=True)
+
+
+def test_strangers_cannot_lock_the_owner_out_of_new_links(client, settings, offer):
+    """Finding 9: three requests from three addresses used to answer 429 to the owner."""
+    token = csrf_token(client.get("/offers/link").get_data(as_text=True))
+
+    def ask(address: str):
+        return client.post(
+            "/offers/link",
+            data={"email": offer.contact_email, "csrf_token": token},
+            headers=EN,
+            environ_base={"REMOTE_ADDR": address},
+        )
+
+    for n in range(6):  # strangers (or one with many addresses) ask for the owner's links
+        assert ask(f"203.0.113.{n + 1}").status_code == 200
+    assert len(mails(settings)) == 3  # the address's quota of mails, whoever asks
+    owner = ask("198.51.100.7")
+    assert owner.status_code == 200  # the same answer as everyone: nothing is revealed
+    assert "If we have offers with the contact" in owner.get_data(as_text=True)

@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
 from marshmallow import ValidationError, fields
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
@@ -32,6 +33,9 @@ SUBMIT_LIMIT_PER_IP = "5 per minute;30 per day"
 SUBMIT_LIMIT_PER_EMAIL = "5 per minute;20 per day"
 LINK_LIMIT_PER_IP = "5 per minute;30 per day"
 LINK_LIMIT_PER_EMAIL = "3 per hour;10 per day"
+# New links mailed to one address, from whoever asks: past this, the page answers the same and
+# nothing more is sent (a 429 would tell that the address has offers).
+LINK_MAILS_PER_ADDRESS = "3 per hour;10 per day"
 # The form never sets these: organisation and contact come separately, status and source
 # are the service's to decide.
 NEW_OFFER_EXCLUDE = ("organization_id", "ref", "status", "source")
@@ -43,6 +47,20 @@ def _posted_email() -> str:
     """Rate-limit key: the email the form carries, else the caller's address."""
     email = (request.form.get("contact_email") or request.form.get("email") or "").strip()
     return f"email:{email.lower()[:254]}" if email else get_remote_address()
+
+
+def _address_and_email() -> str:
+    """Rate-limit key: the caller's address with the email asked about. Not the email alone:
+    a stranger could then use up the limit of someone else's address."""
+    return f"{get_remote_address()}|{_posted_email()}"
+
+
+def _may_mail(email: str) -> bool:
+    """Count one mail of new links to `email`; False once its quota is used."""
+    return all(
+        limiter.limiter.hit(item, "link-mails", email.lower())
+        for item in parse_many(LINK_MAILS_PER_ADDRESS)
+    )
 
 
 def _status_code(form) -> int:
@@ -263,7 +281,7 @@ def withdraw_offer(token: str):
 
 @bp.route("/link", methods=["GET", "POST"])
 @limiter.limit(LINK_LIMIT_PER_IP, methods=["POST"])
-@limiter.limit(LINK_LIMIT_PER_EMAIL, methods=["POST"], key_func=_posted_email)
+@limiter.limit(LINK_LIMIT_PER_EMAIL, methods=["POST"], key_func=_address_and_email)
 def request_link():
     form = FollowLinkForm()
     if form.validate_on_submit():
@@ -273,7 +291,7 @@ def request_link():
             form.email.errors = [_("Give a valid email address.")]
         else:
             offers = submissions.offers_for_email(db_session(), email)
-            if offers and not notify.send_links(email, offers):
+            if offers and _may_mail(email) and not notify.send_links(email, offers):
                 log.warning("new follow links for %d offer(s) could not be sent", len(offers))
             # The same answer whether or not the address has offers: it reveals nothing.
             return render_template("public/link_sent.html", email=email)
