@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from models import Offer, Organization, Project
 from models import migrate as migrations
 from models.enums import Role
-from services import api_tokens, clock, demo, import_export, user_admin
+from services import api_tokens, backup, clock, demo, import_export, user_admin
 from services.errors import DomainError
 from services.matching import rebuild, training_labels
 from web import schemas
@@ -285,6 +285,31 @@ def demo_accounts() -> None:
     click.echo(f"  API: curl -H 'Authorization: Bearer {demo.DEMO_TOKEN}' {base}/api/v1/offers")
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_cmd(path: str) -> None:
+    """Write a consistent copy of the database to PATH (pg_dump custom format, or SQLite's)."""
+    try:
+        report = backup.backup(runtime().settings.database_url, Path(path))
+    except DomainError as exc:
+        fail(exc.message, 2)
+    click.echo(f"{report.kind} backup written to {report.path} ({report.bytes:,} bytes)")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--replace", is_flag=True, help="Replace a database that already holds data.")
+def restore_cmd(path: str, replace: bool) -> None:
+    """Restore the backup at PATH into the configured database (an empty one by default)."""
+    try:
+        report = backup.restore(runtime().settings.database_url, Path(path), replace=replace)
+    except DomainError as exc:
+        fail(exc.message, 2)
+    click.echo(f"{report.kind} backup {report.path} restored")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
     for command in (
@@ -297,5 +322,7 @@ def register(app: Flask) -> None:
         load_demo,
         demo_accounts,
         rebuild_matches,
+        backup_cmd,
+        restore_cmd,
     ):
         app.cli.add_command(command)
