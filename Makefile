@@ -43,6 +43,8 @@ bench-all: bench
 	$(BIN)/python bench/rebuild_speed.py
 	$(BIN)/python bench/queue_speed.py
 	$(BIN)/python bench/digest_speed.py
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/load.py --restart-redis-at 40
 	$(BIN)/python bench/opportunities_speed.py
 
 # Style and the layer contract (pyproject.toml [tool.importlinter]); CI runs it before the tests.
