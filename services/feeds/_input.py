@@ -243,12 +243,14 @@ def xml_error(exc: etree.XMLSyntaxError, what: str) -> Exception:
     return MalformedFeed(f"{what}: not well-formed XML at line {line}: {message}")
 
 
-def load_json(stream: io.BufferedReader, what: str) -> object:
-    """Read and decode a whole JSON document (the stream is already size-capped)."""
+def load_json(stream: io.BufferedReader, what: str, max_bytes: int | None = None) -> object:
+    """Read and decode a whole JSON document, refusing more than max_bytes (if given)."""
     first = first_byte(stream)
     if first not in (b"{", b"["):
         raise WrongKind(f"{what} must be JSON, but this is {describe_start(stream)}")
-    data = stream.read()
+    data = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise TooLarge(f"{what} is larger than the limit of {_size(max_bytes)}")
     try:
         return json.loads(data)
     except UnicodeDecodeError as exc:
@@ -265,3 +267,13 @@ def load_json(stream: io.BufferedReader, what: str) -> object:
         raise MalformedFeed(
             f"{what}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from exc
+
+
+def describe_keys(doc: object) -> str:
+    """Return what a decoded JSON document is, for WrongKind messages."""
+    if isinstance(doc, dict):
+        keys = ", ".join(sorted(map(str, doc))[:8])
+        return f"it is a JSON object with keys {keys or '(none)'}"
+    if isinstance(doc, list):
+        return f"it is a JSON array of {len(doc)} items"
+    return f"it is a JSON {type(doc).__name__}"

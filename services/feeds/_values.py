@@ -176,6 +176,7 @@ def html_text(markup: object) -> str:
         if el.tag in ("script", "style"):
             el.text = ""
         elif el.tag in _BLOCK_TAGS:
+            el.text = "\n" + (el.text or "")
             el.tail = "\n" + (el.tail or "")
     lines = (_SPACES.sub(" ", line).strip() for line in root.text_content().split("\n"))
     text = "\n".join(lines)
