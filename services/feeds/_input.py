@@ -40,6 +40,7 @@ class LimitedReader(io.RawIOBase):
         self._limit = limit
         self._what = what
         self.count = 0
+        self.lines = 1
 
     def readable(self) -> bool:
         return True
@@ -48,6 +49,7 @@ class LimitedReader(io.RawIOBase):
         data = self._raw.read(len(buffer))
         n = len(data)
         self.count += n
+        self.lines += data.count(b"\n")
         if self.count > self._limit:
             raise TooLarge(f"{self._what} is larger than the limit of {_size(self._limit)}")
         buffer[:n] = data
@@ -155,6 +157,14 @@ def first_byte(stream: io.BufferedReader) -> bytes:
     return stripped[:1]
 
 
+def require_content(stream: io.BufferedReader, what: str) -> bytes:
+    """Return the first meaningful byte; MalformedFeed when the input is empty or blank."""
+    first = first_byte(stream)
+    if not first:
+        raise MalformedFeed(f"{what} is empty")
+    return first
+
+
 def describe_start(stream: io.BufferedReader) -> str:
     """Return a short phrase naming what the input looks like, for WrongKind messages."""
     first = first_byte(stream)
@@ -219,11 +229,32 @@ def check_no_doctype(tree: etree._ElementTree) -> None:
         )
 
 
-def xml_error(exc: etree.XMLSyntaxError, what: str) -> Exception:
+def _ends_at(line: int, stream: io.BufferedReader, source: Source | None) -> bool:
+    """Return whether an error on `line` is at the very end of the input (a cut-off file)."""
+    if isinstance(source, str | os.PathLike) and _file_head(source) is not None:
+        with open(source, "rb") as f:
+            total = 1 + sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+        return line >= total
+    try:
+        if stream.read(1):
+            return False
+    except (OSError, ValueError):
+        return False
+    reader = stream.raw
+    return isinstance(reader, LimitedReader) and line >= reader.lines
+
+
+def xml_error(
+    exc: etree.XMLSyntaxError,
+    what: str,
+    stream: io.BufferedReader | None = None,
+    source: Source | None = None,
+) -> Exception:
     """Turn libxml2's error into the FeedError a person can act on."""
     last = exc.error_log.last_error if exc.error_log else None
     message = (last.message if last is not None else exc.msg) or str(exc)
     line = last.line if last is not None else exc.lineno
+    message = message.strip()
     lowered = message.lower()
     if "amplification" in lowered or "entity" in lowered and "loop" in lowered:
         return UnsafeFeed(f"{what}: the XML expands entities beyond safe limits ({message})")
@@ -236,8 +267,15 @@ def xml_error(exc: etree.XMLSyntaxError, what: str) -> Exception:
             f"{what}: the bytes at line {line} are not in the encoding the file declares "
             f"(UTF-8 when it declares none): {message}"
         )
-    if "premature end" in lowered or "end of data" in lowered or "not finished" in lowered:
-        return MalformedFeed(f"{what}: the XML ends before it is complete (truncated?): {message}")
+    if (
+        "premature end" in lowered
+        or "end of data" in lowered
+        or "not finished" in lowered
+        or (stream is not None and _ends_at(line, stream, source))
+    ):
+        return MalformedFeed(
+            f"{what}: the XML ends before it is complete (truncated?) at line {line}: {message}"
+        )
     if "no element found" in lowered or "document is empty" in lowered:
         return MalformedFeed(f"{what}: the file holds no XML element")
     return MalformedFeed(f"{what}: not well-formed XML at line {line}: {message}")
@@ -245,7 +283,7 @@ def xml_error(exc: etree.XMLSyntaxError, what: str) -> Exception:
 
 def load_json(stream: io.BufferedReader, what: str, max_bytes: int | None = None) -> object:
     """Read and decode a whole JSON document, refusing more than max_bytes (if given)."""
-    first = first_byte(stream)
+    first = require_content(stream, what)
     if first not in (b"{", b"["):
         raise WrongKind(f"{what} must be JSON, but this is {describe_start(stream)}")
     data = stream.read() if max_bytes is None else stream.read(max_bytes + 1)

@@ -95,7 +95,7 @@ def parse(
     """
     today = today or date.today()
     with _input.open_source(source, max_bytes or DEFAULT_MAX_XML_BYTES) as stream:
-        if _input.first_byte(stream) == b"<":
+        if _input.require_content(stream, "the Grants.gov file") == b"<":
             return _extract(stream, source, today)
         doc = _input.load_json(
             stream, "a Grants.gov file", max_bytes=max_bytes or DEFAULT_MAX_JSON_BYTES
@@ -354,7 +354,7 @@ def _extract(stream, source: Source, today: date) -> ParseResult:
             records[key] = item
             kinds[key] = forecast
     except etree.XMLSyntaxError as exc:
-        raise _input.xml_error(exc, "Grants.gov extract") from exc
+        raise _input.xml_error(exc, "Grants.gov extract", stream, source) from exc
     if not checked:
         _input.check_no_doctype(events.root.getroottree())
         _check_root(events.root)

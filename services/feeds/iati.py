@@ -23,6 +23,7 @@ from ._values import country, decimal, iso_date, lang
 from .errors import WrongKind
 from .records import (
     ACTIVITY_STATUS_CODES,
+    ActivityStatus,
     Budget,
     FeedActivity,
     FeedOrganisation,
@@ -78,6 +79,7 @@ ACTIVITY_TAGS = (
     "sector",
     "transaction",
 )
+FINISHED = {ActivityStatus.FINALISATION, ActivityStatus.CLOSED, ActivityStatus.CANCELLED}
 TRANSACTION_TAGS = ("transaction-type", "value", "transaction-date", "recipient-country", "sector")
 
 
@@ -116,7 +118,7 @@ def iter_records(
     """
     seen: set[str] = set()
     with _input.open_source(source, max_bytes) as stream:
-        start = _input.first_byte(stream)
+        start = _input.require_content(stream, "the IATI file")
         if start != b"<":
             raise WrongKind(
                 f"an IATI file must be XML, but this is {_input.describe_start(stream)}"
@@ -150,7 +152,7 @@ def iter_records(
                     seen.add(record.source_id)
                     yield record
         except etree.XMLSyntaxError as exc:
-            raise _input.xml_error(exc, "IATI file") from exc
+            raise _input.xml_error(exc, "IATI file", stream, source) from exc
         if not checked:
             root = events.root
             _input.check_no_doctype(root.getroottree())
@@ -277,8 +279,10 @@ def _activity(el: etree._Element, ctx: _Context) -> FeedActivity | Skip:
     end = dates.get(4) or dates.get(3)
     if start is None and transaction_dates:
         start = min(transaction_dates)
-    if end is None and transaction_dates and status is not None and status.value != "pipeline":
-        end = max(transaction_dates)
+    if end is None and transaction_dates and status in FINISHED:
+        end = max(transaction_dates)  # a finished activity without an end date ends with its money
+    if start and end and end < start:
+        end = None
     return FeedActivity(
         source=KIND,
         source_id=identifier,
