@@ -297,7 +297,7 @@ def load_json(stream: io.BufferedReader, what: str, max_bytes: int | None = None
             f"{exc.start})"
         ) from exc
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(data.rstrip()) - 1 or "Unterminated" in exc.msg:
+        if exc.pos >= len(exc.doc.rstrip()) - 1 or "Unterminated" in exc.msg:
             raise MalformedFeed(
                 f"{what}: the JSON ends before it is complete (truncated?): {exc.msg} "
                 f"at line {exc.lineno}"

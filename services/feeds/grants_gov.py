@@ -74,6 +74,7 @@ _FOREIGN = re.compile(
     r"firms|companies|businesses)\b",
     re.IGNORECASE,
 )
+_US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?")  # "U.S." must not end a sentence
 _DOMESTIC_ONLY = re.compile(
     r"\b(only|solely|exclusively|limited to)\b[^.;]{0,40}?\b(U\.?\s?S\.?|United States|domestic)\b"
     r"|\b(foreign|non-?\s?U\.?\s?S\.?)\b[^.;]{0,80}?\b(not|in)\s*eligible\b"
@@ -195,7 +196,12 @@ def foreign_eligible(agency: str | None, texts: Iterable[str]) -> bool:
     foreign, non-US or international organisations as applicants opens it; else it is open
     only when the agency funds work abroad (USAID, State Department).
     """
-    sentences = [s for text in texts if text for s in re.split(r"(?<=[.;!?])\s+", text)]
+    sentences = [
+        sentence
+        for text in texts
+        if text
+        for sentence in re.split(r"(?<=[.;!?])\s+", _US.sub("US", text))
+    ]
     if any(_DOMESTIC_ONLY.search(s) for s in sentences):
         return False
     if any(_FOREIGN.search(s) for s in sentences):
