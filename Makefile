@@ -36,6 +36,7 @@ bench-all: bench
 	$(BIN)/python bench/rebuild_speed.py
 	$(BIN)/python bench/queue_speed.py
 	$(BIN)/python bench/digest_speed.py
+	$(BIN)/python bench/feed_import.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -190,6 +190,8 @@ def _not_a_call(item: dict, meta: dict) -> str | None:
     if database in OTHER_DATASETS:
         return f"not a call: {OTHER_DATASETS[database]} from the {database} dataset"
     kind = _first(meta, "type")
+    if kind is None and _first(meta, "callIdentifier"):
+        kind = "1"  # a topic of a call that does not say its type: a grant
     if kind in OTHER_TYPES:
         return f"not a call: {OTHER_TYPES[kind]}"
     if kind in ("PERSON", "ORGANISATION"):
