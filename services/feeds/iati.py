@@ -128,9 +128,10 @@ def iter_records(
         try:
             for _event, el in events:
                 if not checked:
-                    root = el.getroottree().getroot()
                     _input.check_no_doctype(el.getroottree())
-                    context = _Context(root)
+                    # the file's root, or the iati-activities inside a Datastore wrapper
+                    parent = el.getparent()
+                    context = _Context(parent if parent is not None else el)
                     if document is not None:
                         document.document = context.describe()
                     checked = True

@@ -309,3 +309,14 @@ def test_size_cap(feeds, tmp_path):
         iati.parse(path, max_bytes=1_000_000)
     with pytest.raises(TooLarge, match="limit"):
         iati.parse(io.BytesIO(path.read_bytes()), max_bytes=1_000_000)
+
+
+def test_activities_inside_a_wrapper_are_read(feeds):
+    # IATI Datastore answers wrap the activities (<result><iati-activities>...); any depth works
+    data = (feeds / "iati" / "activity-standard-example-annotated.xml").read_bytes()
+    inner = data.split(b"?>", 1)[1]
+    wrapped = b"<result><ok>True</ok><query><limit>50</limit></query>" + inner + b"</result>"
+    result = iati.parse(wrapped)
+    (a,) = result.activities
+    assert a.iati_identifier == "AA-AAA-123456789-ABC123" and a.version == "2.03"
+    assert result.document == "IATI activities 2.03"
