@@ -46,6 +46,7 @@ bench-all: bench
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/load.py --restart-redis-at 40
 	$(BIN)/python bench/opportunities_speed.py
+	$(BIN)/python bench/feed_import.py
 
 # Style and the layer contract (pyproject.toml [tool.importlinter]); CI runs it before the tests.
 lint: install
