@@ -6,37 +6,37 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField
+from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from services import sign_in
 from services.errors import Invalid
-from web import form_errors, sessions
+from web import form_errors, sessions, vocabulary
 from web.db import db_session, settings
 from web.extensions import limiter
-from web.i18n import LANGUAGES
 
 bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(12, 200)])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(12, 200)])
     confirm = PasswordField(
-        "Repeat the new password", validators=[DataRequired(), EqualTo("new_password")]
+        _l("Repeat the new password"), validators=[DataRequired(), EqualTo("new_password")]
     )
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField("Language", choices=[SelectChoice(code, code) for code in LANGUAGES])
+    language = SelectField(_l("Language"), choices=vocabulary.ui_language_choices())
 
 
 def _safe_next(target: str | None) -> str | None:

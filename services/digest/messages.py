@@ -126,7 +126,7 @@ def compose_message(session: Session, settings: Settings, sub: Subscription, row
     """The email for a reserved row, with RFC 8058 one-click unsubscribe headers."""
     email = compose_reserved(session, settings, sub, row)
     message_id = f"<digest-{sub.id}-{row.period}@{sending.mail_domain(settings)}>"
-    return message_for(settings, sub.user.email, unsubscribe_url(settings, sub), email, message_id)
+    return message_for(settings, sub.user.email, email.unsubscribe_url, email, message_id)
 
 
 def message_for(

@@ -20,7 +20,6 @@ from services.digest.messages import (
     compose_reserved,
     load_items,
     message_for,
-    unsubscribe_url,
 )
 from services.digest.selection import period_of, window_matches
 
@@ -70,7 +69,7 @@ def send_preview(session: Session, settings: Settings, sub: Subscription, to: st
     shown = preview(session, settings, sub)
     if shown.email is None:
         return False
-    mail.send(settings, message_for(settings, to, unsubscribe_url(settings, sub), shown.email))
+    mail.send(settings, message_for(settings, to, shown.email.unsubscribe_url, shown.email))
     return True
 
 

@@ -94,6 +94,9 @@ class Email:
     subject: str
     text: str
     html: str
+    # The address the body links to for unsubscribing: the List-Unsubscribe header must carry
+    # the very same one (a token signed a second later would differ).
+    unsubscribe_url: str | None = None
 
 
 # The layout every list email shares (the digest, saved searches); each kind of email fills
@@ -208,6 +211,7 @@ class Renderer:
             subject=context["subject"],
             text=self._text.get_template(f"{name}.txt").render(context),
             html=self._html.get_template(f"{name}.html").render(context),
+            unsubscribe_url=context.get("unsubscribe_url"),
         )
 
 

@@ -202,7 +202,7 @@ def message(session: Session, settings: Settings, search: SavedSearch, row: Save
         email.subject,
         email.text,
         email.html,
-        sending.list_headers(unsubscribe_url(settings, search)),
+        sending.list_headers(email.unsubscribe_url),
     )
     built.replace_header(
         "Message-ID",
