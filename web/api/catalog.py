@@ -70,7 +70,8 @@ def _owned(resource: Resource, user: User, obj):
 
 
 def _partner_fields(user: User, data: dict, creating: bool) -> dict:
-    """Partners write only their own organisation's offers, which staff then moderate."""
+    """Partners write only their own organisation's offers, which staff then moderate; an
+    offer staff create without naming a source was typed in by them (`manual`)."""
     if user.is_staff:
         return data
     if "status" in data and data["status"] not in (OfferStatus.SUBMITTED, OfferStatus.WITHDRAWN):
@@ -123,6 +124,8 @@ def _register(resource: Resource) -> None:
         if not user.is_staff:
             payload.setdefault("organization_id", user.organization_id)
         data = _partner_fields(user, resource.schema_in().load(payload), creating=True)
+        if resource.model is Offer and user.is_staff:
+            data.setdefault("source", OfferSource.MANUAL)
         obj = catalog.create(db_session(), resource.model, data)
         location = url_for(f"api.get_{resource.name}", item_id=obj.id)
         body = out_one.dump(obj)
