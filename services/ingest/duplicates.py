@@ -18,7 +18,7 @@ from models import Match, Offer
 from models.enums import MatchStatus, OfferStatus
 from services import audit, outbox
 from services.db import committing, fetch
-from services.errors import Conflict
+from services.errors import Conflict, NotFound
 from services.matching.queue import queue_scoring
 
 LIVE = (OfferStatus.SUBMITTED, OfferStatus.PUBLISHED)
@@ -61,6 +61,14 @@ def flagged(session: Session, limit: int = 200) -> list[Offer]:
     )
 
 
+def flagged_offer(session: Session, offer_id: int) -> Offer:
+    """The offer `offer_id`, which must be flagged as a possible duplicate (else NotFound)."""
+    offer = fetch(session, Offer, offer_id, "offer")
+    if offer.duplicate_of_id is None:
+        raise NotFound(f"offer {offer_id} is not flagged as a possible duplicate")
+    return offer
+
+
 def _move_matches(session: Session, duplicate: Offer, kept: Offer) -> int:
     kept_by_project = {
         m.project_id: m for m in session.scalars(sa.select(Match).where(Match.offer_id == kept.id))
@@ -86,6 +94,7 @@ def merge(session: Session, duplicate_id: int, kept_id: int, user_id: int | None
         raise Conflict("an offer cannot be merged into itself")
     if kept.status not in LIVE:
         raise Conflict(f"offer {kept.id} is {kept.status}: merge into a live offer")
+    was_published = duplicate.status == OfferStatus.PUBLISHED
     with committing(session):
         moved = _move_matches(session, duplicate, kept)
         audit.audited_update(
@@ -101,6 +110,12 @@ def merge(session: Session, duplicate_id: int, kept_id: int, user_id: int | None
             },
             extra={"merged_into": kept.id, "matches_moved": moved},
         )
+        kept_values: dict = {}
+        if kept.duplicate_of_id == duplicate.id:
+            kept_values["duplicate_of_id"] = None
+        if was_published and kept.status == OfferStatus.SUBMITTED:
+            kept_values["status"] = OfferStatus.PUBLISHED  # staff had published the call
+        audit.audited_update(session, kept, user_id, "offer", "merge_keep", kept_values)
         audit.record(
             session,
             user_id,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import Feed, FeedRun
 from models.enums import FeedKind, FeedRunState
-from services import clock, feeds, outbox
+from services import clock, feeds, outbox, task_names
 from services.db import fetch as fetch_row
 from services.errors import Conflict
 from services.feeds import FeedOffer, ParseResult
@@ -345,3 +345,18 @@ def due(session: Session, settings: Settings, now=None) -> list[int]:
             .order_by(Feed.id)
         )
     )
+
+
+def request_run(session: Session, send, feed_id: int, trigger: str = "manual") -> bool:
+    """Hand a run of feed `feed_id` to the workers now (`send`, a runtime's); when the broker
+    cannot take it, leave it in the outbox for the sweep. Returns whether it was sent."""
+    fetch_row(session, Feed, feed_id, "feed")
+    session.commit()  # hold no transaction while the run may happen in-process
+    try:
+        send(task_names.FEEDS_RUN, [feed_id, trigger])
+    except Exception as exc:  # any broker failure: the outbox keeps the task
+        log.warning("broker unavailable, feed %s run waits in the outbox: %s", feed_id, exc)
+        outbox.add(session, task_names.FEEDS_RUN, [feed_id, trigger])
+        session.commit()
+        return False
+    return True

@@ -16,18 +16,9 @@ from services.feeds.errors import FeedError
 from services.ingest import activities, duplicates, orgs, runs, store
 from services.matching import items
 from tests import factories as f
-from tests.conftest import missing_service
-from tests.unit.feeds.conftest import SHARED_FEEDS
+from tests.feed_helpers import HORIZON, hand_entered_copy
 
 TODAY = date(2025, 1, 15)
-HORIZON = "eu_ft/topic_details_HORIZON-WIDERA-2025-ACCESS-01-01-two-stage.json"
-
-
-@pytest.fixture(scope="module")
-def shared():
-    if not (SHARED_FEEDS / "README.md").is_file():
-        missing_service(f"the shared feed files are not at {SHARED_FEEDS}")
-    return SHARED_FEEDS
 
 
 def count(session, model, *where) -> int:
@@ -43,11 +34,11 @@ def _feed(session, **kw) -> Feed:
     return feed
 
 
-def test_the_same_file_twice_changes_nothing(session, settings, shared):
-    first = runs.import_file(session, "iati", shared / "iati/iaf_colombia.xml", settings)
+def test_the_same_file_twice_changes_nothing(session, settings, shared_feeds):
+    first = runs.import_file(session, "iati", shared_feeds / "iati/iaf_colombia.xml", settings)
     assert (first.state, first.new, first.unchanged) == (FeedRunState.SUCCEEDED, 387, 0)
     stamps = session.execute(sa.select(sa.func.max(AllyActivity.updated_at))).scalar()
-    second = runs.import_file(session, "iati", shared / "iati/iaf_colombia.xml", settings)
+    second = runs.import_file(session, "iati", shared_feeds / "iati/iaf_colombia.xml", settings)
     assert second.summary() == "new=0 updated=0 unchanged=387 closed=0 skipped=0 failed=0"
     assert count(session, AllyActivity) == 387
     assert session.execute(sa.select(sa.func.max(AllyActivity.updated_at))).scalar() == stamps
@@ -56,8 +47,8 @@ def test_the_same_file_twice_changes_nothing(session, settings, shared):
     assert mapping.state == MappingState.SUGGESTED and mapping.name == "Inter-American Foundation"
 
 
-def test_calls_become_offers_with_source_id_and_link(session, settings, shared):
-    run = runs.import_file(session, "eu_ft", shared / HORIZON, settings, today=TODAY)
+def test_calls_become_offers_with_source_id_and_link(session, settings, shared_feeds):
+    run = runs.import_file(session, "eu_ft", shared_feeds / HORIZON, settings, today=TODAY)
     assert (run.new, run.document) == (1, "EU Funding & Tenders topic details")
     offer = session.scalar(sa.select(Offer).where(Offer.source == "eu_ft"))
     assert offer.source_id == "HORIZON-WIDERA-2025-ACCESS-01-01-two-stage"
@@ -72,13 +63,13 @@ def test_calls_become_offers_with_source_id_and_link(session, settings, shared):
     assert (mapping.organization_id, mapping.state) == (offer.organization_id, "confirmed")
 
 
-def _horizon(shared):
-    return feeds.parse("eu_ft", shared / HORIZON)
+def _horizon(shared_feeds):
+    return feeds.parse("eu_ft", shared_feeds / HORIZON)
 
 
-def test_a_feed_publishing_at_once_queues_scoring(session, settings, shared):
+def test_a_feed_publishing_at_once_queues_scoring(session, settings, shared_feeds):
     feed = _feed(session, publish_at_once=True)
-    counts = store.store(session, "eu_ft", _horizon(shared), TODAY, feed=feed)
+    counts = store.store(session, "eu_ft", _horizon(shared_feeds), TODAY, feed=feed)
     session.commit()
     offer = session.get(Offer, counts.new_offer_ids[0])
     assert offer.status == OfferStatus.PUBLISHED and offer.feed_id == feed.id
@@ -86,8 +77,10 @@ def test_a_feed_publishing_at_once_queues_scoring(session, settings, shared):
     assert (task_names.SCORE_OFFER, [offer.id]) in [(t, list(a)) for t, a in tasks]
 
 
-def test_a_changed_call_updates_its_offer_and_keeps_staff_decisions(session, settings, shared):
-    result = _horizon(shared)
+def test_a_changed_call_updates_its_offer_and_keeps_staff_decisions(
+    session, settings, shared_feeds
+):
+    result = _horizon(shared_feeds)
     store.store(session, "eu_ft", result, TODAY)
     session.commit()
     offer = session.scalar(sa.select(Offer).where(Offer.source == "eu_ft"))
@@ -109,9 +102,11 @@ def test_a_changed_call_updates_its_offer_and_keeps_staff_decisions(session, set
     assert event.after["title"] == "Twinning for research excellence"
 
 
-def test_closed_at_source_or_no_longer_listed_is_closed_never_deleted(session, settings, shared):
+def test_closed_at_source_or_no_longer_listed_is_closed_never_deleted(
+    session, settings, shared_feeds
+):
     feed = _feed(session)
-    result = _horizon(shared)
+    result = _horizon(shared_feeds)
     store.store(session, "eu_ft", result, TODAY, feed=feed)
     other = dataclasses.replace(result.records[0], source_id="OTHER-TOPIC", title="Another topic")
     store.store(session, "eu_ft", dataclasses.replace(result, records=[other]), TODAY, feed=feed)
@@ -138,21 +133,14 @@ def test_closed_at_source_or_no_longer_listed_is_closed_never_deleted(session, s
     assert (again.closed, again.unchanged) == (0, 1)
 
 
-def test_a_hand_entered_copy_is_flagged_and_merged_keeping_decisions(session, settings, shared):
-    record = _horizon(shared).records[0]
-    ec = f.organization(session, name="European Commission", kind="multilateral", country="BE")
-    manual = f.offer(
-        session,
-        ec,
-        title=record.title,
-        description=record.description,
-        source="manual",
-        deadline=record.deadline,
-        opens_on=None,
-    )
+def test_a_hand_entered_copy_is_flagged_and_merged_keeping_decisions(
+    session, settings, shared_feeds
+):
+    manual = hand_entered_copy(session, shared_feeds)
+    ec = manual.organization
     project = f.project(session)
     decided = f.match(session, project, manual, status="shortlisted")
-    counts = store.store(session, "eu_ft", _horizon(shared), TODAY)
+    counts = store.store(session, "eu_ft", _horizon(shared_feeds), TODAY)
     session.commit()
     new = session.get(Offer, counts.new_offer_ids[0])
     assert new.duplicate_of_id == manual.id and new.organization_id == ec.id
@@ -170,8 +158,8 @@ def test_a_hand_entered_copy_is_flagged_and_merged_keeping_decisions(session, se
     assert {"merge", "merged"} <= actions
 
 
-def test_confirmed_mappings_feed_allies_records_and_active_here(session, settings, shared):
-    runs.import_file(session, "iati", shared / "iati/sida_dportal_49.xml", settings)
+def test_confirmed_mappings_feed_allies_records_and_active_here(session, settings, shared_feeds):
+    runs.import_file(session, "iati", shared_feeds / "iati/sida_dportal_49.xml", settings)
     sweden = f.organization(session, name="Sida", kind="bilateral", country="SE")
     mapping = orgs.mapping(session, "SE-0")
     assert mapping.state == MappingState.SUGGESTED and mapping.organization_id is None
@@ -188,8 +176,10 @@ def test_confirmed_mappings_feed_allies_records_and_active_here(session, setting
     assert activities.active_here(session, other.id, "BO") == []
 
 
-def test_a_truncated_file_fails_the_run_and_stores_nothing(session, settings, shared, tmp_path):
-    whole = (shared / "iati/iaf_colombia.xml").read_bytes()
+def test_a_truncated_file_fails_the_run_and_stores_nothing(
+    session, settings, shared_feeds, tmp_path
+):
+    whole = (shared_feeds / "iati/iaf_colombia.xml").read_bytes()
     broken = tmp_path / "cut.xml"
     broken.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(FeedError) as raised:
@@ -200,7 +190,7 @@ def test_a_truncated_file_fails_the_run_and_stores_nothing(session, settings, sh
     assert count(session, AllyActivity) == 0 and count(session, OrgMapping) == 0
 
 
-def test_wrong_json_fails_the_run_and_stores_nothing(session, settings, shared, tmp_path):
+def test_wrong_json_fails_the_run_and_stores_nothing(session, settings, shared_feeds, tmp_path):
     wrong = tmp_path / "wrong.json"
     wrong.write_text('{"projects": "not what a search answers"}')
     with pytest.raises(FeedError):

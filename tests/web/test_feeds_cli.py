@@ -4,32 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 import sqlalchemy as sa
 from lxml import etree
 
 from models import Alliance, AllyActivity, Feed, Offer
 from services import feeds
 from tests import factories as f
-from tests.conftest import missing_service
-from tests.unit.feeds.conftest import SHARED_FEEDS
 from tests.unit.feeds.feed_server import FeedServer
 from tests.web.test_cli import runner  # noqa: F401  (the fixture)
-
-
-@pytest.fixture(scope="module")
-def shared():
-    if not (SHARED_FEEDS / "README.md").is_file():
-        missing_service(f"the shared feed files are not at {SHARED_FEEDS}")
-    return SHARED_FEEDS
 
 
 def count(session, model) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_import_file_prints_the_counts_last(runner, session, shared):  # noqa: F811
-    path = str(shared / "world_bank/world_bank_projects.json")
+def test_import_file_prints_the_counts_last(runner, session, shared_feeds):  # noqa: F811
+    path = str(shared_feeds / "world_bank/world_bank_projects.json")
     result = runner.invoke(args=["feeds", "import-file", "world_bank", path])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == (
@@ -40,8 +30,8 @@ def test_import_file_prints_the_counts_last(runner, session, shared):  # noqa: F
     assert count(session, AllyActivity) == 500
 
 
-def test_a_file_of_another_kind_exits_2_with_one_line(runner, session, shared):  # noqa: F811
-    path = str(shared / "iati/iaf_colombia.xml")
+def test_a_file_of_another_kind_exits_2_with_one_line(runner, session, shared_feeds):  # noqa: F811
+    path = str(shared_feeds / "iati/iaf_colombia.xml")
     result = runner.invoke(args=["feeds", "import-file", "grants_gov", path])
     assert result.exit_code == 2
     lines = (result.stderr if hasattr(result, "stderr") else result.output).strip().splitlines()
@@ -49,8 +39,8 @@ def test_a_file_of_another_kind_exits_2_with_one_line(runner, session, shared): 
     assert count(session, Offer) == 0 and count(session, AllyActivity) == 0
 
 
-def test_run_a_feed_by_name_then_list(runner, session, shared, settings):  # noqa: F811
-    server = FeedServer(shared).start()
+def test_run_a_feed_by_name_then_list(runner, session, shared_feeds, settings):  # noqa: F811
+    server = FeedServer(shared_feeds).start()
     try:
         session.add(
             Feed(name="iaf", kind="iati", url=f"{server.url}/files/iati/iaf_colombia.xml", query={})
@@ -72,7 +62,7 @@ def test_run_a_feed_by_name_then_list(runner, session, shared, settings):  # noq
     assert unknown.exit_code == 2
 
 
-def test_export_iati_validates_and_reads_back(runner, session, shared, tmp_path):  # noqa: F811
+def test_export_iati_validates_and_reads_back(runner, session, shared_feeds, tmp_path):  # noqa: F811
     ally = f.organization(session, name="Agencia Sueca", kind="bilateral", country="SE")
     offer = f.offer(session, ally)
     project = f.project(session)
@@ -92,7 +82,9 @@ def test_export_iati_validates_and_reads_back(runner, session, shared, tmp_path)
     out = tmp_path / "agency.xml"
     result = runner.invoke(args=["export-iati", str(out), "--projects"])
     assert result.exit_code == 0, result.output
-    schema = etree.XMLSchema(etree.parse(str(shared / "iati/schema/iati-activities-schema.xsd")))
+    schema = etree.XMLSchema(
+        etree.parse(str(shared_feeds / "iati/schema/iati-activities-schema.xsd"))
+    )
     document = etree.parse(str(out))
     assert schema.validate(document), schema.error_log
     back = feeds.parse("iati", out)

@@ -7,9 +7,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 
 from web import schemas
+from web.api import feeds, matching
 from web.api.blueprint import bp
 from web.api.catalog import RESOURCES
-from web.api.matching import OPENAPI_PATHS
 
 ERROR_REF = {"$ref": "#/components/responses/Error"}
 LIST_PARAMS = {
@@ -57,8 +57,11 @@ def build_spec() -> APISpec:
     )
     for resource in RESOURCES:
         _add_resource(spec, resource)
-    for path, operations in OPENAPI_PATHS.items():
-        spec.path(path=path, operations=operations)
+    for name, schema in feeds.OPENAPI_SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
+    for paths in (matching.OPENAPI_PATHS, feeds.OPENAPI_PATHS):
+        for path, operations in paths.items():
+            spec.path(path=path, operations=operations)
     spec.options["security"] = [{"bearer": []}]
     return spec
 
