@@ -259,16 +259,20 @@ def _read_all(session: Session, feed: Feed, settings: Settings, today: date, cou
     return FeedRunState.SUCCEEDED, document
 
 
-def _take(session: Session, feed_id: int, settings: Settings) -> bool:
-    """Hold the feed for one run (a conditional UPDATE, committed); False if another run has it."""
+def _take(session: Session, feed_id: int, settings: Settings, only_if_due: bool = False) -> bool:
+    """Hold the feed for one run (a conditional UPDATE, committed); False if another run has it
+    (or, `only_if_due`, when its next run has not come: a scheduled task sent twice runs once)."""
     now = clock.now()
     stale = now - timedelta(minutes=settings.feed_lease_minutes)
-    taken = session.execute(
+    query = (
         sa.update(Feed)
         .where(Feed.id == feed_id)
         .where(sa.or_(Feed.running_since.is_(None), Feed.running_since < stale))
-        .values(running_since=now)
-        .execution_options(synchronize_session=False)
+    )
+    if only_if_due:
+        query = query.where(sa.or_(Feed.next_run_at.is_(None), Feed.next_run_at <= now))
+    taken = session.execute(
+        query.values(running_since=now).execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
     return bool(taken)
@@ -303,8 +307,8 @@ def run_feed(
     failed, first error), never raised.
     """
     feed = fetch_row(session, Feed, feed_id, "feed")
-    if not _take(session, feed.id, settings):
-        raise Conflict(f"feed {feed.name} is already running")
+    if not _take(session, feed.id, settings, only_if_due=trigger == "schedule"):
+        raise Conflict(f"feed {feed.name} is already running or not due")
     today = today or clock.agency_today(settings.timezone)
     run = _start(session, feed.kind, feed, trigger)
     run_id, started = run.id, time.monotonic()
