@@ -18,7 +18,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import ActivityFunder, AllyActivity, Feed, Offer
+from models import ActivityFunder, AllyActivity, Feed, Offer, OrgMapping
 from models.enums import Currency, Language, OfferStatus
 from services import audit
 from services.feeds import FeedActivity, FeedOffer, FeedOrganisation, OfferState, ParseResult
@@ -32,6 +32,7 @@ ACTIVITY_TITLE_MAX = 500
 CURRENCIES = {c.value for c in Currency}
 LANGUAGES = {lang.value for lang in Language}
 NOT_LISTED = "no longer listed by the source"
+BATCH = 500  # activities read or written per statement
 # The fields a feed owns on its offers: what moderation edits, less staff's own (thematic lines,
 # SDGs, contact), plus the source's link.
 STAFF_FIELDS = ("lines", "sdgs", "contact_email", "contact_private")
@@ -314,38 +315,77 @@ def activity_values(record: FeedActivity) -> dict:
     }
 
 
-def _funder_refs(session: Session, record: FeedActivity) -> list[str]:
+def _funder_refs(record: FeedActivity) -> dict[str, str | None]:
     refs: dict[str, str | None] = {}
     for org in record.funding_orgs:
         if org.ref:
             refs.setdefault(org.ref[:120], org.name)
-    for ref, name in refs.items():
-        orgs.suggest(session, ref, name)
-    return list(refs)
+    return refs
 
 
-def store_activity(session: Session, record: FeedActivity, counts: Counts) -> None:
-    """Store one activity record: new, updated or unchanged."""
-    fingerprint = record.fingerprint()
-    existing = session.scalar(
-        sa.select(AllyActivity).where(AllyActivity.iati_identifier == record.iati_identifier)
-    )
-    if existing is not None and existing.fingerprint == fingerprint:
-        counts.unchanged += 1
-        return
-    values = activity_values(record)
-    refs = _funder_refs(session, record)
-    if existing is None:
-        existing = AllyActivity(iati_identifier=record.iati_identifier, **values)
-        session.add(existing)
-        counts.new += 1
-    else:
-        for key, value in values.items():
-            setattr(existing, key, value)
+def _stored(session: Session, identifiers: list[str]) -> dict[str, tuple[int, str]]:
+    """(id, fingerprint) of the stored activities among `identifiers`, read in chunks."""
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(identifiers), BATCH):
+        chunk = identifiers[start : start + BATCH]
+        rows = session.execute(
+            sa.select(
+                AllyActivity.iati_identifier, AllyActivity.id, AllyActivity.fingerprint
+            ).where(AllyActivity.iati_identifier.in_(chunk))
+        )
+        found.update({key: (row_id, fp) for key, row_id, fp in rows})
+    return found
+
+
+def store_activities(session: Session, records: list[FeedActivity], counts: Counts) -> None:
+    """Store activity records: new, updated or unchanged; funders' references suggested.
+
+    Set-wise (a few statements per BATCH records): a publisher's file holds thousands.
+    """
+    stored = _stored(session, [r.iati_identifier for r in records])
+    known_refs = set(session.scalars(sa.select(OrgMapping.ref)))
+    new_rows: list[dict] = []
+    new_refs: list[list[str]] = []
+    for record in records:
+        fingerprint = record.fingerprint()
+        existing = stored.get(record.iati_identifier)
+        if existing is not None and existing[1] == fingerprint:
+            counts.unchanged += 1
+            continue
+        refs = _funder_refs(record)
+        for ref, name in refs.items():
+            if ref not in known_refs:
+                orgs.suggest(session, ref, name)
+                known_refs.add(ref)
+        values = {**activity_values(record), "fingerprint": fingerprint}
+        if existing is None:
+            new_rows.append({"iati_identifier": record.iati_identifier, **values})
+            new_refs.append(list(refs))
+            counts.new += 1
+            continue
+        activity_id = existing[0]
+        session.execute(
+            sa.update(AllyActivity).where(AllyActivity.id == activity_id).values(**values)
+        )
+        session.execute(sa.delete(ActivityFunder).where(ActivityFunder.activity_id == activity_id))
+        if refs:
+            session.execute(
+                sa.insert(ActivityFunder), [{"activity_id": activity_id, "ref": r} for r in refs]
+            )
         counts.updated += 1
-    existing.fingerprint = fingerprint
-    existing.funders = [ActivityFunder(ref=ref) for ref in refs]
-    session.flush()
+    for start in range(0, len(new_rows), BATCH):
+        rows = new_rows[start : start + BATCH]
+        ids = session.scalars(
+            sa.insert(AllyActivity).returning(AllyActivity.id, sort_by_parameter_order=True),
+            rows,
+        ).all()
+        funders = [
+            {"activity_id": activity_id, "ref": ref}
+            for activity_id, refs in zip(ids, new_refs[start : start + BATCH], strict=True)
+            for ref in refs
+        ]
+        if funders:
+            session.execute(sa.insert(ActivityFunder), funders)
 
 
 # --- a whole result -----------------------------------------------------------------------
@@ -368,6 +408,7 @@ def store(
     counts = counts or Counts()
     counts.skipped += len(result.skipped)
     filters = Filters.of(feed)
+    activities: list[FeedActivity] = []
     for record in result.records:
         if isinstance(record, FeedOffer):
             counts.seen.add(record.source_id)
@@ -379,9 +420,11 @@ def store(
             if filters.activity_passes(record) is not None:
                 counts.skipped += 1
                 continue
-            store_activity(session, record, counts)
+            activities.append(record)
         elif isinstance(record, FeedOrganisation):
             if record.source_id:
                 orgs.suggest(session, record.source_id[:120], record.name)
             counts.skipped += 1  # an organisation file names an organisation: no offer
+    if activities:
+        store_activities(session, activities, counts)
     return counts
