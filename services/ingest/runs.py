@@ -220,6 +220,13 @@ def _details(feed: Feed, settings: Settings, today: date):
     return details
 
 
+def _max_pages(feed: Feed) -> int:
+    try:
+        return max(1, int((feed.query or {}).get("max_pages", DEFAULT_MAX_PAGES)))
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_PAGES
+
+
 def _read_all(session: Session, feed: Feed, settings: Settings, today: date, counts: Counts):
     """Fetch every page and store it; returns (state, document)."""
     request = _request(feed, settings)
@@ -247,7 +254,7 @@ def _read_all(session: Session, feed: Feed, settings: Settings, today: date, cou
         total = result.total_available
         if total is None or read >= total or not result.records:
             request = None
-        elif page >= DEFAULT_MAX_PAGES:
+        elif page >= _max_pages(feed):
             complete, request = False, None
         else:
             request = _next_page(feed, request, page, read)
