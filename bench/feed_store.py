@@ -13,6 +13,7 @@ Usage: python bench/feed_store.py [--size-mb 50] [--database-url postgresql://..
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 import config as app_config  # noqa: E402
-from bench.feed_import import DEFAULT_DATA, _status_kib, build  # noqa: E402
+from bench.feed_import import DEFAULT_DATA, _status_kib  # noqa: E402
 from bench.rebuild_speed import scratch_database  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from services.ingest import runs  # noqa: E402
@@ -49,12 +50,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     args = parser.parse_args(argv)
+    resident = _status_kib("VmRSS")  # the interpreter and the service's modules (matcher too)
     admin, name, url = scratch_database(args.database_url)
     engine = make_engine(url)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "activities.xml"
-            count = build(path, args.data, args.size_mb)
+            # Built in a child process, so that this one's peak memory is the imports' own.
+            script = (
+                "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+                "from bench.feed_import import build; "
+                "print(build(Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])))"
+            )
+            built = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    script,
+                    str(ROOT),
+                    str(path),
+                    str(args.data),
+                    str(args.size_mb),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            count = int(built.stdout.strip())
             size = path.stat().st_size / 1024 / 1024
             print(f"file: {count} activities, {size:.1f} MiB")
             settings = app_config.Settings(instance_path=Path(tmp) / "instance", database_url=url)
@@ -64,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{label}: {seconds:.1f} s, {read / seconds:,.0f} activities/s · {summary}")
         with engine.connect() as conn:
             stored = conn.scalar(sa.text("SELECT count(*) FROM ally_activities"))
-        print(f"stored: {stored} activities; peak RSS {_status_kib('VmHWM') / 1024:.0f} MiB")
+        peak = _status_kib("VmHWM") / 1024
+        print(
+            f"stored: {stored} activities; peak RSS {peak:.0f} MiB "
+            f"({resident / 1024:.0f} MiB before the first import: interpreter and modules)"
+        )
     finally:
         engine.dispose()
         with admin.connect() as conn:

@@ -26,7 +26,7 @@ from models.enums import FeedKind, FeedRunState
 from services import clock, feeds, outbox, task_names
 from services.db import fetch as fetch_row
 from services.errors import Conflict
-from services.feeds import FeedOffer, ParseResult
+from services.feeds import FeedOffer, ParseResult, Skip, iati
 from services.feeds.errors import FeedError, FetchFailed
 from services.feeds.fetch import fetch
 from services.ingest.store import Counts, close_unlisted, store
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_PAGES = 20  # paged search APIs (EU F&T, Grants.gov): at most this many pages a run
 DEFAULT_GRANTS_DETAILS = "https://api.grants.gov/v1/api/fetchOpportunity"
 DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"  # the IATI Datastore's
+STREAM_BATCH = 1000  # IATI records stored at a time while the file streams
 
 
 @dataclass
@@ -99,6 +100,40 @@ def _fail(session: Session, run_id: int, message: str, counts: Counts) -> FeedRu
 # --- one file --------------------------------------------------------------------------------
 
 
+def _ingest(
+    session: Session,
+    kind: str,
+    source: Path | str,
+    today: date,
+    counts: Counts,
+    feed: Feed | None = None,
+    details=None,
+) -> tuple[ParseResult, int]:
+    """Parse `source` as `kind` and store it in the caller's transaction; return the result
+    (document and total; its records are not kept) and how many items it held.
+
+    IATI files are streamed and stored STREAM_BATCH records at a time, so memory stays flat
+    however large the file; a FeedError at its end (a truncated file) comes before the caller
+    commits, which then rolls every batch back.
+    """
+    if kind != FeedKind.IATI:
+        options = {"today": today} if kind == FeedKind.GRANTS_GOV else {}
+        result = feeds.parse(kind, source, **options)
+        store(session, kind, result, today, feed=feed, details=details, counts=counts)
+        return result, len(result.records) + len(result.skipped)
+    head = ParseResult(kind=kind, document="IATI XML")
+    batch = ParseResult(kind=kind, document=head.document)
+    read = 0
+    for item in iati.iter_records(source, document=head):
+        read += 1
+        (batch.skipped if isinstance(item, Skip) else batch.records).append(item)
+        if len(batch.records) >= STREAM_BATCH:
+            store(session, kind, batch, today, feed=feed, counts=counts)
+            batch = ParseResult(kind=kind, document=head.document)
+    store(session, kind, batch, today, feed=feed, counts=counts)
+    return head, read
+
+
 def import_file(
     session: Session, kind: str, path: str | Path, settings: Settings, today: date | None = None
 ) -> FeedRun:
@@ -114,12 +149,7 @@ def import_file(
     run_id = run.id
     counts = Counts()
     try:
-        result = (
-            feeds.parse(kind, path, today=today)
-            if kind == FeedKind.GRANTS_GOV
-            else (feeds.parse(kind, path))
-        )
-        store(session, kind, result, today, counts=counts)
+        result, _read = _ingest(session, kind, path, today, counts)
         run = _finish(session, run_id, FeedRunState.SUCCEEDED, counts, result.document)
         session.commit()
     except FeedError as exc:
@@ -192,12 +222,6 @@ def _download(feed: Feed, request: Request, settings: Settings, conditional: boo
     )
 
 
-def _parse(feed: Feed, path: Path, today: date) -> ParseResult:
-    if feed.kind == FeedKind.GRANTS_GOV:
-        return feeds.parse(feed.kind, path, today=today)
-    return feeds.parse(feed.kind, path)
-
-
 def _details(feed: Feed, settings: Settings, today: date):
     """Grants.gov search hits carry no text or eligibility: fetch each one's details."""
     if feed.kind != FeedKind.GRANTS_GOV:
@@ -239,20 +263,12 @@ def _read_all(session: Session, feed: Feed, settings: Settings, today: date, cou
                     return FeedRunState.NOT_MODIFIED, "not modified"
                 feed.etag, feed.last_modified = got.etag, got.last_modified
                 seen_first = True
-            result = _parse(feed, got.path, today)
+            details = _details(feed, settings, today)
+            result, held = _ingest(session, feed.kind, got.path, today, counts, feed, details)
         document = document or result.document
-        read += len(result.records) + len(result.skipped)
-        store(
-            session,
-            feed.kind,
-            result,
-            today,
-            feed=feed,
-            details=_details(feed, settings, today),
-            counts=counts,
-        )
+        read += held
         total = result.total_available
-        if total is None or read >= total or not result.records:
+        if total is None or read >= total or not held:
             request = None
         elif page >= _max_pages(feed):
             complete, request = False, None

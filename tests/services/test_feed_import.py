@@ -177,8 +177,10 @@ def test_confirmed_mappings_feed_allies_records_and_active_here(session, setting
 
 
 def test_a_truncated_file_fails_the_run_and_stores_nothing(
-    session, settings, shared_feeds, tmp_path
+    session, settings, shared_feeds, tmp_path, monkeypatch
 ):
+    # Small batches: several are stored before the cut is found, and all are rolled back.
+    monkeypatch.setattr(runs, "STREAM_BATCH", 10)
     whole = (shared_feeds / "iati/iaf_colombia.xml").read_bytes()
     broken = tmp_path / "cut.xml"
     broken.write_bytes(whole[: len(whole) // 2])
