@@ -87,7 +87,23 @@ class Offer(Scored, Timestamps, Base):
     # before_update hook below; never written by hand.
     search_text: Mapped[str] = mapped_column(sa.Text, default=_search_default, server_default="")
 
+    # False while a public submission claims an organisation that already existed: nobody has
+    # checked the sender speaks for it, so its partners do not see the offer until staff publish
+    # it (publishing confirms). True for everything else.
+    organization_confirmed: Mapped[bool] = mapped_column(
+        sa.Boolean, default=True, server_default=sa.true()
+    )
+
     organization: Mapped[Organization] = relationship(lazy="joined")
+
+    @classmethod
+    def visible_to(cls, organization_id: int):
+        """SQL: the offers an organisation's partners see (theirs, and confirmed as theirs)."""
+        return sa.and_(cls.organization_id == organization_id, cls.organization_confirmed)
+
+    def belongs_to(self, organization_id: int | None) -> bool:
+        """Whether an organisation's partners see this offer (the Python form of visible_to)."""
+        return self.organization_id == organization_id and self.organization_confirmed
 
     __table_args__ = (
         sa.CheckConstraint("amount_min IS NULL OR amount_min >= 0", name="amount_min_positive"),

@@ -18,6 +18,7 @@ from web import (
     digest,
     errors,
     i18n,
+    input_guard,
     nav,
     opportunities,
     pages,
@@ -79,6 +80,7 @@ def create_app(
             x_proto=settings.proxy_hops,
             x_host=settings.proxy_hops,
         )
+    input_guard.init_app(app)  # before any route is added: bounds `<int:...>`
     nav.init_app(app, [*opportunities.NAV, *staff.NAV, *digest.NAV, *searches.NAV])
     errors.register(app)
     for blueprint in (
