@@ -40,7 +40,10 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "worker_prefetch_multiplier": 1,
         "task_queues": tuple(Queue(name) for name in QUEUES),
         "task_default_queue": "scoring",
-        "task_routes": {"digest.*": {"queue": "email"}, "searches.*": {"queue": "email"}},
+        "task_routes": {
+            name: {"queue": "email"}
+            for name in ("digest.*", "searches.*", "notes.*", "reminders.*")
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_expires": 24 * 3600,

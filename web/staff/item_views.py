@@ -11,7 +11,7 @@ from services import audit, catalog, moderation, reviews
 from services.errors import DomainError, NotFound
 from web import form_errors
 from web.db import db_session
-from web.staff import common
+from web.staff import common, work_views
 from web.staff.blueprint import bp
 from web.staff.forms import ActionForm, DecisionForm, OfferEditForm, OfferRejectForm
 
@@ -48,6 +48,7 @@ def project(project_id: int):
         matches=matches,
         events=events,
         by_id={m.id: m for m in matches},
+        **work_views.context("project", item),
     )
 
 
