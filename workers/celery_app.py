@@ -70,8 +70,8 @@ def celery_settings(settings: app_config.Settings) -> dict:
 
 
 def beat_schedule(settings: app_config.Settings) -> dict:
-    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest and saved-search
-    emails, in agency time."""
+    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest, saved-search emails
+    and deadline reminders, in agency time."""
     return {
         "nightly-rebuild": {
             "task": task_names.NIGHTLY_REBUILD,
@@ -91,6 +91,10 @@ def beat_schedule(settings: app_config.Settings) -> dict:
         "saved-searches": {
             "task": task_names.SEARCH_SEND_DUE,
             "schedule": timedelta(seconds=settings.search_interval),
+        },
+        "deadline-reminders": {
+            "task": task_names.REMINDERS_SEND_DUE,
+            "schedule": crontab(hour=settings.reminder_hour, minute=30),
         },
     }
 
