@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models import Alliance, Match
+from models import Alliance, Match, User
 from services import audit, clock
 from services.db import fetch
 from services.errors import DomainError, Forbidden, NotFound
-from services.work import mine, notes, owners
+from services.work import calendars, mine, notes, owners
 from web.db import db_session
 from web.staff import common
 from web.staff.blueprint import bp
-from web.staff.forms import NoteForm, OwnerForm
+from web.staff.forms import ActionForm, NoteForm, OwnerForm
 
 PAGES = {"project": "staff.project", "match": "staff.match", "alliance": "staff.alliance"}
 
@@ -128,6 +128,26 @@ def match(match_id: int):
 def mine_page():
     today = common.today()
     work = mine.of(db_session(), current_user.id, today)
+    token = calendars.token_for(common.settings().secret_key, current_user)
+    calendar_url = url_for("calendars.feed", token=token, _external=True) if token else None
     return render_template(
-        "staff/mine.html", work=work, today=today, return_to=request.full_path.rstrip("?")
+        "staff/mine.html",
+        work=work,
+        today=today,
+        calendar_url=calendar_url,
+        action_form=ActionForm(),
     )
+
+
+@bp.post("/mine/calendar/<any(renew, revoke):action>")
+def calendar_link(action: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    user = db_session().get(User, current_user.id)
+    if action == "renew":
+        calendars.renew(db_session(), user)
+        flash(_("Your calendar has a new address; the previous one no longer works."), "success")
+    else:
+        calendars.revoke(db_session(), user)
+        flash(_("Your calendar address was turned off."), "success")
+    return redirect(url_for("staff.mine_page") + "#calendar")
