@@ -244,8 +244,8 @@ def test_my_work_is_in_the_reader_language(client, session, luis):
     assert "Mi trabajo" in html and "No tiene proyectos a su cargo." in html
 
 
-def test_the_match_page_and_work_links_open(signed_in, session):
-    from services.work import links
+def test_the_match_page_and_work_links_open(signed_in, session, ana):
+    from services.work import links, owners
 
     match = factories.match(session, factories.project(session), factories.offer(session))
     alliance = Alliance(match_id=match.id, started_on=date.today(), currency="USD")
@@ -260,3 +260,6 @@ def test_the_match_page_and_work_links_open(signed_in, session):
         answer = signed_in.get(path.format(item_id=item_id))
         assert answer.status_code == 200, path
     assert signed_in.get("/staff/matches/99999").status_code == 404
+    owners.assign(session, "match", match.id, ana.id, ana.id)
+    html = signed_in.get(f"/staff/matches/{match.id}").get_data(as_text=True)
+    assert "Owner changed" in html and "Owner: Ana Gómez" in html  # the history names her

@@ -10,8 +10,10 @@ from flask import g
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from markupsafe import Markup, escape
 
+from models import User
 from services import reviews
 from web import vocabulary
+from web.db import db_session
 from web.vocabulary import translate as _
 
 
@@ -115,8 +117,15 @@ def note_html(body: str) -> Markup:
     return Markup("").join(parts)
 
 
+def person_name(user_id) -> str:
+    """A staff member's name (or email) by id, for audit values such as owners."""
+    person = db_session().get(User, user_id) if isinstance(user_id, int) else None
+    return (person.name or person.email) if person is not None else f"#{user_id}"
+
+
 HELPERS = {
     "note_html": note_html,
+    "person_name": person_name,
     "reject_options": reject_options,
     "_": _,
     "score": score,
