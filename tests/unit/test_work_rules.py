@@ -27,3 +27,15 @@ def test_reminder_days_are_read_from_the_environment():
 def test_mention_handles_are_the_local_part_of_an_email_without_trailing_punctuation():
     text = "Hi @Ana.Gomez, ask @luis. Not ana@agency.gov.co nor @@x; (@carla-m)."
     assert notes.handles_in(text) == {"ana.gomez", "luis", "carla-m"}
+
+
+def test_reminders_run_daily_from_beat_at_the_configured_hour():
+    from celery.schedules import crontab
+
+    from services import task_names
+    from workers.celery_app import beat_schedule
+
+    settings = app_config.from_env({"COOPMATCH_REMINDER_HOUR": "9"})
+    entry = beat_schedule(settings)["deadline-reminders"]
+    assert entry["task"] == task_names.REMINDERS_SEND_DUE
+    assert entry["schedule"] == crontab(hour=9, minute=30)

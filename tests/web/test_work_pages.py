@@ -52,7 +52,9 @@ def test_assigning_an_owner_on_the_project_page_is_audited(signed_in, session, a
     assert answer.status_code == 302 and answer.headers["Location"].endswith(page)
     session.refresh(project)
     assert project.owner_id == luis.id
-    assert "Followed by Luis Pérez" in signed_in.get(page).get_data(as_text=True)
+    html = signed_in.get(page).get_data(as_text=True)
+    assert "Followed by Luis Pérez" in html
+    assert "Owner changed" in html and "Owner: Luis Pérez" in html  # the project's history
     event = session.scalars(
         sa.select(AuditEvent).where(
             AuditEvent.entity_type == "project", AuditEvent.entity_id == project.id

@@ -48,6 +48,7 @@ def project(project_id: int):
         matches=matches,
         events=events,
         by_id={m.id: m for m in matches},
+        project_events=audit.trail(db_session(), "project", [item.id], limit=50),
         **work_views.context("project", item),
     )
 
