@@ -143,6 +143,8 @@ def test_notes_are_escaped_linked_and_mention_a_colleague_once(
     note = session.scalars(sa.select(Note)).one()
     assert answer.headers["Location"].endswith(f"{page}#note-{note.id}")
     html = signed_in.get(page).get_data(as_text=True)
+    assert "Mentioned by email: Luis Pérez." in html
+    assert "Colleagues: @luis" in html and "@ana.gomez," not in html  # not herself
     assert "&lt;b&gt;this&lt;/b&gt;" in html and "<b>this</b>" not in html
     assert (
         '<a href="https://example.org/call?id=1&amp;x=2" rel="nofollow noopener noreferrer">'

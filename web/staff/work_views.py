@@ -30,6 +30,7 @@ def context(kind: str, item) -> dict:
     owner_form = OwnerForm(data={"owner_id": item.owner_id or 0})
     owner_form.owner_id.choices = owner_choices(people)
     return {
+        "handles": [notes.handle_of(p) for p in people if p.id != current_user.id],
         "work_kind": kind,
         "work_item": item,
         "owner_form": owner_form,
@@ -80,7 +81,16 @@ def add_note(kind: str, item_id: int):
     except DomainError:
         flash(_("Write the note (at most 5,000 characters)."), "error")
         return redirect(_page_of(kind, item_id) + "#notes")
+    _flash_mentioned(note)
     return redirect(_page_of(kind, item_id) + f"#note-{note.id}")
+
+
+def _flash_mentioned(note) -> None:
+    """Tell the author whom the note's mentions reach, so a mistyped handle shows."""
+    people = notes.mentioned(db_session(), note.body, note.author_id)
+    if people:
+        names = ", ".join(p.name or p.email for p in people)
+        flash(_("Mentioned by email: %(names)s.", names=names), "success")
 
 
 @bp.post("/notes/<int:note_id>/edit")
@@ -103,6 +113,8 @@ def edit_note(note_id: int):
             _("The note was not changed: notes can be edited by their author for 15 minutes."),
             "error",
         )
+    else:
+        _flash_mentioned(note)
     return redirect(page + f"#note-{note_id}")
 
 
