@@ -10,18 +10,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from models import Alliance, Match, Offer, Project
-from models.enums import AllianceStage, MatchStatus, ProjectStatus
+from models.enums import AllianceStage, MatchStatus, OfferStatus, ProjectStatus
 
 FOLLOWED = (MatchStatus.SHORTLISTED, MatchStatus.ACCEPTED)
 # An alliance past negotiation has its agreement: its offer's deadline no longer matters.
 OPEN_STAGES = (AllianceStage.NEGOTIATING,)
 OVER = (AllianceStage.CLOSED, AllianceStage.DROPPED)
 ALLIANCE_DATES = ("started_on", "formalised_on", "ended_on")
+GONE = (OfferStatus.WITHDRAWN, OfferStatus.REJECTED)  # offers whose deadline means nothing now
 
 
 def deadline_matches(session: Session, owner_id: int | None = None) -> sa.Select:
     """Matches whose offer deadline is worth a reminder: shortlisted or accepted, the offer
-    has a deadline, and no alliance or one still negotiating; owned (by `owner_id` if given)."""
+    has a deadline and was not withdrawn or rejected, and no alliance or one still
+    negotiating; owned (by `owner_id` if given)."""
     query = (
         sa.select(Match)
         .join(Offer, Offer.id == Match.offer_id)
@@ -30,6 +32,7 @@ def deadline_matches(session: Session, owner_id: int | None = None) -> sa.Select
             Match.status.in_(FOLLOWED),
             Match.owner_id.is_not(None),
             Offer.deadline.is_not(None),
+            Offer.status.not_in(GONE),
             sa.or_(Alliance.id.is_(None), Alliance.stage.in_(OPEN_STAGES)),
         )
         .options(selectinload(Match.project), selectinload(Match.offer))

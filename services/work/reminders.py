@@ -2,7 +2,8 @@
 before its offer closes (COOPMATCH_REMINDER_DAYS, default 14 and 3), while its alliance has
 not passed negotiation; exactly once per (match, threshold).
 
-A daily run (the beat task) reserves, for each such match whose deadline is within the largest
+A daily run (the beat task) reserves, for each such match whose offer is published and whose
+deadline is within the largest
 threshold, a row for the smallest threshold the days left fit in (a match first followed 2
 days before its deadline gets the 3-day reminder only). Rows live in `deadline_reminders`
 (UNIQUE (match, threshold)) and go through the digest's machinery (services.digest.sending):
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import DeadlineReminder, Match, Offer, User
+from models.enums import OfferStatus
 from services import clock, locks
 from services.db import committing
 from services.digest import sending
@@ -115,7 +117,9 @@ def send_due(session: Session, settings: Settings, now: datetime | None = None) 
 
 def still_due(session: Session, match: Match, period: str, today: date) -> bool:
     """Whether the reminder is still wanted: followed, owned, not closed, within its days."""
-    query = mine.deadline_matches(session).where(Match.id == match.id)
+    query = mine.deadline_matches(session).where(
+        Match.id == match.id, Offer.status == OfferStatus.PUBLISHED
+    )
     if session.scalar(query) is None or match.owner is None or not match.owner.active:
         return False
     days_left = (match.offer.deadline - today).days

@@ -33,10 +33,13 @@ def owners(session):
     return ana, luis
 
 
-def _followed(session, owner, days: int, status="shortlisted", today=None, **offer):
-    today = today or clock.agency_today("America/Bogota")
+def _followed(session, owner, days: int, status="shortlisted", status_of_offer="published"):
+    today = clock.agency_today("America/Bogota")
     project = f.project(session, title=f"Proyecto a {days} días")
-    item = f.offer(session, deadline=today + timedelta(days=days), title=f"Call in {days}", **offer)
+    item = f.offer(
+        session, deadline=today + timedelta(days=days), title=f"Call in {days}",
+        status=status_of_offer,
+    )  # fmt: skip
     return f.match(session, project, item, status=status, owner_id=owner.id)
 
 
@@ -50,6 +53,7 @@ def test_reminders_go_to_the_owner_once_per_threshold_in_their_language(
     in_2 = _followed(session, ana, 2)  # first followed late: only the 3-day reminder
     far = _followed(session, ana, 20)  # too far away yet
     _followed(session, ana, 5, status="proposed")  # nobody decided to follow it
+    _followed(session, ana, 4, status="shortlisted", status_of_offer="withdrawn")
     negotiated = _followed(session, ana, 3, status="accepted")
     session.add(
         Alliance(

@@ -71,6 +71,10 @@ def test_a_calendar_holds_my_deadlines_and_alliance_dates_as_all_day_events(
         session, project, factories.offer(session, deadline=today + timedelta(days=4)),
         status="proposed", owner_id=ana.id,
     )  # fmt: skip
+    withdrawn = factories.match(
+        session, project, factories.offer(session, status="withdrawn", deadline=today),
+        status="shortlisted", owner_id=ana.id,
+    )  # fmt: skip
     accepted = factories.match(
         session, factories.project(session), factories.offer(session), status="accepted"
     )
@@ -96,7 +100,8 @@ def test_a_calendar_holds_my_deadlines_and_alliance_dates_as_all_day_events(
     assert deadline.decoded("DTEND") == offer.deadline + timedelta(days=1)
     assert str(deadline["SUMMARY"]) == f"Deadline: {offer.title}"  # commas, semicolons kept
     assert str(deadline["URL"]).endswith(f"/staff/matches/{followed.id}")
-    assert f"match-{other.id}-deadline" not in str(calendar.to_ical())
+    assert f"match-{other.id}-deadline" not in str(calendar.to_ical())  # not followed
+    assert f"match-{withdrawn.id}-deadline" not in str(calendar.to_ical())  # offer withdrawn
 
     # A moved deadline updates the same event.
     offer.deadline = today + timedelta(days=12)
