@@ -45,19 +45,30 @@ def threshold_for(days_left: int, thresholds: tuple[int, ...]) -> int | None:
     return min(fitting) if fitting else None
 
 
-def _due_matches(session: Session, today: date, thresholds: tuple[int, ...]) -> list[Match]:
+def _due(session: Session, today: date, thresholds: tuple[int, ...]) -> list[tuple[int, date]]:
+    """(match id, deadline) of every match a reminder may be due for, owned by active staff."""
     horizon = today + timedelta(days=max(thresholds))
-    query = mine.deadline_matches(session).where(Offer.deadline >= today, Offer.deadline <= horizon)
-    return list(session.scalars(query.join(User, User.id == Match.owner_id).where(User.active)))
+    query = (
+        mine.deadline_matches(session)
+        .where(
+            Offer.deadline >= today,
+            Offer.deadline <= horizon,
+            Offer.status == OfferStatus.PUBLISHED,
+        )
+        .join(User, User.id == Match.owner_id)
+        .where(User.active)
+        .with_only_columns(Match.id, Offer.deadline)
+    )
+    return [tuple(row) for row in session.execute(query)]
 
 
 def _reserve(session: Session, settings: Settings, now: datetime, today: date) -> int:
     thresholds = settings.reminder_days
-    wanted = {}
-    for match in _due_matches(session, today, thresholds):
-        days = threshold_for((match.offer.deadline - today).days, thresholds)
+    wanted = set()
+    for match_id, deadline in _due(session, today, thresholds):
+        days = threshold_for((deadline - today).days, thresholds)
         if days is not None:
-            wanted[(match.id, period_of(days))] = match
+            wanted.add((match_id, period_of(days)))
     if not wanted:
         return 0
     done = set(
@@ -76,7 +87,7 @@ def _reserve(session: Session, settings: Settings, now: datetime, today: date) -
             "match_count": 1,
             "items": [match_id],
         }
-        for (match_id, period) in wanted
+        for (match_id, period) in sorted(wanted)
         if (match_id, period) not in done
     ]
     return sending.reserve(session, LEDGER, rows)
