@@ -13,6 +13,7 @@ from services.runtime import Runtime
 from web import (
     api,
     auth_views,
+    calendars,
     cli,
     db,
     digest,
@@ -91,6 +92,7 @@ def create_app(
         public.bp,
         opportunities.bp,
         searches.bp,
+        calendars.bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -40,7 +40,10 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "worker_prefetch_multiplier": 1,
         "task_queues": tuple(Queue(name) for name in QUEUES),
         "task_default_queue": "scoring",
-        "task_routes": {"digest.*": {"queue": "email"}, "searches.*": {"queue": "email"}},
+        "task_routes": {
+            name: {"queue": "email"}
+            for name in ("digest.*", "searches.*", "notes.*", "reminders.*")
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_expires": 24 * 3600,
@@ -67,8 +70,8 @@ def celery_settings(settings: app_config.Settings) -> dict:
 
 
 def beat_schedule(settings: app_config.Settings) -> dict:
-    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest and saved-search
-    emails, in agency time."""
+    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest, saved-search emails
+    and deadline reminders, in agency time."""
     return {
         "nightly-rebuild": {
             "task": task_names.NIGHTLY_REBUILD,
@@ -88,6 +91,10 @@ def beat_schedule(settings: app_config.Settings) -> dict:
         "saved-searches": {
             "task": task_names.SEARCH_SEND_DUE,
             "schedule": timedelta(seconds=settings.search_interval),
+        },
+        "deadline-reminders": {
+            "task": task_names.REMINDERS_SEND_DUE,
+            "schedule": crontab(hour=settings.reminder_hour, minute=30),
         },
     }
 

@@ -12,7 +12,7 @@ from services import audit, catalog, jsonable, moderation, reviews
 from services.errors import DomainError, NotFound
 from web import form_errors, schemas
 from web.db import db_session
-from web.staff import common
+from web.staff import common, work_views
 from web.staff.blueprint import bp
 from web.staff.forms import ActionForm, DecisionForm, OfferEditForm, OfferRejectForm
 
@@ -49,6 +49,8 @@ def project(project_id: int):
         matches=matches,
         events=events,
         by_id={m.id: m for m in matches},
+        project_events=audit.trail(db_session(), "project", [item.id], limit=50),
+        **work_views.context("project", item),
     )
 
 
