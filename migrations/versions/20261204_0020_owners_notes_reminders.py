@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261204_0020"
-down_revision = "0017a"
+down_revision = "0017b"
 branch_labels = None
 depends_on = None
 
