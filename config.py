@@ -25,6 +25,7 @@ DEFAULT_PER_PAGE = 20
 DEFAULT_MAX_PER_PAGE = 100
 DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 DEFAULT_USD_RATES = {"USD": 1.0, "EUR": 1.08, "COP": 0.00025}
+DEFAULT_REMINDER_DAYS = (14, 3)
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 FEED_KEY_PREFIX = "COOPMATCH_FEED_KEY_"
@@ -38,6 +39,19 @@ def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _days(value: str | None) -> tuple[int, ...]:
+    """Parse `14,3` into days before a deadline, largest first."""
+    if value is None or not value.strip():
+        return DEFAULT_REMINDER_DAYS
+    try:
+        days = {int(part) for part in value.split(",") if part.strip()}
+    except ValueError as exc:
+        raise ConfigError(f"cannot read {value!r}: expected days like 14,3") from exc
+    if not days or min(days) < 0 or max(days) > 365:
+        raise ConfigError(f"cannot read {value!r}: give days between 0 and 365, like 14,3")
+    return tuple(sorted(days, reverse=True))
 
 
 def _float_map(value: str | None) -> dict[str, float]:
@@ -78,6 +92,8 @@ class Settings:
     digest_max_items: int = 20
     digest_retry_delay: int = 60  # seconds before a failed digest is retried; doubles each time
     search_interval: int = 300  # seconds between runs of saved-search emails ("immediate")
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS  # days before a deadline, to remind
+    reminder_hour: int = 7  # local hour of the daily reminder run
     mail_server: str | None = None
     mail_port: int = 587
     mail_starttls: bool = True
@@ -215,6 +231,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
                 env.get("COOPMATCH_DIGEST_RETRY_DELAY", Settings.digest_retry_delay)
             ),
             search_interval=int(env.get("COOPMATCH_SEARCH_INTERVAL", Settings.search_interval)),
+            reminder_days=_days(env.get("COOPMATCH_REMINDER_DAYS")),
+            reminder_hour=int(env.get("COOPMATCH_REMINDER_HOUR", Settings.reminder_hour)),
             mail_server=env.get("COOPMATCH_MAIL_SERVER") or None,
             mail_port=int(env.get("COOPMATCH_MAIL_PORT", 587)),
             mail_starttls=_bool(env.get("COOPMATCH_MAIL_STARTTLS"), True),

@@ -11,6 +11,7 @@ from models.organizations import Organization
 from models.projects import Project
 from models.searches import SavedSearch, SavedSearchSend
 from models.users import ApiToken, User
+from models.work import DeadlineReminder, Note, NoteMention
 
 __all__ = [
     "ActivityFunder",
@@ -32,6 +33,9 @@ __all__ = [
     "SavedSearchSend",
     "User",
     "AuditEvent",
+    "DeadlineReminder",
+    "Note",
+    "NoteMention",
     "DigestMatchMark",
     "DigestSend",
     "Subscription",

@@ -100,7 +100,23 @@ class Offer(Scored, Timestamps, Base):
         sa.ForeignKey("offers.id", ondelete="SET NULL"), index=True
     )
 
+    # False while a public submission claims an organisation that already existed: nobody has
+    # checked the sender speaks for it, so its partners do not see the offer until staff publish
+    # it (publishing confirms). True for everything else.
+    organization_confirmed: Mapped[bool] = mapped_column(
+        sa.Boolean, default=True, server_default=sa.true()
+    )
+
     organization: Mapped[Organization] = relationship(lazy="joined")
+
+    @classmethod
+    def visible_to(cls, organization_id: int):
+        """SQL: the offers an organisation's partners see (theirs, and confirmed as theirs)."""
+        return sa.and_(cls.organization_id == organization_id, cls.organization_confirmed)
+
+    def belongs_to(self, organization_id: int | None) -> bool:
+        """Whether an organisation's partners see this offer (the Python form of visible_to)."""
+        return self.organization_id == organization_id and self.organization_confirmed
 
     __table_args__ = (
         sa.UniqueConstraint("source", "source_id"),

@@ -42,8 +42,10 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "task_queues": tuple(Queue(name) for name in QUEUES),
         "task_default_queue": "scoring",
         "task_routes": {
-            "digest.*": {"queue": "email"},
-            "searches.*": {"queue": "email"},
+            **{
+                name: {"queue": "email"}
+                for name in ("digest.*", "searches.*", "notes.*", "reminders.*")
+            },
             "feeds.*": {"queue": "feeds"},
         },
         "task_serializer": "json",
@@ -72,8 +74,8 @@ def celery_settings(settings: app_config.Settings) -> dict:
 
 
 def beat_schedule(settings: app_config.Settings) -> dict:
-    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest, saved-search
-    emails and the feeds due, in agency time."""
+    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest, saved-search emails,
+    deadline reminders and the feeds due, in agency time."""
     return {
         "nightly-rebuild": {
             "task": task_names.NIGHTLY_REBUILD,
@@ -93,6 +95,10 @@ def beat_schedule(settings: app_config.Settings) -> dict:
         "saved-searches": {
             "task": task_names.SEARCH_SEND_DUE,
             "schedule": timedelta(seconds=settings.search_interval),
+        },
+        "deadline-reminders": {
+            "task": task_names.REMINDERS_SEND_DUE,
+            "schedule": crontab(hour=settings.reminder_hour, minute=30),
         },
         "feeds": {"task": task_names.FEEDS_RUN_DUE, "schedule": FEEDS_CHECK_EVERY},
     }

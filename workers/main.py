@@ -19,6 +19,7 @@ from workers import (  # noqa: F401  (registers tasks)
     feed_tasks,
     scoring_tasks,
     search_tasks,
+    work_tasks,
 )
 from workers.celery_app import (
     BrokerSender,

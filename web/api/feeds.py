@@ -13,7 +13,9 @@ from services.ingest import activities, admin, orgs, runs
 from web.api.auth import require_staff
 from web.api.blueprint import bp
 from web.api.catalog import json_body
+from web.api.matching import _doc_errors
 from web.db import db_session, runtime
+from web.schemas import UtcDateTime
 
 
 class FeedIn(Schema):
@@ -59,14 +61,14 @@ class FeedRunOut(Schema):
     skipped = fields.Integer()
     failed = fields.Integer()
     first_error = fields.String(allow_none=True)
-    started_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
+    started_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
     duration_ms = fields.Integer(allow_none=True)
 
 
 class FeedOut(FeedIn):
     id = fields.Integer()
-    next_run_at = fields.DateTime(allow_none=True)
+    next_run_at = UtcDateTime(allow_none=True)
     running = fields.Method("_running")
     # Filled by the views (each feed's newest run), not read from the feed.
     last_run = fields.Nested(FeedRunOut, allow_none=True, dump_only=True)
@@ -195,7 +197,6 @@ def active_here(organization_id: int):
     return {"country": country, "items": ActiveHereOut(many=True).dump(found)}
 
 
-_ERR = {"$ref": "#/components/responses/Error"}
 _ID = [{"in": "path", "name": "feed_id", "required": True, "schema": {"type": "integer"}}]
 
 
@@ -217,17 +218,15 @@ OPENAPI_PATHS = {
         "get": {
             "tags": ["feeds"],
             "summary": "Configured feeds with their last run",
-            "responses": {"200": {"description": "Feeds"}, "401": _ERR, "403": _ERR},
+            "responses": {"200": {"description": "Feeds"}, **_doc_errors(403)},
         },
         "post": {
             "tags": ["feeds"],
             "summary": "Configure a feed (administrators)",
-            "requestBody": _json("FeedIn"),
+            "requestBody": {"required": True, **_json("FeedIn")},
             "responses": {
                 "201": {"description": "The feed", **_json("FeedOut")},
-                "401": _ERR,
-                "403": _ERR,
-                "422": _ERR,
+                **_doc_errors(403),
             },
         },
     },
@@ -238,29 +237,24 @@ OPENAPI_PATHS = {
             "parameters": _ID,
             "responses": {
                 "200": {"description": "The feed", **_json("FeedOut")},
-                "401": _ERR,
-                "403": _ERR,
-                "404": _ERR,
+                **_doc_errors(403, 404),
             },
         },
         "patch": {
             "tags": ["feeds"],
             "summary": "Change a feed (administrators)",
             "parameters": _ID,
-            "requestBody": _json("FeedIn"),
+            "requestBody": {"required": True, **_json("FeedIn")},
             "responses": {
                 "200": {"description": "The feed", **_json("FeedOut")},
-                "401": _ERR,
-                "403": _ERR,
-                "404": _ERR,
-                "422": _ERR,
+                **_doc_errors(403, 404),
             },
         },
         "delete": {
             "tags": ["feeds"],
             "summary": "Remove a feed and its runs; its offers stay (administrators)",
             "parameters": _ID,
-            "responses": {"204": {"description": "Removed"}, "401": _ERR, "403": _ERR, "404": _ERR},
+            "responses": {"204": {"description": "Removed"}, **_doc_errors(403, 404)},
         },
     },
     "/feeds/{feed_id}/runs": {
@@ -269,7 +263,7 @@ OPENAPI_PATHS = {
             "summary": "A feed's runs, newest first: new, updated, unchanged, closed, skipped, "
             "failed, duration and first error",
             "parameters": _ID,
-            "responses": {"200": {"description": "Runs"}, "401": _ERR, "403": _ERR, "404": _ERR},
+            "responses": {"200": {"description": "Runs"}, **_doc_errors(403, 404)},
         }
     },
     "/feeds/{feed_id}/run": {
@@ -277,7 +271,7 @@ OPENAPI_PATHS = {
             "tags": ["feeds"],
             "summary": "Run a feed now (a worker task)",
             "parameters": _ID,
-            "responses": {"202": {"description": "Queued"}, "401": _ERR, "403": _ERR, "404": _ERR},
+            "responses": {"202": {"description": "Queued"}, **_doc_errors(403, 404)},
         }
     },
     "/feeds/mappings": {
@@ -292,12 +286,7 @@ OPENAPI_PATHS = {
                     "schema": {"type": "string", "enum": [s.value for s in MappingState]},
                 }
             ],
-            "responses": {
-                "200": {"description": "Mappings"},
-                "401": _ERR,
-                "403": _ERR,
-                "422": _ERR,
-            },
+            "responses": {"200": {"description": "Mappings"}, **_doc_errors(403)},
         }
     },
     "/feeds/mappings/{mapping_id}": {
@@ -312,13 +301,10 @@ OPENAPI_PATHS = {
                     "schema": {"type": "integer"},
                 }
             ],
-            "requestBody": _json("MappingDecisionIn"),
+            "requestBody": {"required": True, **_json("MappingDecisionIn")},
             "responses": {
                 "200": {"description": "The mapping", **_json("MappingOut")},
-                "401": _ERR,
-                "403": _ERR,
-                "404": _ERR,
-                "422": _ERR,
+                **_doc_errors(403, 404),
             },
         }
     },
@@ -334,12 +320,7 @@ OPENAPI_PATHS = {
                     "schema": {"type": "integer"},
                 }
             ],
-            "responses": {
-                "200": {"description": "Activities"},
-                "401": _ERR,
-                "403": _ERR,
-                "404": _ERR,
-            },
+            "responses": {"200": {"description": "Activities"}, **_doc_errors(403, 404)},
         }
     },
 }

@@ -15,12 +15,14 @@ from web.staff import (  # noqa: F401  (routes register on import)
     job_views,
     queue_views,
     user_views,
+    work_views,
 )
 from web.staff.blueprint import bp
 
 __all__ = ["NAV", "bp"]
 
 NAV = (
+    NavItem("staff.mine_page", _l("My work"), order=5),
     NavItem("staff.queue", _l("Review queue"), order=10),
     NavItem("staff.moderation", _l("Moderation"), order=20),
     NavItem("staff.alliances", _l("Alliances"), order=30),
