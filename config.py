@@ -28,6 +28,7 @@ DEFAULT_USD_RATES = {"USD": 1.0, "EUR": 1.08, "COP": 0.00025}
 DEFAULT_REMINDER_DAYS = (14, 3)
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+FEED_KEY_PREFIX = "COOPMATCH_FEED_KEY_"
 
 
 class ConfigError(Exception):
@@ -110,6 +111,15 @@ class Settings:
     login_limit_ip: str = "20 per minute;200 per day"
     login_limit_account: str = "5 per 15 minutes"  # failures per (address, account)
     login_limit_account_total: str = "100 per hour"  # failures per account from anywhere
+    # The agency as IATI names it (export-iati's reporting organisation) and its country
+    # (where an ally's activities are "active here").
+    iati_org_id: str = "XX-COOPMATCH"
+    agency_name: str = "CoopMatch cooperation agency"
+    agency_country: str = "CO"
+    # Feeds' API keys: every COOPMATCH_FEED_KEY_* variable; a feed names the one it uses.
+    feed_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    feed_backoff: float = 2.0  # seconds before a feed's first retry; doubles each retry
+    feed_lease_minutes: int = 60  # a run holding a feed longer than this is taken over
 
     @property
     def production(self) -> bool:
@@ -250,6 +260,14 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             login_limit_account_total=env.get(
                 "COOPMATCH_LOGIN_LIMIT_ACCOUNT_TOTAL", Settings.login_limit_account_total
             ),
+            iati_org_id=env.get("COOPMATCH_IATI_ORG_ID", Settings.iati_org_id),
+            agency_name=env.get("COOPMATCH_AGENCY_NAME", Settings.agency_name),
+            agency_country=env.get("COOPMATCH_AGENCY_COUNTRY", Settings.agency_country).upper(),
+            feed_backoff=float(env.get("COOPMATCH_FEED_BACKOFF", Settings.feed_backoff)),
+            feed_lease_minutes=int(
+                env.get("COOPMATCH_FEED_LEASE_MINUTES", Settings.feed_lease_minutes)
+            ),
+            feed_keys={k: v for k, v in env.items() if k.startswith(FEED_KEY_PREFIX) and v},
         )
     except ValueError as exc:
         raise ConfigError(f"a numeric setting cannot be read: {exc}") from exc

@@ -146,6 +146,7 @@ class OfferIn(_Strict):
     deadline = fields.Date(allow_none=True)
     language = fields.String(required=True, validate=validate.OneOf(OFFER_LANGUAGES))
     status = fields.String(validate=validate.OneOf(_values(OfferStatus)))
+    # Every source, so that an export (feed offers included) imports back without loss.
     source = fields.String(validate=validate.OneOf(_values(OfferSource)))
     contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     contact_private = fields.Boolean(
@@ -246,6 +247,11 @@ class OfferOut(_ItemOut):
     opens_on = fields.Date(allow_none=True)
     deadline = fields.Date(allow_none=True)
     source = fields.String()
+    source_id = fields.String(allow_none=True)
+    link = fields.String(allow_none=True)
+    feed_id = fields.Integer(allow_none=True)
+    closed_reason = fields.String(allow_none=True)
+    duplicate_of_id = fields.Integer(allow_none=True)
     links = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

@@ -23,8 +23,9 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("scoring", "email")
+QUEUES = ("scoring", "email", "feeds")
 SWEEP_EVERY = timedelta(seconds=60)
+FEEDS_CHECK_EVERY = timedelta(seconds=60)  # how often beat looks for feeds whose time has come
 RETRY_BACKOFF_MAX = 600
 
 
@@ -41,8 +42,11 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "task_queues": tuple(Queue(name) for name in QUEUES),
         "task_default_queue": "scoring",
         "task_routes": {
-            name: {"queue": "email"}
-            for name in ("digest.*", "searches.*", "notes.*", "reminders.*")
+            **{
+                name: {"queue": "email"}
+                for name in ("digest.*", "searches.*", "notes.*", "reminders.*")
+            },
+            "feeds.*": {"queue": "feeds"},
         },
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -70,8 +74,8 @@ def celery_settings(settings: app_config.Settings) -> dict:
 
 
 def beat_schedule(settings: app_config.Settings) -> dict:
-    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest, saved-search emails
-    and deadline reminders, in agency time."""
+    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest, saved-search emails,
+    deadline reminders and the feeds due, in agency time."""
     return {
         "nightly-rebuild": {
             "task": task_names.NIGHTLY_REBUILD,
@@ -96,6 +100,7 @@ def beat_schedule(settings: app_config.Settings) -> dict:
             "task": task_names.REMINDERS_SEND_DUE,
             "schedule": crontab(hour=settings.reminder_hour, minute=30),
         },
+        "feeds": {"task": task_names.FEEDS_RUN_DUE, "schedule": FEEDS_CHECK_EVERY},
     }
 
 

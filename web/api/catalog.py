@@ -168,6 +168,8 @@ def _register(resource: Resource) -> None:
         if not user.is_staff:
             payload.setdefault("organization_id", user.organization_id)
         data = _partner_fields(user, resource.schema_in().load(payload))
+        if resource.model is Offer and user.is_staff:
+            data.setdefault("source", OfferSource.MANUAL)
         obj = catalog.create(db_session(), resource.model, data)
         location = url_for(f"api.get_{resource.name}", item_id=obj.id)
         body = out_one.dump(obj)

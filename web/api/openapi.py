@@ -7,7 +7,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 
 from web import schemas
-from web.api import work
+from web.api import feeds, work
 from web.api.blueprint import bp
 from web.api.catalog import RESOURCES
 from web.api.matching import OPENAPI_PATHS
@@ -47,9 +47,10 @@ def build_spec() -> APISpec:
     )
     for resource in RESOURCES:
         _add_resource(spec, resource)
-    for name, schema in work.OPENAPI_SCHEMAS.items():
-        spec.components.schema(name, schema=schema)
-    for path, operations in {**OPENAPI_PATHS, **work.OPENAPI_PATHS}.items():
+    for component_schemas in (work.OPENAPI_SCHEMAS, feeds.OPENAPI_SCHEMAS):
+        for name, schema in component_schemas.items():
+            spec.components.schema(name, schema=schema)
+    for path, operations in {**OPENAPI_PATHS, **work.OPENAPI_PATHS, **feeds.OPENAPI_PATHS}.items():
         spec.path(path=path, operations=operations)
     spec.options["security"] = [{"bearer": []}]
     return spec

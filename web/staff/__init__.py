@@ -10,6 +10,7 @@ from web.nav import NavItem
 from web.staff import (  # noqa: F401  (routes register on import)
     alliance_views,
     dashboard_views,
+    feed_views,
     item_views,
     job_views,
     queue_views,
@@ -26,6 +27,7 @@ NAV = (
     NavItem("staff.moderation", _l("Moderation"), order=20),
     NavItem("staff.alliances", _l("Alliances"), order=30),
     NavItem("staff.dashboard", _l("Dashboard"), order=40),
+    NavItem("staff.feeds", _l("Feeds"), order=70),
     NavItem("staff.jobs", _l("Jobs"), order=80),
     NavItem("staff.users", _l("Users"), roles=("admin",), order=90),
 )
