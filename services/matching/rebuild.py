@@ -14,7 +14,7 @@ from models.enums import JobStatus, MatchStatus, ScoringState
 from services import clock, jobs, locks, outbox, task_names
 from services.db import committing
 from services.errors import Conflict
-from services.matching.index_cache import IndexCache
+from services.matching.index_cache import IndexCache, fit_version
 from services.matching.items import open_projects, project_item
 from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
 
@@ -85,7 +85,7 @@ def run_rebuild(
 
 
 def _rebuild_chunks(session: Session, settings: Settings, job: Job, indexes: IndexCache) -> None:
-    index = indexes.current(session, settings, force=True)
+    index = indexes.load(settings, fit_version(session, settings).id)
     project_ids = [int(i) for i in index.demand.ids]
     with committing(session):
         job.status = JobStatus.RUNNING

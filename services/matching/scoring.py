@@ -33,14 +33,14 @@ def score_offer(
         offer.deadline is not None and offer.deadline < clock.agency_today(settings.timezone)
     ):
         return _unmatch(session, offer, Match.offer_id)
-    index = (indexes or IndexCache()).current(session, settings)
-    ranked = index.rank_supply(
+    loaded = (indexes or IndexCache()).current(session, settings)
+    ranked = loaded.index.rank_supply(
         [offer_item(offer)],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
     )
-    return _store(session, offer, Match.offer_id, flatten(ranked), index.version)
+    return _store(session, offer, Match.offer_id, flatten(ranked), loaded.version)
 
 
 def score_project(
@@ -52,14 +52,14 @@ def score_project(
         return 0
     if project.status != ProjectStatus.OPEN:
         return _unmatch(session, project, Match.project_id)
-    index = (indexes or IndexCache()).current(session, settings)
-    ranked = index.rank_demand(
+    loaded = (indexes or IndexCache()).current(session, settings)
+    ranked = loaded.index.rank_demand(
         [project_item(project)],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
     )
-    return _store(session, project, Match.project_id, flatten(ranked), index.version)
+    return _store(session, project, Match.project_id, flatten(ranked), loaded.version)
 
 
 def _store(session: Session, item, key, pairs, version: str) -> int:

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import Job, Match, Offer, OutboxMessage
+from models import IndexVersion, Job, Match, Offer, OutboxMessage
 from models.enums import JobStatus, MatchStatus, ScoringState
 from services import catalog, jobs, locks, outbox, task_names
-from services.matching import items, rebuild, scoring
+from services.matching import index_cache, items, rebuild, scoring
 from services.matching.index_cache import IndexCache
 from tests import factories as f
 
@@ -308,9 +308,28 @@ def test_every_offer_of_an_ally_shares_its_profile(session, records, low_thresho
     assert "profile" in matches(session)[(records["need"].id, fresh.id)].components
 
 
-def test_a_new_alliance_refits_the_index(session, records, low_threshold):
-    cache = IndexCache()
-    before = cache.current(session, low_threshold).version
+def test_a_new_alliance_makes_a_new_version(session, records, low_threshold):
+    first = index_cache.fit_version(session, low_threshold)
+    assert index_cache.fit_version(session, low_threshold).id == first.id  # never refit
     project = f.project(session, records["city"], title="Otro proyecto", status="closed")
     _alliance(session, records["schools"], project, date(2026, 1, 1))
-    assert cache.current(session, low_threshold).version != before
+    assert index_cache.fit_version(session, low_threshold).id != first.id
+
+
+def test_versions_are_saved_loaded_by_id_and_pruned(session, corpus, low_threshold):
+    cache = IndexCache()
+    first = cache.current(session, low_threshold)  # none yet: fitted and saved here
+    assert first.version == index_cache.latest(session).id
+    path = index_cache.version_path(low_threshold, first.version)
+    assert (path / "meta.json").exists() and list((path / "arrays").glob("*.npy"))
+    assert cache.current(session, low_threshold).index is first.index  # loaded once
+    assert IndexCache().load(low_threshold, first.version).version == first.version
+    made = [first.version]
+    for k in range(3):
+        f.project(session, corpus["water"].organization, title=f"Proyecto de agua {k}")
+        made.append(index_cache.fit_version(session, low_threshold).id)
+    rows = {v.id: v.state for v in session.scalars(sa.select(IndexVersion))}
+    assert [rows[v] for v in made] == ["pruned", "pruned", "ready", "ready"]
+    kept = sorted(p.name for p in low_threshold.index_path.iterdir())
+    assert kept == sorted(made[2:])
+    assert cache.current(session, low_threshold).version == made[-1]
