@@ -44,6 +44,7 @@ class RebuildChunk(Base):
     )
     chunk: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     rows: Mapped[int] = mapped_column(default=0, server_default="0")
+    worker: Mapped[str | None] = mapped_column(sa.String(200))  # who ranked it
     done_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )

@@ -4,6 +4,8 @@
 SCORE_OFFER = "scoring.score_offer"
 SCORE_PROJECT = "scoring.score_project"
 REBUILD_MATCHES = "scoring.rebuild_matches"
+REBUILD_CHUNK = "scoring.rebuild_chunk"
+REBUILD_FINISH = "scoring.rebuild_finish"
 NIGHTLY_REBUILD = "scoring.nightly_rebuild"
 EXPIRE_OFFERS = "scoring.expire_offers"
 SWEEP_OUTBOX = "scoring.sweep"

@@ -23,7 +23,9 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("scoring", "email")
+# Rebuild chunks have a queue of their own: workers take from each queue in turn, so a new
+# item's scoring waits for at most one chunk, not for the whole rebuild.
+QUEUES = ("scoring", "email", "rebuild")
 SWEEP_EVERY = timedelta(seconds=60)
 RETRY_BACKOFF_MAX = 600
 
@@ -40,7 +42,12 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "worker_prefetch_multiplier": 1,
         "task_queues": tuple(Queue(name) for name in QUEUES),
         "task_default_queue": "scoring",
-        "task_routes": {"digest.*": {"queue": "email"}, "searches.*": {"queue": "email"}},
+        "task_routes": {
+            "digest.*": {"queue": "email"},
+            "searches.*": {"queue": "email"},
+            task_names.REBUILD_CHUNK: {"queue": "rebuild"},
+            task_names.REBUILD_FINISH: {"queue": "rebuild"},
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_expires": 24 * 3600,

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("job_id", sa.String(length=36), nullable=False),
         sa.Column("chunk", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("rows", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("worker", sa.String(length=200), nullable=True),
         sa.Column("done_at", sa.DateTime(timezone=True),
                   server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"],

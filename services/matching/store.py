@@ -38,6 +38,9 @@ def upsert_pairs(session: Session, pairs: list[ScoredPair], version: str) -> int
         }
         for p in pairs
     ]
+    # One order for every writer, so two transactions upserting overlapping pairs never wait
+    # on each other in opposite orders (a deadlock).
+    rows.sort(key=lambda r: (r["project_id"], r["offer_id"]))
     for start in range(0, len(rows), UPSERT_CHUNK):
         stmt = _insert(session)
         excluded = stmt.excluded

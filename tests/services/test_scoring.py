@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import IndexVersion, Job, Match, Offer, OutboxMessage
+from models import IndexVersion, Job, Match, Offer, OutboxMessage, RebuildChunk
 from models.enums import JobStatus, MatchStatus, ScoringState
 from services import catalog, jobs, locks, outbox, task_names
 from services.matching import index_cache, items, rebuild, scoring
@@ -129,28 +129,62 @@ def test_rebuild_scores_everything_with_progress(session, corpus, low_threshold)
     job = rebuild.request_rebuild(session)  # in-process on the embedded default
     job = rebuild.run_rebuild(session, low_threshold, job.id) if job.status != "done" else job
     session.refresh(job)
-    assert job.status == JobStatus.DONE and job.total == 2 and job.done == 2
+    assert job.status == JobStatus.DONE and job.total == job.done == 1  # chunks of 200
     rows = matches(session)
     assert (corpus["water"].id, corpus["o_water"].id) in rows
     assert (corpus["school"].id, corpus["o_child"].id) in rows
     assert rebuild.run_rebuild(session, low_threshold, job.id).status == JobStatus.DONE
 
 
-def test_only_one_rebuild_at_a_time(session, corpus, low_threshold):
+def test_only_one_rebuild_at_a_time_and_requests_meanwhile_coalesce(session, corpus, low_threshold):
     first = rebuild.request_rebuild(session, dedupe_key="a")
     assert rebuild.request_rebuild(session, dedupe_key="a").id == first.id
-    other = Job(id="other-job", kind="rebuild", status=JobStatus.QUEUED)
-    session.add(other)
-    session.commit()
+    assert rebuild.request_rebuild(session).id == first.id  # not started yet: the same one
     assert locks.acquire(session, rebuild.REBUILD_LOCK, "someone-else", ttl=60)
-    skipped = rebuild.run_rebuild(session, low_threshold, "other-job")
-    assert skipped.status == JobStatus.SKIPPED and "someone-else" in skipped.detail
+    waiting = rebuild.run_rebuild(session, low_threshold, first.id)
+    assert waiting.status == JobStatus.QUEUED and "someone-else" in waiting.detail
     locks.release(session, rebuild.REBUILD_LOCK, "someone-else")
-    assert locks.acquire(session, rebuild.REBUILD_LOCK, "other-job", ttl=60)
-    other.status = JobStatus.QUEUED
-    session.commit()
+    assert locks.acquire(session, rebuild.REBUILD_LOCK, first.id, ttl=60)
     with pytest.raises(rebuild.Busy):
-        rebuild.run_rebuild(session, low_threshold, "other-job")
+        rebuild.run_rebuild(session, low_threshold, first.id)
+    locks.release(session, rebuild.REBUILD_LOCK, first.id)
+
+
+def test_a_request_while_a_rebuild_runs_is_recorded_once_and_runs_after(
+    session, corpus, low_threshold
+):
+    sent = []
+    session.info[outbox.SENDER_KEY] = lambda task, args, countdown=None: sent.append(args[0])
+    try:
+        running = rebuild.request_rebuild(session)
+        assert sent == [running.id]
+        plan = rebuild.start_rebuild(session, low_threshold, running.id, IndexCache())
+        later = rebuild.request_rebuild(session)
+        assert rebuild.request_rebuild(session).id == later.id != running.id
+        assert later.status == JobStatus.QUEUED and sent == [running.id]  # not sent yet
+        for chunk in range(plan.chunks):
+            rebuild.run_chunk(session, low_threshold, running.id, plan.version, chunk, IndexCache())
+        with pytest.raises(rebuild.Unfinished):  # nothing is finished before its chunks
+            session.execute(sa.delete(RebuildChunk))
+            session.commit()
+            rebuild.finish_rebuild(session, low_threshold, running.id)
+        for chunk in range(plan.chunks):
+            rebuild.run_chunk(session, low_threshold, running.id, plan.version, chunk, IndexCache())
+        assert rebuild.finish_rebuild(session, low_threshold, running.id).status == "done"
+        assert sent == [running.id, later.id]  # the coalesced request runs once, after
+    finally:
+        session.info.pop(outbox.SENDER_KEY, None)
+
+
+def test_a_chunk_run_twice_writes_its_rows_once(session, corpus, low_threshold):
+    job = rebuild.request_rebuild(session)
+    plan = rebuild.start_rebuild(session, low_threshold, job.id, IndexCache())
+    assert rebuild.run_chunk(session, low_threshold, job.id, plan.version, 0, IndexCache()) > 0
+    before = matches(session)
+    assert rebuild.run_chunk(session, low_threshold, job.id, plan.version, 0, IndexCache()) == 0
+    assert matches(session).keys() == before.keys()
+    session.refresh(job)
+    assert job.done == job.total == 1
 
 
 def test_expired_lease_can_be_taken_over(session):
