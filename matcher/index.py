@@ -137,11 +137,15 @@ class Side:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def position(self, item_id) -> int | None:
+        """Return the row of `item_id` (None when the side does not hold it)."""
+        if self.positions is None:
+            self.positions = {i: j for j, i in enumerate(self.ids)}
+        return self.positions.get(item_id)
+
     def mask_of(self, ids: Iterable) -> np.ndarray | None:
         """Return a boolean mask of the rows whose id is among `ids` (None when none is)."""
-        if self.positions is None:
-            self.positions = {item_id: j for j, item_id in enumerate(self.ids)}
-        rows = [self.positions[i] for i in ids if i in self.positions]
+        rows = [j for j in map(self.position, ids) if j is not None]
         if not rows:
             return None
         mask = np.zeros(len(self.ids), bool)

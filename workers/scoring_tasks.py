@@ -61,7 +61,7 @@ def rebuild_finish(self, job_id: str) -> str:
     rt = runtime()
     try:
         with rt.session() as session:
-            return str(rebuild.finish_rebuild(session, rt.settings, job_id).status)
+            return str(rebuild.finish_rebuild(session, rt.settings, job_id, rt.indexes).status)
     except rebuild.Unfinished as exc:  # a chunk was counted twice: wait for the missing one
         raise self.retry(exc=exc, countdown=rt.settings.lock_ttl, max_retries=None) from exc
 

@@ -18,6 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The matcher's delta reads the offers and projects changed since a fit.
+    op.create_index("ix_offers_updated_at", "offers", ["updated_at"], unique=False)
+    op.create_index("ix_projects_updated_at", "projects", ["updated_at"], unique=False)
     op.create_table(
         "index_versions",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -54,3 +57,5 @@ def downgrade() -> None:
     with op.batch_alter_table("index_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_index_versions_created_at"))
     op.drop_table("index_versions")
+    op.drop_index("ix_projects_updated_at", table_name="projects")
+    op.drop_index("ix_offers_updated_at", table_name="offers")

@@ -177,8 +177,14 @@ class IndexCache:
     def current(self, session: Session, settings: Settings) -> Loaded:
         """The newest ready version, loaded; fitted here first when there is none yet."""
         row = latest(session) or fit_version(session, settings)
-        index = self.load(settings, row.id)
-        return Loaded(index, row.id, clock.aware(row.created_at))
+        return Loaded(self.load(settings, row.id), row.id, clock.aware(row.created_at))
+
+    def version(self, session: Session, settings: Settings, version: str) -> Loaded:
+        """The version `version`, loaded."""
+        row = session.get(IndexVersion, version)
+        if row is None:
+            raise LookupError(f"no index version {version}")
+        return Loaded(self.load(settings, version), version, clock.aware(row.created_at))
 
     def forget(self) -> None:
         """Drop the loaded indexes."""

@@ -26,16 +26,24 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import Job, Match, Offer, Project, RebuildChunk
-from models.enums import JobStatus, MatchStatus, OfferStatus, ProjectStatus, ScoringState
+from models.enums import JobStatus, MatchStatus, ProjectStatus, ScoringState
 from services import clock, jobs, locks, outbox, task_names
 from services.db import committing
 from services.errors import Conflict
+from services.matching.delta import since
 from services.matching.index_cache import IndexCache, fit_version
 from services.matching.items import open_offers, open_projects, project_item
-from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
+from services.matching.store import (
+    flatten,
+    kept_pairs,
+    mark_scoring,
+    upsert_pairs,
+    withdraw_missing,
+)
 
 REBUILD_LOCK = "rebuild_matches"
 REBUILD_KIND = "rebuild"
+DEFAULT_RESCORE_MAX = 2_000  # offers added during a rebuild that its finish ranks again
 
 
 class Busy(Exception):
@@ -180,25 +188,24 @@ def run_chunk(
     """
     if session.get(RebuildChunk, (job_id, chunk)) is not None:
         return 0
-    index = indexes.load(settings, version)
-    ids = chunk_ids(index.demand.ids, chunk, settings.rebuild_chunk)
+    loaded = indexes.version(session, settings, version)
+    ids = chunk_ids(loaded.index.demand.ids, chunk, settings.rebuild_chunk)
     projects = session.scalars(open_projects().where(Project.id.in_(ids))).unique()
+    delta = since(session, settings, loaded)  # offers added meanwhile are ranked too
     pairs = flatten(
-        index.rank_demand(
+        loaded.index.rank_demand(
             [project_item(p) for p in projects],
             top_k=settings.match_top_k,
             min_score=settings.match_min_score,
             explain=True,
+            added=delta.offers,
+            stale=delta.stale_offers,
         )
     )
     with committing(session):
         upsert_pairs(session, pairs, version)
         withdraw_missing(session, Match.project_id, ids, kept_pairs(pairs))
-        session.execute(
-            sa.update(Project)
-            .where(Project.id.in_(ids))
-            .values(scoring_state=ScoringState.SCORED, scored_at=clock.now())
-        )
+        mark_scoring(session, Project, ids, ScoringState.SCORED)
         session.add(RebuildChunk(job_id=job_id, chunk=chunk, rows=len(pairs), worker=worker))
         session.flush()
         session.execute(sa.update(Job).where(Job.id == job_id).values(done=Job.done + 1))
@@ -206,9 +213,12 @@ def run_chunk(
     return len(pairs)
 
 
-def finish_rebuild(session: Session, settings: Settings, job_id: str) -> Job:
-    """Withdraw the undecided pairs whose offer or project is no longer open, mark the offers
-    scored and the job done, release the lease, and start the rebuild asked for meanwhile."""
+def finish_rebuild(
+    session: Session, settings: Settings, job_id: str, indexes: IndexCache | None = None
+) -> Job:
+    """Withdraw the undecided pairs whose offer or project is no longer open, give the offers
+    added during the rebuild their own best projects again, mark the offers scored and the job
+    done, release the lease, and start the rebuild asked for meanwhile."""
     job = jobs.get_job(session, job_id)
     if job.status == JobStatus.DONE:
         return job
@@ -227,11 +237,8 @@ def finish_rebuild(session: Session, settings: Settings, job_id: str) -> Job:
             )
             .values(status=MatchStatus.WITHDRAWN)
         )
-        session.execute(
-            sa.update(Offer)
-            .where(Offer.id.in_(still_open), Offer.status == OfferStatus.PUBLISHED)
-            .values(scoring_state=ScoringState.SCORED, scored_at=clock.now())
-        )
+        mark_scoring(session, Offer, still_open, ScoringState.SCORED)
+        _rescore_added_offers(session, settings, job.subject, indexes or IndexCache())
         job.status = JobStatus.DONE
         job.done = job.total
         job.finished_at = clock.now()
@@ -240,6 +247,30 @@ def finish_rebuild(session: Session, settings: Settings, job_id: str) -> Job:
     if waiting is not None:
         _send(session, waiting)
     return job
+
+
+def _rescore_added_offers(
+    session: Session, settings: Settings, version: str, indexes: IndexCache
+) -> None:
+    """Upsert the best projects of each offer added or edited since the fit.
+
+    A chunk keeps a project's best offers and withdraws its other pairs, among them the pairs
+    a new offer's own scoring made during the rebuild; this gives them back. Past
+    DEFAULT_RESCORE_MAX such offers the drift has asked for the next rebuild, which does it.
+    """
+    loaded = indexes.version(session, settings, version)
+    delta = since(session, settings, loaded)
+    if not delta.offers or len(delta.offers) > DEFAULT_RESCORE_MAX:
+        return
+    ranked = loaded.index.rank_supply(
+        delta.offers,
+        top_k=settings.match_top_k,
+        min_score=settings.match_min_score,
+        explain=True,
+        added=delta.projects,
+        stale=delta.stale_projects,
+    )
+    upsert_pairs(session, flatten(ranked), version)
 
 
 def run_rebuild(
@@ -257,7 +288,7 @@ def run_rebuild(
     try:
         for chunk in range(plan.chunks):
             run_chunk(session, settings, job_id, plan.version, chunk, indexes)
-        return finish_rebuild(session, settings, job_id)
+        return finish_rebuild(session, settings, job_id, indexes)
     except Exception as exc:
         _failed(session, job, exc)
         raise

@@ -134,3 +134,56 @@ def test_a_worker_killed_mid_chunk_loses_and_duplicates_nothing(
         assert_decisions_kept(session, decided, reviewer.id)
         assert session.get(Job, job_id).done == PROJECTS // CHUNK
     assert app is not None
+
+
+def test_a_new_project_and_offer_meet_while_a_rebuild_runs(db, settings, two_workers):  # noqa: F811
+    with db() as session:
+        _seed_corpus(session, projects=PROJECTS, offers=OFFERS)
+        city_id = session.scalar(sa.select(Project.organization_id).limit(1))
+        ally = f.organization(session, name="Urban Farming Fund", kind="foundation")
+        token = f.token(session, "staff")[1]
+    client = _app(settings, db).test_client()
+    job_id = _request(db)
+    wait_for(lambda: (_job(db, job_id).done or 0) >= 1, timeout=120, what="the first chunk")
+    project = client.post(
+        "/api/v1/projects",
+        headers=f.auth(token),
+        json={
+            "organization_id": city_id,
+            "title": "Huertas urbanas hidropónicas",
+            "description": "Huertas hidropónicas comunitarias en terrazas y colegios.",
+            "language": "es",
+            "modalities": ["grant"],
+            "budget": 200_000,
+            "cofinancing": 0,
+            "currency": "USD",
+        },
+    )
+    assert project.status_code == 201, project.get_json()
+    offer = client.post(
+        "/api/v1/offers",
+        headers=f.auth(token),
+        json={
+            "organization_id": ally.id,
+            "title": "Hydroponic urban gardens fund",
+            "description": "Grants for community hydroponic gardens on rooftops and in schools.",
+            "language": "en",
+            "modalities": ["grant"],
+            "status": "published",
+        },
+    )
+    assert offer.status_code == 201, offer.get_json()
+    project_id, offer_id = project.get_json()["id"], offer.get_json()["id"]
+
+    def best_project():
+        body = client.get(
+            "/api/v1/matches", query_string={"offer_id": offer_id}, headers=f.auth(token)
+        ).get_json()
+        return body["items"] and body["items"][0]["project"]["id"]
+
+    assert wait_for(best_project, timeout=30, every=0.2, what="the new offer's matches")
+    assert best_project() == project_id
+    assert _job(db, job_id).status == "running"  # matched during the rebuild, not after it
+    wait_for(lambda: _job(db, job_id).status == "done", timeout=240, every=0.5, what="finish")
+    assert best_project() == project_id  # the rebuild's chunks did not withdraw it
+    assert len(_chunks(db, job_id)) == _job(db, job_id).total == PROJECTS // CHUNK

@@ -367,3 +367,68 @@ def test_versions_are_saved_loaded_by_id_and_pruned(session, corpus, low_thresho
     kept = sorted(p.name for p in low_threshold.index_path.iterdir())
     assert kept == sorted(made[2:])
     assert cache.current(session, low_threshold).version == made[-1]
+
+
+def test_a_project_and_an_offer_added_after_the_fit_meet_without_a_refit(
+    session, corpus, low_threshold
+):
+    from dataclasses import replace
+
+    settings = replace(low_threshold, refit_drift=100.0)  # never refit on drift here
+    scoring.score_project(session, settings, corpus["water"].id)  # fits the first version
+    fitted = index_cache.latest(session).id
+    city = corpus["water"].organization
+    project = f.project(
+        session,
+        city,
+        title="Movilidad eléctrica y ciclorrutas",
+        description="Buses eléctricos y ciclorrutas protegidas para la ciudad.",
+        modalities=["grant"],
+    )
+    offer = f.offer(
+        session,
+        corpus["o_water"].organization,
+        title="Electric mobility grants",
+        description="Grants for electric buses and protected cycling lanes in cities.",
+        modalities=["grant"],
+    )
+    scoring.score_offer(session, settings, offer.id)
+    rows = matches(session)
+    best = max(
+        (m for (p, o), m in rows.items() if o == offer.id and m.status == "proposed"),
+        key=lambda m: m.score,
+    )
+    assert best.project_id == project.id and best.matcher_version == fitted
+    scoring.score_project(session, settings, project.id)
+    assert (project.id, offer.id) in matches(session)
+    assert index_cache.latest(session).id == fitted  # no refit
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+
+
+def test_offers_closed_after_the_fit_are_left_out(session, corpus, low_threshold):
+    scoring.score_offer(session, low_threshold, corpus["o_water"].id)  # fits
+    corpus["o_water"].status = "closed"
+    session.commit()
+    scoring.score_project(session, low_threshold, corpus["water"].id)
+    water = corpus["water"].id
+    live = [k for k, m in matches(session).items() if m.status == "proposed" and k[0] == water]
+    assert live == [(water, corpus["o_child"].id)]  # the closed offer's fitted row is left out
+
+
+def test_drift_asks_for_one_rebuild(session, corpus, low_threshold):
+    from dataclasses import replace
+
+    settings = replace(low_threshold, refit_drift=0.3)
+    scoring.score_project(session, settings, corpus["water"].id)  # 4 items fitted
+    city = corpus["water"].organization
+    first = f.project(session, city, title="Huertas urbanas", description="Agricultura urbana.")
+    scoring.score_project(session, settings, first.id)  # 1 new of 4: 25%, no refit
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+    second = f.project(session, city, title="Reciclaje", description="Reciclaje en barrios.")
+    scoring.score_project(session, settings, second.id)  # 2 of 4: over 30%
+    scoring.score_project(session, settings, second.id)  # asked again: the same job
+    queued = session.scalars(sa.select(Job).where(Job.kind == "rebuild")).all()
+    assert [j.status for j in queued] == [JobStatus.QUEUED]
+    rebuild.run_rebuild(session, settings, queued[0].id)
+    latest = index_cache.latest(session)
+    assert latest.n_projects == 4 and latest.n_offers == 2  # the refit holds them all
