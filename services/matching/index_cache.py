@@ -38,9 +38,15 @@ from services.matching.items import (
 )
 
 DEFAULT_KEEP = 2  # versions kept on disk: the current one and the one before
-# Items changed this long before a fit read them count as changed after it: a writer's
-# transaction may have started (and stamped updated_at) before the fit and committed after.
-DEFAULT_SNAPSHOT_MARGIN = timedelta(seconds=60)
+# SQLite stamps updated_at to the second: items changed this long before a fit read them count
+# as changed after it (on PostgreSQL the open transactions say exactly, see snapshot_time).
+DEFAULT_SQLITE_MARGIN = timedelta(seconds=2)
+# updated_at is the writing transaction's start (now()); a transaction open when the fit reads
+# may commit after it, so the delta starts at the oldest open transaction's start.
+PG_SNAPSHOT = sa.text(
+    "SELECT least(clock_timestamp(), (SELECT min(xact_start) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND xact_start IS NOT NULL))"
+)
 DEFAULT_TEMP_AGE = 3600.0  # seconds before a half-written version directory is removed
 
 
@@ -51,6 +57,10 @@ class Loaded:
     index: MatchIndex
     version: str
     since: datetime  # items changed from then on may not be in the index (the delta)
+
+
+# The newest version is the one read last (its delta starts latest), then the one fitted last.
+NEWEST_FIRST = (IndexVersion.created_at.desc(), IndexVersion.fitted_at.desc(), IndexVersion.id)
 
 
 def read_items(session: Session, settings: Settings, today: date) -> tuple[list, list]:
@@ -87,7 +97,7 @@ def latest(session: Session) -> IndexVersion | None:
     return session.scalar(
         sa.select(IndexVersion)
         .where(IndexVersion.state == IndexState.READY)
-        .order_by(IndexVersion.created_at.desc(), IndexVersion.id)
+        .order_by(*NEWEST_FIRST)
         .limit(1)
     )
 
@@ -98,13 +108,15 @@ def fit_version(session: Session, settings: Settings, today: date | None = None)
     A corpus already fitted (same version id, ready on disk) is not fitted again.
     """
     today = today or clock.agency_today(settings.timezone)
-    snapshot = clock.now() - DEFAULT_SNAPSHOT_MARGIN
+    snapshot = snapshot_time(session)
     supply, demand = read_items(session, settings, today)
     args = _fit_args(settings, today)
     version = MatchIndex.version_for(supply, demand, **args)
     path = version_path(settings, version)
     row = session.get(IndexVersion, version)
     if row is not None and row.state == IndexState.READY and (path / META_FILE).exists():
+        with committing(session):  # what it holds is what was just read: current again
+            row.created_at = max(clock.aware(row.created_at), snapshot)
         return row
     with committing(session):
         if row is None:
@@ -118,6 +130,14 @@ def fit_version(session: Session, settings: Settings, today: date | None = None)
         row.state, row.fitted_at = IndexState.READY, clock.now()
     prune(session, settings)
     return row
+
+
+def snapshot_time(session: Session) -> datetime:
+    """A moment such that every item changed after it may not be in what is read next, and every
+    item changed before it is: where a fit's delta starts."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(PG_SNAPSHOT)
+    return clock.now() - DEFAULT_SQLITE_MARGIN
 
 
 def _save(index: MatchIndex, path: Path) -> None:
@@ -138,7 +158,7 @@ def prune(session: Session, settings: Settings, keep: int = DEFAULT_KEEP) -> lis
         session.scalars(
             sa.select(IndexVersion)
             .where(IndexVersion.state == IndexState.READY)
-            .order_by(IndexVersion.created_at.desc(), IndexVersion.id)
+            .order_by(*NEWEST_FIRST)
         )
     )
     old = ready[keep:]

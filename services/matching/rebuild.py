@@ -134,16 +134,18 @@ def start_rebuild(
             job.detail = f"waits for rebuild {running}"
         return None
     try:
+        with committing(session):
+            job.status = JobStatus.RUNNING
+            job.started_at = job.started_at or clock.now()
+            job.attempts = (job.attempts or 0) + 1
+            job.detail = "fitting the matcher"
         version = fit_version(session, settings).id
         total = len(indexes.load(settings, version).demand.ids)
         chunks = math.ceil(total / max(settings.rebuild_chunk, 1))
         with committing(session):
             if job.subject != version:  # an earlier attempt ranked with another version
                 session.execute(sa.delete(RebuildChunk).where(RebuildChunk.job_id == job.id))
-            job.status = JobStatus.RUNNING
             job.subject = version
-            job.started_at = job.started_at or clock.now()
-            job.attempts = (job.attempts or 0) + 1
             job.total = chunks
             job.done = _chunks_done(session, job.id)
             job.detail = f"matcher {version}: {total} projects in {chunks} chunks"
@@ -237,7 +239,9 @@ def finish_rebuild(
             )
             .values(status=MatchStatus.WITHDRAWN)
         )
-        mark_scoring(session, Offer, still_open, ScoringState.SCORED)
+        # Only those not marked yet: each row rewritten also rewrites its search indexes.
+        unmarked = still_open.where(Offer.scoring_state != ScoringState.SCORED)
+        mark_scoring(session, Offer, unmarked, ScoringState.SCORED)
         _rescore_added_offers(session, settings, job.subject, indexes or IndexCache())
         job.status = JobStatus.DONE
         job.done = job.total
