@@ -40,7 +40,7 @@ def rebuild_matches(self, job_id: str) -> str:
         raise self.retry(exc=exc, countdown=rt.settings.lock_ttl, max_retries=None) from exc
     if plan is None:
         return "waiting"
-    finish = rebuild_finish.si(job_id)
+    finish = rebuild_finish.si(job_id).on_error(rebuild_failed.s())
     if not plan.chunks:
         finish.apply_async()
     else:
@@ -64,6 +64,16 @@ def rebuild_finish(self, job_id: str) -> str:
             return str(rebuild.finish_rebuild(session, rt.settings, job_id, rt.indexes).status)
     except rebuild.Unfinished as exc:  # a chunk was counted twice: wait for the missing one
         raise self.retry(exc=exc, countdown=rt.settings.lock_ttl, max_retries=None) from exc
+
+
+@app.task(name=task_names.REBUILD_FAILED)
+def rebuild_failed(request, exc, traceback) -> str:
+    """The chord's errback, called where a chunk failed for good: the finishing task will not
+    run, so the job is marked failed (its args are the finishing task's: the job id)."""
+    rt = runtime()
+    with rt.session() as session:
+        job = rebuild.fail_rebuild(session, request.args[0], f"{type(exc).__name__}: {exc}")
+    return str(job.status)
 
 
 @app.task(name=task_names.NIGHTLY_REBUILD)

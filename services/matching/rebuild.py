@@ -246,11 +246,16 @@ def finish_rebuild(
         job.status = JobStatus.DONE
         job.done = job.total
         job.finished_at = clock.now()
+    _hand_over(session, job_id)
+    return job
+
+
+def _hand_over(session: Session, job_id: str) -> None:
+    """Release the lease and start the rebuild asked for while this one ran, if any."""
     locks.release(session, REBUILD_LOCK, job_id)
     waiting = _queued(session)
     if waiting is not None:
         _send(session, waiting)
-    return job
 
 
 def _rescore_added_offers(
@@ -275,6 +280,20 @@ def _rescore_added_offers(
         stale=delta.stale_projects,
     )
     upsert_pairs(session, flatten(ranked), version)
+
+
+def fail_rebuild(session: Session, job_id: str, error: str) -> Job:
+    """Mark a rebuild whose chunk failed for good as failed, release its lease and start the
+    rebuild asked for meanwhile (the chunks done keep their rows)."""
+    job = jobs.get_job(session, job_id)
+    if job.status in (JobStatus.DONE, JobStatus.FAILED):
+        return job
+    with committing(session):
+        job.status = JobStatus.FAILED
+        job.detail = f"a chunk failed: {error}"[:4000]
+        job.finished_at = clock.now()
+    _hand_over(session, job_id)
+    return job
 
 
 def run_rebuild(

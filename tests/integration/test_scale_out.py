@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from models import Job, Match, Project, RebuildChunk
+from models import IndexVersion, Job, Match, Project, RebuildChunk
+from services import locks
 from services.matching import index_cache, rebuild
 from tests import factories as f
 from tests.integration.test_workers import (  # noqa: F401  (fixtures)
@@ -187,3 +188,28 @@ def test_a_new_project_and_offer_meet_while_a_rebuild_runs(db, settings, two_wor
     wait_for(lambda: _job(db, job_id).status == "done", timeout=240, every=0.5, what="finish")
     assert best_project() == project_id  # the rebuild's chunks did not withdraw it
     assert len(_chunks(db, job_id)) == _job(db, job_id).total == PROJECTS // CHUNK
+
+
+def test_a_chunk_that_fails_for_good_fails_the_rebuild(db, settings, start_worker, worker_env):  # noqa: F811
+    worker_env.update(COOPMATCH_TASK_MAX_RETRIES="1")
+    start_worker("w1", concurrency=1)
+    with db() as session:
+        _seed_corpus(session, projects=PROJECTS, offers=OFFERS)
+    _app(settings, db)
+    job_id = _request(db)
+    wait_for(lambda: _job(db, job_id).total, timeout=120, every=0.02, what="the fit")
+    with db() as session:  # the chunks can no longer find the version they rank with
+        session.execute(sa.delete(IndexVersion))
+        session.commit()
+    job = wait_for(
+        lambda: (j := _job(db, job_id)).status == "failed" and j,
+        timeout=120,
+        every=0.5,
+        what="the rebuild to be marked failed",
+    )
+    assert job.detail.startswith("a chunk failed: ChordError") and "LookupError" in job.detail
+    assert job.done < job.total
+    with db() as session:
+        assert locks.holder(session, rebuild.REBUILD_LOCK) is None
+        failures = session.scalars(sa.select(Job).where(Job.kind == "scoring.rebuild_chunk"))
+        assert any("LookupError" in j.detail for j in failures)  # listed for staff too

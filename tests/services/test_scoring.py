@@ -432,3 +432,19 @@ def test_drift_asks_for_one_rebuild(session, corpus, low_threshold):
     rebuild.run_rebuild(session, settings, queued[0].id)
     latest = index_cache.latest(session)
     assert latest.n_projects == 4 and latest.n_offers == 2  # the refit holds them all
+
+
+def test_a_failed_rebuild_lets_the_next_one_run(session, corpus, low_threshold):
+    sent = []
+    session.info[outbox.SENDER_KEY] = lambda task, args, countdown=None: sent.append(args[0])
+    try:
+        running = rebuild.request_rebuild(session)
+        rebuild.start_rebuild(session, low_threshold, running.id, IndexCache())
+        later = rebuild.request_rebuild(session)
+        failed = rebuild.fail_rebuild(session, running.id, "LookupError: gone")
+        assert failed.status == JobStatus.FAILED and "LookupError" in failed.detail
+        assert locks.holder(session, rebuild.REBUILD_LOCK) is None
+        assert sent == [running.id, later.id]
+        assert rebuild.fail_rebuild(session, running.id, "again").detail == failed.detail
+    finally:
+        session.info.pop(outbox.SENDER_KEY, None)
