@@ -102,6 +102,8 @@ class Settings:
     mail_sender: str = "CoopMatch <noreply@coopmatch.invalid>"
     base_url: str = "http://127.0.0.1:5000"
     rebuild_chunk: int = 200
+    index_dir: Path | None = None  # fitted indexes every worker reads (default instance/index)
+    refit_drift: float = 0.10  # share of items new or changed since the fit that asks a refit
     lock_ttl: int = 300
     visibility_timeout: int = 3600
     task_max_retries: int = 5
@@ -143,6 +145,11 @@ class Settings:
         return self.redis_url or "memory://"
 
     @property
+    def index_path(self) -> Path:
+        """Where fitted indexes are saved, one directory per version."""
+        return self.index_dir or self.instance_path / "index"
+
+    @property
     def mail_dir(self) -> Path:
         return self.instance_path / "mail"
 
@@ -150,6 +157,8 @@ class Settings:
         """Refuse a configuration that would be unsafe to run."""
         if self.env not in ENVIRONMENTS:
             raise ConfigError(f"unknown environment {self.env!r}: use development or production")
+        if not self.refit_drift > 0:
+            raise ConfigError("COOPMATCH_REFIT_DRIFT must be a share above 0 (0.1 is 10%)")
         if self.session_idle_minutes <= 0 or self.session_max_hours <= 0:
             raise ConfigError("session lifetimes must be positive numbers of minutes and hours")
         if not self.production:
@@ -241,6 +250,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             mail_sender=env.get("COOPMATCH_MAIL_SENDER", Settings.mail_sender),
             base_url=env.get("COOPMATCH_BASE_URL", Settings.base_url).rstrip("/"),
             rebuild_chunk=int(env.get("COOPMATCH_REBUILD_CHUNK", Settings.rebuild_chunk)),
+            index_dir=Path(env["COOPMATCH_INDEX_DIR"]) if env.get("COOPMATCH_INDEX_DIR") else None,
+            refit_drift=float(env.get("COOPMATCH_REFIT_DRIFT", Settings.refit_drift)),
             lock_ttl=int(env.get("COOPMATCH_LOCK_TTL", Settings.lock_ttl)),
             visibility_timeout=int(
                 env.get("COOPMATCH_VISIBILITY_TIMEOUT", Settings.visibility_timeout)

@@ -21,11 +21,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import joblib
 import numpy as np
 from scipy import sparse
 
@@ -33,6 +32,7 @@ from . import explain as ex
 from . import structured as st
 from ._version import __version__
 from .glossary import Glossary, load_glossary
+from .persist import DEFAULT_MMAP_MODE, load_state, save_state
 from .profiles import DEFAULT_PROFILE_MIN_PASSAGES, Profiles, fit_profiles, profile_owners
 from .text import TextVectorizer, Units, split_passages
 from .topk import DEFAULT_THREADS, blocks, candidates
@@ -56,7 +56,6 @@ DEFAULT_CANDIDATE_EXTRA = 10
 DEFAULT_PAIR_CHUNK = 16_384
 DEFAULT_GRID_MAX = 20_000_000
 DEFAULT_SCORE_DECIMALS = 6
-STATE_FILE = "state.joblib"
 META_FILE = "meta.json"
 
 COMPONENTS = (
@@ -133,9 +132,25 @@ class Side:
     profile_col: np.ndarray | None = None  # supply: profile column per item (-1 none)
     rows_t: sparse.csr_matrix | None = None  # features × items, for products against this side
     excess: np.ndarray | None = None  # supply: log of the record beyond the text (see record)
+    positions: dict | None = None  # id -> row, made when first needed
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def position(self, item_id) -> int | None:
+        """Return the row of `item_id` (None when the side does not hold it)."""
+        if self.positions is None:
+            self.positions = {i: j for j, i in enumerate(self.ids)}
+        return self.positions.get(item_id)
+
+    def mask_of(self, ids: Iterable) -> np.ndarray | None:
+        """Return a boolean mask of the rows whose id is among `ids` (None when none is)."""
+        rows = [j for j in map(self.position, ids) if j is not None]
+        if not rows:
+            return None
+        mask = np.zeros(len(self.ids), bool)
+        mask[rows] = True
+        return mask
 
     def record_excess(self) -> np.ndarray:
         """Return (and keep) per item its record beyond the passages of its text (log)."""
@@ -228,6 +243,26 @@ class MatchIndex:
         index.version = _version(__version__, supply, demand, weights, today, rates, glossary)
         return index
 
+    @staticmethod
+    def version_for(
+        supply: Sequence[Mapping],
+        demand: Sequence[Mapping],
+        weights: MatchWeights | None = None,
+        today: dt.date | None = None,
+        rates: Mapping[str, float] | None = None,
+        glossary: Glossary | None = None,
+    ) -> str:
+        """Return the version id `fit` would give these inputs, without fitting."""
+        return _version(
+            __version__,
+            supply,
+            demand,
+            weights or MatchWeights(),
+            today,
+            dict(rates or st.DEFAULT_USD_RATES),
+            glossary if glossary is not None else load_glossary(),
+        )
+
     def _side(
         self,
         items: Sequence[Mapping],
@@ -288,11 +323,11 @@ class MatchIndex:
     # -- persistence -------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
-        """Write the index to a directory (state.joblib and meta.json); return the directory."""
+        """Write the index to a directory (meta.json, a skeleton and one .npy per large array,
+        see matcher.persist); return the directory."""
 
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, path / STATE_FILE, compress=3)
+        save_state(self, path)
         meta = {
             "version": self.version,
             "matcher_version": __version__,
@@ -304,11 +339,15 @@ class MatchIndex:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> MatchIndex:
-        """Read an index written by save, checking its version id against its metadata."""
+    def load(cls, path: str | Path, mmap_mode: str | None = DEFAULT_MMAP_MODE) -> MatchIndex:
+        """Read an index written by save, checking its version id against its metadata.
+
+        Large arrays are memory-mapped (`mmap_mode`, copy-on-write by default, nothing writes
+        to them): processes loading one directory share its pages.
+        """
         path = Path(path)
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
-        index = joblib.load(path / STATE_FILE)
+        index = load_state(path, mmap_mode)
         if not isinstance(index, cls) or index.version != meta["version"]:
             raise ValueError(f"{path}: index state does not match its metadata")
         return index
@@ -335,22 +374,61 @@ class MatchIndex:
         return side
 
     def rank_demand(
-        self, demand: Sequence[Mapping], top_k: int, min_score: float = 0.0, explain: bool = False
+        self,
+        demand: Sequence[Mapping],
+        top_k: int,
+        min_score: float = 0.0,
+        explain: bool = False,
+        *,
+        added: Sequence[Mapping] = (),
+        stale: Iterable = (),
     ) -> list[list[ScoredPair]]:
-        """Return, per demand item, its best supply items (best first), without refitting."""
+        """Return, per demand item, its best supply items (best first), without refitting.
+
+        `added` are supply items the index was not fitted on (new or edited since), ranked with
+        the fitted ones; fitted supply rows whose id is in `stale` (edited or closed since the
+        fit) are left out.
+        """
         if not demand:
             return []
         queries = self.query_side(demand, as_supply=False)
-        return self._rank(queries, self.supply, top_k, min_score, explain, demand_is_query=True)
+        return self._rank_with_added(queries, top_k, min_score, explain, True, added, stale)
 
     def rank_supply(
-        self, supply: Sequence[Mapping], top_k: int, min_score: float = 0.0, explain: bool = False
+        self,
+        supply: Sequence[Mapping],
+        top_k: int,
+        min_score: float = 0.0,
+        explain: bool = False,
+        *,
+        added: Sequence[Mapping] = (),
+        stale: Iterable = (),
     ) -> list[list[ScoredPair]]:
-        """Return, per supply item, its best demand items (best first), without refitting."""
+        """Return, per supply item, its best demand items (best first), without refitting;
+        `added` and `stale` are demand items, as in rank_demand."""
         if not supply:
             return []
         queries = self.query_side(supply, as_supply=True)
-        return self._rank(queries, self.demand, top_k, min_score, explain, demand_is_query=False)
+        return self._rank_with_added(queries, top_k, min_score, explain, False, added, stale)
+
+    def _rank_with_added(
+        self,
+        queries: Side,
+        top_k: int,
+        min_score: float,
+        explain: bool,
+        demand_is_query: bool,
+        added: Sequence[Mapping],
+        stale: Iterable,
+    ) -> list[list[ScoredPair]]:
+        """Rank queries against the fitted other side (less its stale rows) and added items."""
+        fitted = self.supply if demand_is_query else self.demand
+        args = (top_k, min_score, explain, demand_is_query)
+        ranked = self._rank(queries, fitted, *args, fitted.mask_of(stale))
+        if added:
+            extra = self.query_side(added, as_supply=demand_is_query)
+            ranked = _merge(ranked, self._rank(queries, extra, *args), top_k)
+        return ranked
 
     def _today(self) -> dt.date:
         return self.today or dt.date.today()
@@ -363,8 +441,10 @@ class MatchIndex:
         min_score: float,
         explain: bool,
         demand_is_query: bool,
+        skip: np.ndarray | None = None,
     ) -> list[list[ScoredPair]]:
-        """Score candidate pairs block by block and keep the best top_k per query."""
+        """Score candidate pairs block by block and keep the best top_k per query; others' rows
+        where `skip` is True are left out."""
         results: list[list[ScoredPair]] = [[] for _ in range(len(queries))]
         if not len(others) or top_k <= 0:
             return results
@@ -381,6 +461,8 @@ class MatchIndex:
             di, sj = (qi, oj) if demand_is_query else (oj, qi)
             scores, comps = self.score_pairs(d_side, s_side, di, sj)
             keep = ~np.isnan(scores) & (scores > 0) & (scores >= min_score)
+            if skip is not None:
+                keep &= ~skip[oj]
             qi, oj, scores = qi[keep], oj[keep], scores[keep]
             comps = {k: v[keep] for k, v in comps.items()}
             order = np.lexsort((oj, -scores, qi))
@@ -572,6 +654,15 @@ class MatchIndex:
         if "time" in comps:
             out.append(ex.time_phrase(float(sf.deadline[sj]) - self._today().toordinal()))
         return [p for p in out if p is not None]
+
+
+def _merge(
+    first: list[list[ScoredPair]], second: list[list[ScoredPair]], top_k: int
+) -> list[list[ScoredPair]]:
+    """Return per query the top_k best of two rankings (ties: the first ranking's pair first)."""
+    return [
+        sorted(a + b, key=lambda p: -p.score)[:top_k] for a, b in zip(first, second, strict=True)
+    ]
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

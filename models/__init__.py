@@ -4,6 +4,7 @@ from models.audit import AuditEvent
 from models.base import Base
 from models.digests import DigestMatchMark, DigestSend, Subscription
 from models.feeds import ActivityFunder, AllyActivity, Feed, FeedRun, OrgMapping
+from models.index_versions import IndexVersion, RebuildChunk
 from models.jobs import Job, Lock, OutboxMessage
 from models.matches import Alliance, Match
 from models.offers import Offer
@@ -22,6 +23,7 @@ __all__ = [
     "Alliance",
     "ApiToken",
     "Base",
+    "IndexVersion",
     "Job",
     "Lock",
     "Match",
@@ -29,6 +31,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "Project",
+    "RebuildChunk",
     "SavedSearch",
     "SavedSearchSend",
     "User",

@@ -139,6 +139,14 @@ class JobStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class IndexState(StrEnum):
+    """Where a fitted matcher index stands: being fitted, on disk for every worker, or pruned."""
+
+    FITTING = "fitting"
+    READY = "ready"
+    PRUNED = "pruned"
+
+
 class ScoringState(StrEnum):
     """Where an offer or project stands with the matcher, shown by the API."""
 

@@ -120,6 +120,8 @@ class Offer(Scored, Timestamps, Base):
 
     __table_args__ = (
         sa.UniqueConstraint("source", "source_id"),
+        # The matcher's delta reads what changed since a fit (services/matching/delta.py).
+        sa.Index("ix_offers_updated_at", "updated_at"),
         sa.CheckConstraint("amount_min IS NULL OR amount_min >= 0", name="amount_min_positive"),
         sa.CheckConstraint("amount_max IS NULL OR amount_max >= 0", name="amount_max_positive"),
         sa.CheckConstraint(

@@ -51,6 +51,8 @@ class Project(Scored, Timestamps, Base):
     owner: Mapped[User | None] = relationship()
 
     __table_args__ = (
+        # The matcher's delta reads what changed since a fit (services/matching/delta.py).
+        sa.Index("ix_projects_updated_at", "updated_at"),
         sa.CheckConstraint("budget IS NULL OR budget >= 0", name="budget_positive"),
         sa.CheckConstraint("cofinancing >= 0", name="cofinancing_positive"),
         sa.CheckConstraint(

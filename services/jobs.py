@@ -60,7 +60,10 @@ def record_failure(session: Session, task: str, args: list, error: str) -> Job:
     if model is not None and args:
         subject = f"{model.__tablename__[:-1]}:{args[0]}"
         session.execute(
-            sa.update(model).where(model.id == args[0]).values(scoring_state=ScoringState.FAILED)
+            sa.update(model)
+            .where(model.id == args[0])
+            # updated_at kept: it says when the content changed (services.matching.store)
+            .values(scoring_state=ScoringState.FAILED, updated_at=model.updated_at)
         )
     now = clock.now()
     job = Job(

@@ -39,6 +39,13 @@ def holder(session: Session, name: str) -> str | None:
     return session.scalar(sa.select(Lock.holder).where(Lock.name == name))
 
 
+def live_holder(session: Session, name: str) -> str | None:
+    """Who holds the lease `name` now (None when nobody, or when it has expired)."""
+    return session.scalar(
+        sa.select(Lock.holder).where(Lock.name == name, Lock.expires_at >= clock.now())
+    )
+
+
 def refresh(session: Session, name: str, holder_id: str, ttl: int) -> bool:
     """Extend the lease while still holding it; False when it was lost. Commits."""
     kept = session.execute(

@@ -86,5 +86,6 @@ def _mark_queued(session: Session, task: str, args: list) -> None:
         session.execute(
             sa.update(model)
             .where(model.id == args[0], model.scoring_state == ScoringState.WAITING)
-            .values(scoring_state=ScoringState.QUEUED)
+            # updated_at kept: it says when the content changed (services.matching.store)
+            .values(scoring_state=ScoringState.QUEUED, updated_at=model.updated_at)
         )

@@ -23,7 +23,9 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("scoring", "email", "feeds")
+# Rebuild chunks have a queue of their own: workers take from each queue in turn, so a new
+# item's scoring waits for at most one chunk, not for the whole rebuild.
+QUEUES = ("scoring", "email", "feeds", "rebuild")
 SWEEP_EVERY = timedelta(seconds=60)
 FEEDS_CHECK_EVERY = timedelta(seconds=60)  # how often beat looks for feeds whose time has come
 RETRY_BACKOFF_MAX = 600
@@ -47,6 +49,8 @@ def celery_settings(settings: app_config.Settings) -> dict:
                 for name in ("digest.*", "searches.*", "notes.*", "reminders.*")
             },
             "feeds.*": {"queue": "feeds"},
+            task_names.REBUILD_CHUNK: {"queue": "rebuild"},
+            task_names.REBUILD_FINISH: {"queue": "rebuild"},
         },
         "task_serializer": "json",
         "accept_content": ["json"],

@@ -1,9 +1,9 @@
 """The worker's entry point: `celery -A workers.main worker` and `celery -A workers.main beat`.
 
 It registers every task module on the app (workers/celery_app.py) and wires the process
-signals. `celery -A workers.main worker` consumes every queue (scoring, email); add workers to
-scale. The web app (create_app, the other wiring module) takes its task senders from here:
-through the broker in production, at once in-process on the embedded default.
+signals. `celery -A workers.main worker` consumes every queue (scoring, email, rebuild); add
+workers to scale. The web app (create_app, the other wiring module) takes its task senders from
+here: through the broker in production, at once in-process on the embedded default.
 """
 
 from __future__ import annotations

@@ -14,9 +14,17 @@ from models import Match, Offer, Project
 from models.enums import OfferStatus, ProjectStatus, ScoringState
 from services import clock
 from services.db import committing
-from services.matching.index_cache import IndexCache
+from services.matching.delta import Delta, since
+from services.matching.index_cache import IndexCache, Loaded
 from services.matching.items import offer_item, project_item
-from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
+from services.matching.rebuild import request_rebuild
+from services.matching.store import (
+    flatten,
+    kept_pairs,
+    mark_scoring,
+    upsert_pairs,
+    withdraw_missing,
+)
 
 
 def score_offer(
@@ -24,7 +32,8 @@ def score_offer(
 ) -> int:
     """Rank the open projects for one offer and store its matches; return how many.
 
-    `indexes` is the process's cache of the fitted index (a fresh fit when None).
+    The projects are the current index version's and those new or edited since it was fitted;
+    `indexes` is the process's cache of loaded versions (a fresh one when None).
     """
     offer = session.get(Offer, offer_id)
     if offer is None:
@@ -33,48 +42,65 @@ def score_offer(
         offer.deadline is not None and offer.deadline < clock.agency_today(settings.timezone)
     ):
         return _unmatch(session, offer, Match.offer_id)
-    index = (indexes or IndexCache()).current(session, settings)
-    ranked = index.rank_supply(
+    loaded = (indexes or IndexCache()).current(session, settings)
+    delta = since(session, settings, loaded)
+    ranked = loaded.index.rank_supply(
         [offer_item(offer)],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
+        added=delta.projects,
+        stale=delta.stale_projects,
     )
-    return _store(session, offer, Match.offer_id, flatten(ranked), index.version)
+    stored = _store(session, offer, Match.offer_id, flatten(ranked), loaded.version)
+    _refit_on_drift(session, settings, loaded, delta)
+    return stored
 
 
 def score_project(
     session: Session, settings: Settings, project_id: int, *, indexes: IndexCache | None = None
 ) -> int:
-    """Rank the open offers for one project and store its matches; return how many."""
+    """Rank the open offers (the index's and those new or edited since) for one project and
+    store its matches; return how many."""
     project = session.get(Project, project_id)
     if project is None:
         return 0
     if project.status != ProjectStatus.OPEN:
         return _unmatch(session, project, Match.project_id)
-    index = (indexes or IndexCache()).current(session, settings)
-    ranked = index.rank_demand(
+    loaded = (indexes or IndexCache()).current(session, settings)
+    delta = since(session, settings, loaded)
+    ranked = loaded.index.rank_demand(
         [project_item(project)],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
+        added=delta.offers,
+        stale=delta.stale_offers,
     )
-    return _store(session, project, Match.project_id, flatten(ranked), index.version)
+    stored = _store(session, project, Match.project_id, flatten(ranked), loaded.version)
+    _refit_on_drift(session, settings, loaded, delta)
+    return stored
+
+
+def _refit_on_drift(session: Session, settings: Settings, loaded: Loaded, delta: Delta) -> None:
+    """Ask for a rebuild (coalesced with any other) once the new items outgrow the fit."""
+    fitted = len(loaded.index.supply) + len(loaded.index.demand)
+    if delta.drifted(fitted, settings.refit_drift):
+        request_rebuild(session)
 
 
 def _store(session: Session, item, key, pairs, version: str) -> int:
     with committing(session):
         upsert_pairs(session, pairs, version)
         withdraw_missing(session, key, [item.id], kept_pairs(pairs))
-        item.scoring_state = ScoringState.SCORED
-        item.scored_at = clock.now()
+        mark_scoring(session, type(item), [item.id], ScoringState.SCORED)
     return len(pairs)
 
 
 def _unmatch(session: Session, item, key) -> int:
     with committing(session):
         withdraw_missing(session, key, [item.id], [])
-        item.scoring_state = ScoringState.NOT_SCORED
+        mark_scoring(session, type(item), [item.id], ScoringState.NOT_SCORED)
     return 0
 
 

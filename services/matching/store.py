@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import Match
-from models.enums import MatchStatus
+from models.enums import MatchStatus, ScoringState
+from services import clock
 
 if TYPE_CHECKING:  # queueing imports this module and must not load the matcher
     from matcher import ScoredPair
@@ -38,6 +39,9 @@ def upsert_pairs(session: Session, pairs: list[ScoredPair], version: str) -> int
         }
         for p in pairs
     ]
+    # One order for every writer, so two transactions upserting overlapping pairs never wait
+    # on each other in opposite orders (a deadlock).
+    rows.sort(key=lambda r: (r["project_id"], r["offer_id"]))
     for start in range(0, len(rows), UPSERT_CHUNK):
         stmt = _insert(session)
         excluded = stmt.excluded
@@ -71,6 +75,18 @@ def withdraw_missing(session: Session, key, item_ids: list[int], kept: list[tupl
     if kept:
         query = query.where(sa.tuple_(Match.project_id, Match.offer_id).not_in(kept))
     return session.execute(query.values(status=MatchStatus.WITHDRAWN)).rowcount
+
+
+def mark_scoring(session: Session, model, ids, state: ScoringState) -> None:
+    """Set the scoring state of the `model` rows `ids` (a list or a select of ids), leaving
+    `updated_at` as it was: it says when an item's content last changed, which the matcher's
+    delta reads, and being scored is no change."""
+    values = {"scoring_state": state, "updated_at": model.updated_at}
+    if state == ScoringState.SCORED:
+        values["scored_at"] = clock.now()
+    stmt = sa.update(model).where(model.id.in_(ids)).values(**values)
+    # Rows loaded in the session are not updated in place (a rebuild marks every open item).
+    session.execute(stmt, execution_options={"synchronize_session": False})
 
 
 def flatten(results: Iterable[list[ScoredPair]]) -> list[ScoredPair]:

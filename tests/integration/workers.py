@@ -79,3 +79,19 @@ def wait_for(predicate, timeout: float = 30, every: float = 0.1, what: str = "co
             return value
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def assert_decisions_kept(session, decided: dict[tuple[int, int], str], reviewer_id: int) -> None:
+    """One row per pair, and every decided pair still has its status, reviewer and reason."""
+    import sqlalchemy as sa
+
+    from models import Match
+
+    pairs = session.execute(sa.select(Match.project_id, Match.offer_id)).all()
+    assert len(pairs) == len(set(pairs))
+    for (project_id, offer_id), status in decided.items():
+        row = session.scalar(
+            sa.select(Match).where(Match.project_id == project_id, Match.offer_id == offer_id)
+        )
+        assert row.status == status and row.reviewer_id == reviewer_id
+        assert row.decision_reason == f"decided {status}"

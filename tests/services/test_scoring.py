@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import Job, Match, Offer, OutboxMessage
+from models import IndexVersion, Job, Match, Offer, OutboxMessage, RebuildChunk
 from models.enums import JobStatus, MatchStatus, ScoringState
 from services import catalog, jobs, locks, outbox, task_names
-from services.matching import items, rebuild, scoring
+from services.matching import index_cache, items, rebuild, scoring
 from services.matching.index_cache import IndexCache
 from tests import factories as f
 
@@ -129,28 +129,62 @@ def test_rebuild_scores_everything_with_progress(session, corpus, low_threshold)
     job = rebuild.request_rebuild(session)  # in-process on the embedded default
     job = rebuild.run_rebuild(session, low_threshold, job.id) if job.status != "done" else job
     session.refresh(job)
-    assert job.status == JobStatus.DONE and job.total == 2 and job.done == 2
+    assert job.status == JobStatus.DONE and job.total == job.done == 1  # chunks of 200
     rows = matches(session)
     assert (corpus["water"].id, corpus["o_water"].id) in rows
     assert (corpus["school"].id, corpus["o_child"].id) in rows
     assert rebuild.run_rebuild(session, low_threshold, job.id).status == JobStatus.DONE
 
 
-def test_only_one_rebuild_at_a_time(session, corpus, low_threshold):
+def test_only_one_rebuild_at_a_time_and_requests_meanwhile_coalesce(session, corpus, low_threshold):
     first = rebuild.request_rebuild(session, dedupe_key="a")
     assert rebuild.request_rebuild(session, dedupe_key="a").id == first.id
-    other = Job(id="other-job", kind="rebuild", status=JobStatus.QUEUED)
-    session.add(other)
-    session.commit()
+    assert rebuild.request_rebuild(session).id == first.id  # not started yet: the same one
     assert locks.acquire(session, rebuild.REBUILD_LOCK, "someone-else", ttl=60)
-    skipped = rebuild.run_rebuild(session, low_threshold, "other-job")
-    assert skipped.status == JobStatus.SKIPPED and "someone-else" in skipped.detail
+    waiting = rebuild.run_rebuild(session, low_threshold, first.id)
+    assert waiting.status == JobStatus.QUEUED and "someone-else" in waiting.detail
     locks.release(session, rebuild.REBUILD_LOCK, "someone-else")
-    assert locks.acquire(session, rebuild.REBUILD_LOCK, "other-job", ttl=60)
-    other.status = JobStatus.QUEUED
-    session.commit()
+    assert locks.acquire(session, rebuild.REBUILD_LOCK, first.id, ttl=60)
     with pytest.raises(rebuild.Busy):
-        rebuild.run_rebuild(session, low_threshold, "other-job")
+        rebuild.run_rebuild(session, low_threshold, first.id)
+    locks.release(session, rebuild.REBUILD_LOCK, first.id)
+
+
+def test_a_request_while_a_rebuild_runs_is_recorded_once_and_runs_after(
+    session, corpus, low_threshold
+):
+    sent = []
+    session.info[outbox.SENDER_KEY] = lambda task, args, countdown=None: sent.append(args[0])
+    try:
+        running = rebuild.request_rebuild(session)
+        assert sent == [running.id]
+        plan = rebuild.start_rebuild(session, low_threshold, running.id, IndexCache())
+        later = rebuild.request_rebuild(session)
+        assert rebuild.request_rebuild(session).id == later.id != running.id
+        assert later.status == JobStatus.QUEUED and sent == [running.id]  # not sent yet
+        for chunk in range(plan.chunks):
+            rebuild.run_chunk(session, low_threshold, running.id, plan.version, chunk, IndexCache())
+        with pytest.raises(rebuild.Unfinished):  # nothing is finished before its chunks
+            session.execute(sa.delete(RebuildChunk))
+            session.commit()
+            rebuild.finish_rebuild(session, low_threshold, running.id)
+        for chunk in range(plan.chunks):
+            rebuild.run_chunk(session, low_threshold, running.id, plan.version, chunk, IndexCache())
+        assert rebuild.finish_rebuild(session, low_threshold, running.id).status == "done"
+        assert sent == [running.id, later.id]  # the coalesced request runs once, after
+    finally:
+        session.info.pop(outbox.SENDER_KEY, None)
+
+
+def test_a_chunk_run_twice_writes_its_rows_once(session, corpus, low_threshold):
+    job = rebuild.request_rebuild(session)
+    plan = rebuild.start_rebuild(session, low_threshold, job.id, IndexCache())
+    assert rebuild.run_chunk(session, low_threshold, job.id, plan.version, 0, IndexCache()) > 0
+    before = matches(session)
+    assert rebuild.run_chunk(session, low_threshold, job.id, plan.version, 0, IndexCache()) == 0
+    assert matches(session).keys() == before.keys()
+    session.refresh(job)
+    assert job.done == job.total == 1
 
 
 def test_expired_lease_can_be_taken_over(session):
@@ -308,9 +342,109 @@ def test_every_offer_of_an_ally_shares_its_profile(session, records, low_thresho
     assert "profile" in matches(session)[(records["need"].id, fresh.id)].components
 
 
-def test_a_new_alliance_refits_the_index(session, records, low_threshold):
-    cache = IndexCache()
-    before = cache.current(session, low_threshold).version
+def test_a_new_alliance_makes_a_new_version(session, records, low_threshold):
+    first = index_cache.fit_version(session, low_threshold)
+    assert index_cache.fit_version(session, low_threshold).id == first.id  # never refit
     project = f.project(session, records["city"], title="Otro proyecto", status="closed")
     _alliance(session, records["schools"], project, date(2026, 1, 1))
-    assert cache.current(session, low_threshold).version != before
+    assert index_cache.fit_version(session, low_threshold).id != first.id
+
+
+def test_versions_are_saved_loaded_by_id_and_pruned(session, corpus, low_threshold):
+    cache = IndexCache()
+    first = cache.current(session, low_threshold)  # none yet: fitted and saved here
+    assert first.version == index_cache.latest(session).id
+    path = index_cache.version_path(low_threshold, first.version)
+    assert (path / "meta.json").exists() and list((path / "arrays").glob("*.npy"))
+    assert cache.current(session, low_threshold).index is first.index  # loaded once
+    assert IndexCache().load(low_threshold, first.version).version == first.version
+    made = [first.version]
+    for k in range(3):
+        f.project(session, corpus["water"].organization, title=f"Proyecto de agua {k}")
+        made.append(index_cache.fit_version(session, low_threshold).id)
+    rows = {v.id: v.state for v in session.scalars(sa.select(IndexVersion))}
+    assert [rows[v] for v in made] == ["pruned", "pruned", "ready", "ready"]
+    kept = sorted(p.name for p in low_threshold.index_path.iterdir())
+    assert kept == sorted(made[2:])
+    assert cache.current(session, low_threshold).version == made[-1]
+
+
+def test_a_project_and_an_offer_added_after_the_fit_meet_without_a_refit(
+    session, corpus, low_threshold
+):
+    from dataclasses import replace
+
+    settings = replace(low_threshold, refit_drift=100.0)  # never refit on drift here
+    scoring.score_project(session, settings, corpus["water"].id)  # fits the first version
+    fitted = index_cache.latest(session).id
+    city = corpus["water"].organization
+    project = f.project(
+        session,
+        city,
+        title="Movilidad eléctrica y ciclorrutas",
+        description="Buses eléctricos y ciclorrutas protegidas para la ciudad.",
+        modalities=["grant"],
+    )
+    offer = f.offer(
+        session,
+        corpus["o_water"].organization,
+        title="Electric mobility grants",
+        description="Grants for electric buses and protected cycling lanes in cities.",
+        modalities=["grant"],
+    )
+    scoring.score_offer(session, settings, offer.id)
+    rows = matches(session)
+    best = max(
+        (m for (p, o), m in rows.items() if o == offer.id and m.status == "proposed"),
+        key=lambda m: m.score,
+    )
+    assert best.project_id == project.id and best.matcher_version == fitted
+    scoring.score_project(session, settings, project.id)
+    assert (project.id, offer.id) in matches(session)
+    assert index_cache.latest(session).id == fitted  # no refit
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+
+
+def test_offers_closed_after_the_fit_are_left_out(session, corpus, low_threshold):
+    scoring.score_offer(session, low_threshold, corpus["o_water"].id)  # fits
+    corpus["o_water"].status = "closed"
+    session.commit()
+    scoring.score_project(session, low_threshold, corpus["water"].id)
+    water = corpus["water"].id
+    live = [k for k, m in matches(session).items() if m.status == "proposed" and k[0] == water]
+    assert live == [(water, corpus["o_child"].id)]  # the closed offer's fitted row is left out
+
+
+def test_drift_asks_for_one_rebuild(session, corpus, low_threshold):
+    from dataclasses import replace
+
+    settings = replace(low_threshold, refit_drift=0.3)
+    scoring.score_project(session, settings, corpus["water"].id)  # 4 items fitted
+    city = corpus["water"].organization
+    first = f.project(session, city, title="Huertas urbanas", description="Agricultura urbana.")
+    scoring.score_project(session, settings, first.id)  # 1 new of 4: 25%, no refit
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+    second = f.project(session, city, title="Reciclaje", description="Reciclaje en barrios.")
+    scoring.score_project(session, settings, second.id)  # 2 of 4: over 30%
+    scoring.score_project(session, settings, second.id)  # asked again: the same job
+    queued = session.scalars(sa.select(Job).where(Job.kind == "rebuild")).all()
+    assert [j.status for j in queued] == [JobStatus.QUEUED]
+    rebuild.run_rebuild(session, settings, queued[0].id)
+    latest = index_cache.latest(session)
+    assert latest.n_projects == 4 and latest.n_offers == 2  # the refit holds them all
+
+
+def test_a_failed_rebuild_lets_the_next_one_run(session, corpus, low_threshold):
+    sent = []
+    session.info[outbox.SENDER_KEY] = lambda task, args, countdown=None: sent.append(args[0])
+    try:
+        running = rebuild.request_rebuild(session)
+        rebuild.start_rebuild(session, low_threshold, running.id, IndexCache())
+        later = rebuild.request_rebuild(session)
+        failed = rebuild.fail_rebuild(session, running.id, "LookupError: gone")
+        assert failed.status == JobStatus.FAILED and "LookupError" in failed.detail
+        assert locks.holder(session, rebuild.REBUILD_LOCK) is None
+        assert sent == [running.id, later.id]
+        assert rebuild.fail_rebuild(session, running.id, "again").detail == failed.detail
+    finally:
+        session.info.pop(outbox.SENDER_KEY, None)

@@ -84,3 +84,21 @@ def test_app_refuses_to_start_with_one_clear_line(tmp_path):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SECRET_KEY" in lines[0], result.stderr
+
+
+def test_index_directory_and_drift(tmp_path):
+    default = config.from_env({"COOPMATCH_INSTANCE_PATH": str(tmp_path)})
+    assert default.index_path == tmp_path / "index" and default.refit_drift == 0.1
+    shared = config.from_env(
+        {
+            "COOPMATCH_INSTANCE_PATH": str(tmp_path),
+            "COOPMATCH_INDEX_DIR": "/srv/coopmatch/index",
+            "COOPMATCH_REFIT_DRIFT": "0.25",
+        }
+    )
+    assert str(shared.index_path) == "/srv/coopmatch/index" and shared.refit_drift == 0.25
+    refused = config.from_env(
+        {"COOPMATCH_INSTANCE_PATH": str(tmp_path), "COOPMATCH_REFIT_DRIFT": "0"}
+    )
+    with pytest.raises(config.ConfigError, match="COOPMATCH_REFIT_DRIFT"):
+        refused.check()
