@@ -79,8 +79,9 @@ def add(
     fetch(session, owners.model_of(kind), item_id, kind)
     text = clean_body(body)
     with committing(session):
-        note = Note(subject_type=NoteSubject(kind), subject_id=item_id, author_id=author_id)
-        note.body = text
+        note = Note(
+            subject_type=NoteSubject(kind), subject_id=item_id, author_id=author_id, body=text
+        )
         session.add(note)
         session.flush()
         after = {"body": text, "subject": f"{kind}:{item_id}"}
