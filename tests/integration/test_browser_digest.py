@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from services.digest import subscriptions as digest_subs
 from tests import digest_world
@@ -40,7 +41,9 @@ def test_staff_preview_a_partners_digest_and_the_partner_unsubscribes(live_serve
     screenshot(page, "digest-preview")
 
     page.get_by_role("button", name="Cerrar sesión").click()
+    page.wait_for_load_state()
     page.goto(f"{live_server.url}/digest/unsubscribe/{token}")
     page.get_by_role("button", name="Unsubscribe").click()
-    assert page.get_by_text("You are unsubscribed").is_visible()
+    # Wait for the answer page (is_visible() alone does not wait: flaky on a busy machine).
+    expect(page.get_by_text("You are unsubscribed")).to_be_visible()
     screenshot(page, "digest-unsubscribed")
