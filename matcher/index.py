@@ -34,7 +34,7 @@ from . import structured as st
 from ._version import __version__
 from .glossary import Glossary, load_glossary
 from .profiles import DEFAULT_PROFILE_MIN_PASSAGES, Profiles, fit_profiles, profile_owners
-from .text import TextVectorizer, Units, split_passages
+from .text import STEMMER_NAMES, TextVectorizer, Units, split_passages
 from .topk import DEFAULT_THREADS, blocks, candidates
 
 DEFAULT_TEXT_WEIGHT = 0.40
@@ -46,6 +46,7 @@ DEFAULT_AMOUNT_WEIGHT = 0.10
 DEFAULT_TIME_WEIGHT = 0.05
 DEFAULT_SECTOR_WEIGHT = 0.10
 DEFAULT_RECORD_WEIGHT = 0.10
+DEFAULT_GROUP_WEIGHT = 0.20
 DEFAULT_WHOLE_SHARE = 0.5
 DEFAULT_PASSAGE_TOP = 3
 DEFAULT_TEXT_POWER = 0.5
@@ -65,6 +66,7 @@ COMPONENTS = (
     "place",
     "sector",
     "record",
+    "group",
     "modality",
     "thematic",
     "amount",
@@ -85,6 +87,7 @@ class MatchWeights:
     time: float = DEFAULT_TIME_WEIGHT
     sector: float = DEFAULT_SECTOR_WEIGHT
     record: float = DEFAULT_RECORD_WEIGHT
+    group: float = DEFAULT_GROUP_WEIGHT
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, float] | None) -> MatchWeights:
@@ -133,6 +136,9 @@ class Side:
     profile_col: np.ndarray | None = None  # supply: profile column per item (-1 none)
     rows_t: sparse.csr_matrix | None = None  # features × items, for products against this side
     excess: np.ndarray | None = None  # supply: log of the record beyond the text (see record)
+    versions: sparse.csr_matrix | None = None  # supply: rows of its other-language versions
+    version_ptr: np.ndarray | None = None  # item i's versions: version_ptr[i]:version_ptr[i + 1]
+    group_of: np.ndarray | None = None  # supply: row of its group in MatchIndex.groups (-1 none)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -171,6 +177,9 @@ class MatchIndex:
     sectors: dict[str, int] = field(default_factory=dict)
     record_top: float = 0.0
     ally_cols: dict | None = None  # ally key -> profile column learned from its record
+    group_keys: dict | None = None  # group key -> row of group_rows
+    group_rows: sparse.csr_matrix | None = None  # one text row per group of supply items
+    group_names: list | None = None  # per group row, its name (or key)
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -193,8 +202,19 @@ class MatchIndex:
         vec = TextVectorizer(concepts=list(glossary.concepts), phrases=glossary.phrases)
         s_docs, s_titles, s_langs = _docs(supply, passages=True)
         d_docs, d_titles, d_langs = _docs(demand, passages=False)
-        vec.fit(s_docs + d_docs, s_titles + d_titles, s_langs + d_langs)
-        s_units, d_units = vec.last_units.split(sum(1 + len(d) for d in s_docs))
+        v_docs, v_titles, v_langs, _ = _version_docs(supply)
+        g_docs, g_titles, g_langs, _ = _group_docs(supply)
+        n_s = sum(1 + len(d) for d in s_docs)
+        n_v = sum(1 + len(d) for d in v_docs)
+        n_g = sum(1 + len(d) for d in g_docs)
+        vec.fit(
+            s_docs + v_docs + g_docs + d_docs,
+            s_titles + v_titles + g_titles + d_titles,
+            s_langs + v_langs + g_langs + d_langs,
+            idf_docs=len(s_docs) + len(v_docs),  # the supply, not the groups' repeats
+        )
+        s_units, rest = vec.last_units.split(n_s)
+        _, d_units = rest.split(n_v + n_g)
         vec.last_units = None
         countries: dict[str, int] = {}
         kinds_extra: dict[str, int] = {}
@@ -214,6 +234,7 @@ class MatchIndex:
             threads=threads,
         )
         index.supply = index._side(supply, s_docs, s_titles, s_langs, True, s_units)
+        index._fit_groups(supply)
         index._fit_profiles(s_docs, supply)
         index.demand = index._side(demand, d_docs, d_titles, d_langs, False, d_units)
         if index.profiles is not None:
@@ -244,7 +265,34 @@ class MatchIndex:
         ptr = np.concatenate([[0], np.cumsum(np.bincount(owners, minlength=len(items)))])
         fields = st.encode_items(items, self.countries, self.rates, self.kinds_extra, self.sectors)
         texts = [t + "\n" + "\n".join(d) for t, d in zip(titles, docs, strict=True)]
-        return Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields, texts)
+        side = Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields, texts)
+        if passages:  # supply: its versions in other languages, read in their own language
+            side.versions, side.version_ptr = self._versions(items)
+        return side
+
+    def _versions(self, items: Sequence[Mapping]) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Return the rows of the items' other-language versions and where each item's start."""
+        docs, titles, langs, owner = _version_docs(items)
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(items)))])
+        if not docs:
+            return sparse.csr_matrix((0, self.vectorizer.n_features), dtype=np.float32), ptr
+        rows, _, _ = self.vectorizer.transform(docs, titles, langs)
+        return rows, ptr.astype(np.int64)
+
+    def _fit_groups(self, supply: Sequence[Mapping]) -> None:
+        """Give each group of supply items (a code's category, a call's topics) one text row."""
+        docs, titles, langs, keys = _group_docs(supply)
+        self.group_keys = {key: g for g, key in enumerate(keys)}
+        self.group_names = [name or key for name, key in zip(titles, keys, strict=True)]
+        self.supply.group_of = self._group_rows_of(supply)
+        self.group_rows = None
+        if docs:
+            self.group_rows, _, _ = self.vectorizer.transform(docs, titles, langs)
+
+    def _group_rows_of(self, items: Sequence[Mapping]) -> np.ndarray:
+        """Return per supply item the row of its group (-1: none, or a group not fitted)."""
+        keys = self.group_keys or {}
+        return np.array([keys.get(_group_key(item), -1) for item in items], np.int64)
 
     def _fit_profiles(self, s_docs: list[list[str]], supply: Sequence[Mapping]) -> None:
         """Learn supplier profiles, when there are a few: one per ally with a record of past
@@ -330,6 +378,7 @@ class MatchIndex:
                 else:  # a new item of an ally with a learned record gets its profile
                     col[i] = allies.get(_ally_key(item), -1)
             side.profile_col = col
+            side.group_of = self._group_rows_of(items)
         elif self.profiles is not None:
             side.profile_feats = self.profiles.features(side.rows, side.texts)
         return side
@@ -439,6 +488,7 @@ class MatchIndex:
         comps["place"] = st.place_fit(d.fields.places, s.fields.places, self.place_idf, di, sj)
         comps["sector"] = st.sector_fit(d.fields.sectors, s.fields.sectors, di, sj)
         comps["record"] = st.record_fit(s.record_excess(), sj, self.record_top)
+        comps["group"] = self._group(d, s, di, sj)
         df, sf = d.fields, s.fields
         comps["modality"] = st.overlap_fit(df.modalities[di], sf.modalities[sj])
         comps["thematic"] = st.thematic_fit(df.lines[di], sf.lines[sj], df.sdgs[di], sf.sdgs[sj])
@@ -472,7 +522,31 @@ class MatchIndex:
             vals = _grid_or_pair_dot(d.rows, s.passages, drow, prow)
             passage[multi] = _group_top_mean(vals, pair_of, len(multi), DEFAULT_PASSAGE_TOP)
         mixed = DEFAULT_WHOLE_SHARE * whole + (1 - DEFAULT_WHOLE_SHARE) * passage
+        if s.version_ptr is not None and len(s.versions.indices):
+            n_ver = np.diff(s.version_ptr)[sj]
+            multi = np.flatnonzero(n_ver > 0)
+            if len(multi):  # the best of the item's language versions
+                counts = n_ver[multi]
+                pair_of = np.repeat(np.arange(len(multi)), counts)
+                offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+                vrow = np.repeat(s.version_ptr[sj[multi]], counts) + offsets
+                vals = _grid_or_pair_dot(d.rows, s.versions, np.repeat(di[multi], counts), vrow)
+                best = np.full(len(multi), -np.inf)
+                np.maximum.at(best, pair_of, vals)
+                mixed[multi] = np.maximum(mixed[multi], best)
         return np.clip(mixed, 0.0, 1.0) ** DEFAULT_TEXT_POWER
+
+    def _group(self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray) -> np.ndarray:
+        """Return the group component: the project's cosine with its group's text (NaN none)."""
+        out = np.full(len(di), np.nan)
+        if self.group_rows is None or s.group_of is None:
+            return out
+        g = s.group_of[sj]
+        have = np.flatnonzero(g >= 0)
+        if len(have):
+            vals = _grid_or_pair_dot(d.rows, self.group_rows, di[have], g[have])
+            out[have] = np.clip(vals, 0.0, 1.0) ** DEFAULT_TEXT_POWER
+        return out
 
     def _profile(self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray) -> np.ndarray:
         """Return the learned-profile component (NaN for suppliers without a profile)."""
@@ -546,6 +620,9 @@ class MatchIndex:
         if "profile" in comps:
             col = int(s.profile_col[sj])
             out.append(ex.profile_phrase(int(self.profiles.n_passages[col]), comps["profile"]))
+        if "group" in comps:
+            name = self.group_names[int(s.group_of[sj])]
+            out.append(ex.group_phrase(name, comps["group"]))
         if "place" in comps:
             names = {v: k for k, v in self.countries.items()}
             shared = sorted(
@@ -598,6 +675,72 @@ def _docs(
         titles.append(title)
         langs.append(str(item["lang"]) if item.get("lang") else None)
     return docs, titles, langs
+
+
+GROUP_KEY_FIELDS = ("group", "category", "call_id")
+GROUP_NAME_FIELDS = ("group_name", "category_name")
+GROUP_DESCRIPTION_FIELDS = ("group_description", "category_description")
+GROUP_MEMBER_DESCRIPTIONS = False
+
+
+def _first_field(item: Mapping, names: Sequence[str]) -> str:
+    for name in names:
+        if item.get(name):
+            return str(item[name])
+    return ""
+
+
+def _group_key(item: Mapping) -> str | None:
+    key = _first_field(item, GROUP_KEY_FIELDS)
+    return key or None
+
+
+def _version_docs(
+    items: Sequence[Mapping],
+) -> tuple[list[list[str]], list[str], list[str], np.ndarray]:
+    """Return the items' versions in other languages (`title_fr`, `description_fr`; any
+    language with a stemmer) as documents, with their language and owner item."""
+    docs, titles, langs, owner = [], [], [], []
+    for i, item in enumerate(items):
+        for lang in _version_langs(item):
+            docs.append([str(item.get(f"description_{lang}") or "")])
+            titles.append(str(item.get(f"title_{lang}") or ""))
+            langs.append(lang)
+            owner.append(i)
+    return docs, titles, langs, np.array(owner, np.int64)
+
+
+def _group_docs(
+    supply: Sequence[Mapping],
+) -> tuple[list[list[str]], list[str], list[str | None], list[str]]:
+    """Return one document per group of supply items (`group`, or a code's `category`, or a
+    call's `call_id`): the group's name as title, its description and its members' titles."""
+    members: dict[str, list[int]] = {}
+    for i, item in enumerate(supply):
+        key = _group_key(item)
+        if key is not None:
+            members.setdefault(key, []).append(i)
+    docs, titles, langs = [], [], []
+    for rows in members.values():
+        head = supply[rows[0]]
+        parts = [_first_field(head, GROUP_DESCRIPTION_FIELDS)]
+        parts += [str(supply[i].get("title") or "") for i in rows]
+        if GROUP_MEMBER_DESCRIPTIONS:
+            parts += [str(supply[i].get("description") or "") for i in rows]
+        docs.append(["\n".join(p for p in parts if p)])
+        titles.append(_first_field(head, GROUP_NAME_FIELDS))
+        langs.append(str(head["lang"]) if head.get("lang") else None)
+    return docs, titles, langs, list(members)
+
+
+def _version_langs(item: Mapping) -> list[str]:
+    """Return the languages an item has another version in (`title_fr`, `description_fr`)."""
+    own = item.get("lang")
+    return [
+        lang
+        for lang in STEMMER_NAMES
+        if lang != own and (item.get(f"title_{lang}") or item.get(f"description_{lang}"))
+    ]
 
 
 def _ally_key(item: Mapping) -> str | None:
