@@ -30,6 +30,8 @@ import numpy as np
 from scipy import sparse
 
 from . import explain as ex
+from . import feedback as fb
+from . import ranker as rk
 from . import structured as st
 from ._version import __version__
 from .glossary import Glossary, load_glossary
@@ -139,6 +141,7 @@ class Side:
     versions: sparse.csr_matrix | None = None  # supply: rows of its other-language versions
     version_ptr: np.ndarray | None = None  # item i's versions: version_ptr[i]:version_ptr[i + 1]
     group_of: np.ndarray | None = None  # supply: row of its group in MatchIndex.groups (-1 none)
+    keys: list | None = None  # supply: ally key, or the item's id (what decisions teach about)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -180,6 +183,8 @@ class MatchIndex:
     group_keys: dict | None = None  # group key -> row of group_rows
     group_rows: sparse.csr_matrix | None = None  # one text row per group of supply items
     group_names: list | None = None  # per group row, its name (or key)
+    ranker: rk.LearnedRanker | None = None  # learned from the office's decisions, if given
+    rejections: fb.Rejections | None = None  # rejections that teach (not eligible, out of scope)
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -193,8 +198,13 @@ class MatchIndex:
         rates: Mapping[str, float] | None = None,
         glossary: Glossary | None = None,
         threads: int = DEFAULT_THREADS,
+        decisions: Sequence[Mapping] | None = None,
     ) -> MatchIndex:
-        """Fit the index on all open supply and demand items (dicts with the JSONL fields)."""
+        """Fit the index on all open supply and demand items (dicts with the JSONL fields).
+
+        decisions: the office's decisions on pairs, `{"demand_id", "supply_id", "accepted":
+        bool, "reason"}`; with enough accepted ones a ranker is learned from them (ranker.py).
+        """
 
         weights = weights or MatchWeights()
         glossary = glossary if glossary is not None else load_glossary()
@@ -246,8 +256,120 @@ class MatchIndex:
         index.record_top = float(np.nanmax(excess)) if np.isfinite(excess).any() else 0.0
         index.supply.transposed()
         index.demand.transposed()
-        index.version = _version(__version__, supply, demand, weights, today, rates, glossary)
+        index.version = _version(
+            __version__, supply, demand, weights, today, rates, glossary, decisions or ()
+        )
+        if decisions:
+            index._fit_rejections(decisions)
+            index._fit_ranker(decisions)
         return index
+
+    def _fit_rejections(self, decisions: Sequence[Mapping]) -> None:
+        """Keep the rejections whose reason teaches (feedback.py) with both sides' text rows.
+
+        A decision names fitted items by `demand_id` / `supply_id`; one whose project or offer
+        is no longer in the index (closed, withdrawn) is read from its `demand` / `supply` item
+        when given, and skipped otherwise.
+        """
+        d_row = {x: i for i, x in enumerate(self.demand.ids)}
+        s_row = {x: j for j, x in enumerate(self.supply.ids)}
+        d_parts, s_parts, keys, ids, reasons = [], [], [], [], []
+        for dec in decisions:
+            if dec.get("accepted") or dec.get("reason") not in fb.TEACHING_REASONS:
+                continue
+            i, j = d_row.get(dec.get("demand_id")), s_row.get(dec.get("supply_id"))
+            if i is not None:
+                d = self.demand.rows[i]
+            elif dec.get("demand"):
+                d = self.query_side([dec["demand"]], as_supply=False).rows
+            else:
+                continue
+            if j is not None:
+                s_item_rows, key = self.supply.rows[j], self.supply.keys[j]
+            elif dec.get("supply"):
+                side = self.query_side([dec["supply"]], as_supply=True)
+                s_item_rows, key = side.rows, side.keys[0]
+            else:
+                continue
+            d_parts.append(d)
+            s_parts.append(s_item_rows)
+            keys.append(key)
+            ids.append(dec.get("supply_id"))
+            reasons.append(str(dec["reason"]))
+        if keys:
+            self.rejections = fb.Rejections(
+                sparse.vstack(d_parts, format="csr"),
+                sparse.vstack(s_parts, format="csr"),
+                keys,
+                ids,
+                reasons,
+            )
+
+    def rejection_counts(
+        self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Return per teaching reason the similar rejections of each pair's ally (feedback.py)."""
+        out = {r: np.zeros(len(di), np.int64) for r in fb.TEACHING_REASONS}
+        if self.rejections is None or s.keys is None or not len(di):
+            return out
+        mine = set(self.rejections.keys)
+        has = np.array([k in mine for k in s.keys], bool)[sj]
+        idx = np.flatnonzero(has)
+        if len(idx):
+            keys = [s.keys[j] for j in sj[idx].tolist()]
+            ids = [s.ids[j] for j in sj[idx].tolist()]
+            found = self.rejections.counts(d.rows[di[idx]], s.rows[sj[idx]], keys, ids)
+            for r in out:
+                out[r][idx] = found[r]
+        return out
+
+    def _fit_ranker(self, decisions: Sequence[Mapping]) -> None:
+        """Learn a ranker from decisions on fitted pairs (see ranker.py); none if too few."""
+        d_row = {x: i for i, x in enumerate(self.demand.ids)}
+        s_row = {x: j for j, x in enumerate(self.supply.ids)}
+        accepted: dict[int, set[int]] = {}
+        rejected: set[tuple[int, int]] = set()
+        for dec in decisions:
+            i, j = d_row.get(dec.get("demand_id")), s_row.get(dec.get("supply_id"))
+            if i is None or j is None:
+                continue
+            if dec.get("accepted"):
+                accepted.setdefault(i, set()).add(j)
+            else:
+                rejected.add((i, j))
+        n_acc = sum(len(v) for v in accepted.values())
+        if n_acc < rk.DEFAULT_RANKER_MIN_ACCEPTED:
+            return
+        queries = np.array(sorted(accepted), np.int64)
+        pairs = set(rejected)
+        if len(self.supply) <= DEFAULT_EXHAUSTIVE_MAX:  # every pair, as ranking scores them
+            pairs.update((q, j) for q in queries.tolist() for j in range(len(self.supply)))
+        else:
+            sub = _side_rows(self.demand, queries)
+            top = rk.DEFAULT_RANKER_CANDIDATES
+            ranked = self._rank(sub, self.supply, top, 0.0, False, demand_is_query=True)
+            for q, row in zip(queries.tolist(), ranked, strict=True):
+                pairs.update((q, s_row[p.supply_id]) for p in row)
+        for q in queries.tolist():
+            pairs.update((q, j) for j in accepted[q])
+        di, sj = (np.array(x, np.int64) for x in zip(*sorted(pairs), strict=True))
+        label = np.array([j in accepted.get(i, ()) for i, j in zip(di, sj, strict=True)])
+        scores, comps = self.score_pairs(self.demand, self.supply, di, sj)
+        ok = ~np.isnan(scores)
+        di, sj, label, scores = di[ok], sj[ok], label[ok], scores[ok]
+        values = np.stack([comps[c][ok] for c in COMPONENTS], axis=1)
+        counts = {k: 0 for k in self.supply.keys}
+        for js in accepted.values():
+            for j in js:
+                counts[self.supply.keys[j]] += 1
+        keys = [self.supply.keys[j] for j in sj]
+        prior = rk.acceptance_prior(counts, own=label.astype(np.float64), keys=keys)
+        terms = np.diff(self.demand.rows.indptr)[di]
+        x = rk.rows(values, scores, prior, terms)
+        everyone = dict(zip(counts, rk.acceptance_prior(counts).tolist(), strict=True))
+        self.ranker = rk.fit_ranker(
+            x, label, scores, COMPONENTS, everyone, int(label.sum()), len(rejected)
+        )
 
     def _side(
         self,
@@ -268,6 +390,7 @@ class MatchIndex:
         side = Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields, texts)
         if passages:  # supply: its versions in other languages, read in their own language
             side.versions, side.version_ptr = self._versions(items)
+            side.keys = [_ally_key(item) or item["id"] for item in items]
         return side
 
     def _versions(self, items: Sequence[Mapping]) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -496,13 +619,18 @@ class MatchIndex:
         days = sf.deadline[sj] - self._today().toordinal()
         comps["time"] = st.time_fit(days)
         w = self.weights.as_dict()
+        values = np.stack([comps[c] for c in COMPONENTS], axis=1)
         scores = np.round(
-            weighted_mean(
-                np.stack([comps[c] for c in COMPONENTS], axis=1),
-                np.array([w[c] for c in COMPONENTS]),
-            ),
-            DEFAULT_SCORE_DECIMALS,
+            weighted_mean(values, np.array([w[c] for c in COMPONENTS])), DEFAULT_SCORE_DECIMALS
         )
+        if self.ranker is not None and len(di):
+            prior = self.ranker.prior_of([s.keys[j] for j in sj.tolist()])
+            x = rk.rows(values, scores, prior, np.diff(d.rows.indptr)[di])
+            scores = np.round(self.ranker.score(x), DEFAULT_SCORE_DECIMALS)
+        if self.rejections is not None:
+            lower = fb.factor(self.rejection_counts(d, s, di, sj))
+            scores = np.round(scores * lower, DEFAULT_SCORE_DECIMALS)
+            comps["feedback"] = np.where(lower < 1, lower, np.nan)
         ok = st.is_open(sf.deadline[sj], self._today()) & st.eligible(df, sf, di, sj)
         scores[~ok] = np.nan
         return scores, comps
@@ -620,6 +748,9 @@ class MatchIndex:
         if "profile" in comps:
             col = int(s.profile_col[sj])
             out.append(ex.profile_phrase(int(self.profiles.n_passages[col]), comps["profile"]))
+        if "feedback" in comps:
+            counts = self.rejection_counts(d, s, np.array([di]), np.array([sj]))
+            out.append(fb.phrase({r: int(v[0]) for r, v in counts.items()}))
         if "group" in comps:
             name = self.group_names[int(s.group_of[sj])]
             out.append(ex.group_phrase(name, comps["group"]))
@@ -816,6 +947,29 @@ def _group_top_mean(values: np.ndarray, groups: np.ndarray, n_groups: int, m: in
     return sums / np.maximum(counts, 1)
 
 
+def _side_rows(side: Side, rows: np.ndarray) -> Side:
+    """Return the demand side restricted to some rows (text rows, fields and profile rows)."""
+    f = side.fields
+    fields = st.Encoded(
+        *(
+            (getattr(f, name)[rows] if getattr(f, name) is not None else None)
+            for name in (x.name for x in dataclasses.fields(st.Encoded))
+        )
+    )
+    ptr = np.zeros(len(rows) + 1, np.int64)  # demand items have no passage rows
+    out = Side(
+        [side.ids[i] for i in rows.tolist()],
+        side.rows[rows],
+        sparse.csr_matrix((0, side.rows.shape[1]), dtype=np.float32),
+        ptr,
+        fields,
+        [side.texts[i] for i in rows.tolist()],
+    )
+    if side.profile_feats is not None:
+        out.profile_feats = side.profile_feats[rows]
+    return out
+
+
 def _version(
     matcher_version: str,
     supply: Sequence[Mapping],
@@ -824,6 +978,7 @@ def _version(
     today: dt.date | None,
     rates: Mapping[str, float],
     glossary: Glossary,
+    decisions: Sequence[Mapping] = (),
 ) -> str:
     """Return a stable id of a fitted state: matcher version plus a hash of its inputs."""
     h = hashlib.sha256()
@@ -836,7 +991,7 @@ def _version(
         json.dumps(glossary.terms, sort_keys=True),
     ):
         h.update(part.encode())
-    for tag, items in (("s", supply), ("d", demand)):
+    for tag, items in (("s", supply), ("d", demand), ("x", decisions)):
         for item in items:
             h.update(tag.encode())
             h.update(json.dumps(item, sort_keys=True, default=str).encode())
