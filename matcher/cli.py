@@ -91,7 +91,7 @@ def evaluate(supply_path: str, demand_path: str, learn_halves: int = 0) -> None:
     for split in range(learn_halves):
         order = np.random.default_rng(split + 1).permutation(len(demand))
         halves = (order[: len(order) // 2], order[len(order) // 2 :])
-        for h, (learn, test) in enumerate((halves, halves[::-1])):
+        for h, (test, learn) in enumerate((halves, halves[::-1])):  # h: the half measured
             decisions = [
                 {"demand_id": demand[i]["id"], "supply_id": t, "accepted": True}
                 for i in learn.tolist()

@@ -867,11 +867,12 @@ def _group_docs(
 def _version_langs(item: Mapping) -> list[str]:
     """Return the languages an item has another version in (`title_fr`, `description_fr`)."""
     own = item.get("lang")
-    return [
-        lang
-        for lang in STEMMER_NAMES
-        if lang != own and (item.get(f"title_{lang}") or item.get(f"description_{lang}"))
-    ]
+    found = {
+        key.split("_", 1)[1]
+        for key, value in item.items()
+        if value and key.startswith(("title_", "description_"))
+    }
+    return [lang for lang in STEMMER_NAMES if lang in found and lang != own]
 
 
 def _ally_key(item: Mapping) -> str | None:
