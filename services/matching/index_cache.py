@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from matcher import MatchIndex, MatchWeights
-from models import Alliance
+from models import Alliance, Match
+from models.enums import MatchStatus
 from services import clock
 from services.matching.items import (
     ally_records,
@@ -21,6 +22,7 @@ from services.matching.items import (
     open_offers,
     open_projects,
     project_item,
+    teaching_rejections,
 )
 
 DEFAULT_REFIT_SMALL = 5_000  # below this many open items, any change refits (it is cheap)
@@ -40,11 +42,18 @@ def signature(session: Session, today: date) -> tuple:
     count, last = session.execute(
         sa.select(sa.func.count(), sa.func.max(Alliance.updated_at)).select_from(Alliance)
     ).one()
-    return (*parts, count, str(last))  # a new alliance changes an ally's record
+    parts += [count, str(last)]  # a new alliance changes an ally's record
+    count, last = session.execute(  # a rejection may teach the matcher (see teaching_rejections)
+        sa.select(sa.func.count(), sa.func.max(Match.decided_at)).where(
+            Match.status == MatchStatus.REJECTED
+        )
+    ).one()
+    return (*parts, count, str(last))
 
 
 def fit_index(session: Session, settings: Settings, today: date | None = None) -> MatchIndex:
-    """Fit a new index on every published, not yet closed offer and every open project."""
+    """Fit a new index on every published, not yet closed offer and every open project; the
+    staff's rejections as not eligible or out of scope lower similar pairs of that ally."""
     today = today or clock.agency_today(settings.timezone)
     records = ally_records(session)
     supply = []
@@ -57,6 +66,7 @@ def fit_index(session: Session, settings: Settings, today: date | None = None) -
         weights=MatchWeights.from_mapping(settings.match_weights),
         today=today,
         rates=settings.usd_rates,
+        decisions=teaching_rejections(session),  # rejections only: no ranker is adopted here
     )
 
 
