@@ -354,7 +354,9 @@ class MatchIndex:
             pairs.update((q, j) for j in accepted[q])
         di, sj = (np.array(x, np.int64) for x in zip(*sorted(pairs), strict=True))
         label = np.array([j in accepted.get(i, ()) for i, j in zip(di, sj, strict=True)])
+        rejections, self.rejections = self.rejections, None  # features as ranking sees them
         scores, comps = self.score_pairs(self.demand, self.supply, di, sj)
+        self.rejections = rejections
         ok = ~np.isnan(scores)
         di, sj, label, scores = di[ok], sj[ok], label[ok], scores[ok]
         values = np.stack([comps[c][ok] for c in COMPONENTS], axis=1)
@@ -811,7 +813,6 @@ def _docs(
 GROUP_KEY_FIELDS = ("group", "category", "call_id")
 GROUP_NAME_FIELDS = ("group_name", "category_name")
 GROUP_DESCRIPTION_FIELDS = ("group_description", "category_description")
-GROUP_MEMBER_DESCRIPTIONS = False
 
 
 def _first_field(item: Mapping, names: Sequence[str]) -> str:
@@ -856,8 +857,6 @@ def _group_docs(
         head = supply[rows[0]]
         parts = [_first_field(head, GROUP_DESCRIPTION_FIELDS)]
         parts += [str(supply[i].get("title") or "") for i in rows]
-        if GROUP_MEMBER_DESCRIPTIONS:
-            parts += [str(supply[i].get("description") or "") for i in rows]
         docs.append(["\n".join(p for p in parts if p)])
         titles.append(_first_field(head, GROUP_NAME_FIELDS))
         langs.append(str(head["lang"]) if head.get("lang") else None)

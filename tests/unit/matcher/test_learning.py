@@ -161,3 +161,33 @@ def test_ranker_is_saved_in_the_index(glossary, tmp_path):
     assert [p.score for p in loaded.rank_demand(demand[40:], 3)[0]] == [
         p.score for p in learned.rank_demand(demand[40:], 3)[0]
     ]
+
+
+def test_ranker_rows_from_candidates_when_the_supply_is_large(glossary, monkeypatch):
+    import matcher.index as mi
+
+    monkeypatch.setattr(mi, "DEFAULT_EXHAUSTIVE_MAX", 5)  # 20 items: the large-index path
+    monkeypatch.setattr(rk, "DEFAULT_RANKER_CANDIDATES", 4)
+    supply, demand, decisions = _ranker_corpus()
+    learned = MatchIndex.fit(supply, demand, glossary=glossary, decisions=decisions[:40])
+    # each decided project's 4 best candidates plus its accepted offer, not all 20 offers
+    assert learned.ranker is not None and learned.ranker.n_rows <= 40 * 5
+    assert all(row for row in learned.rank_demand(demand[40:], 3))
+
+
+def test_rejections_and_ranker_together(glossary):
+    supply, demand, decisions = _ranker_corpus()
+    accepted = decisions[:40]
+    rejected = {
+        "demand_id": demand[0]["id"],
+        "supply_id": accepted[0]["supply_id"],
+        "accepted": False,
+        "reason": "out_of_scope",
+    }
+    both = MatchIndex.fit(supply, demand, glossary=glossary, decisions=[*accepted, rejected])
+    alone = MatchIndex.fit(supply, demand, glossary=glossary, decisions=accepted)
+    assert both.ranker is not None and both.ranker.n_rejected == 1
+    pair = {p.supply_id: p for p in both.rank_demand(demand[:1], 20)[0]}[rejected["supply_id"]]
+    before = {p.supply_id: p for p in alone.rank_demand(demand[:1], 20)[0]}
+    assert pair.components["feedback"] == pytest.approx(1 - fb.DEFAULT_PENALTY)
+    assert pair.score < before[rejected["supply_id"]].score
