@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models import Alliance, Match, Offer, Project
 from models.enums import AllianceStage, MatchStatus, OfferStatus, ProjectStatus
@@ -120,6 +120,7 @@ def teaching_rejections(session: Session) -> list[dict]:
     rows = session.scalars(
         sa.select(Match)
         .where(Match.status == MatchStatus.REJECTED, Match.decision_reason.is_not(None))
+        .options(selectinload(Match.project), selectinload(Match.offer))  # organisations join
         .order_by(Match.decided_at.desc().nulls_last(), Match.id.desc())
     )
     out: list[dict] = []
