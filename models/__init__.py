@@ -3,6 +3,7 @@
 from models.audit import AuditEvent
 from models.base import Base
 from models.digests import DigestMatchMark, DigestSend, Subscription
+from models.feeds import ActivityFunder, AllyActivity, Feed, FeedRun, OrgMapping
 from models.jobs import Job, Lock, OutboxMessage
 from models.matches import Alliance, Match
 from models.offers import Offer
@@ -10,8 +11,14 @@ from models.organizations import Organization
 from models.projects import Project
 from models.searches import SavedSearch, SavedSearchSend
 from models.users import ApiToken, User
+from models.work import DeadlineReminder, Note, NoteMention
 
 __all__ = [
+    "ActivityFunder",
+    "AllyActivity",
+    "Feed",
+    "FeedRun",
+    "OrgMapping",
     "Alliance",
     "ApiToken",
     "Base",
@@ -26,6 +33,9 @@ __all__ = [
     "SavedSearchSend",
     "User",
     "AuditEvent",
+    "DeadlineReminder",
+    "Note",
+    "NoteMention",
     "DigestMatchMark",
     "DigestSend",
     "Subscription",

@@ -107,6 +107,13 @@ ACTIONS = {
     "publish": N_("Published"),
     "edit": N_("Edited"),
     "unlock": N_("Unlocked"),
+    "assign": N_("Owner changed"),
+}
+# The dated steps of an alliance (services.work.mine.ALLIANCE_DATES).
+ALLIANCE_DATES = {
+    "started_on": N_("Started"),
+    "formalised_on": N_("Formalised"),
+    "ended_on": N_("Ends"),
 }
 COMPONENTS = {
     "text": N_("Text"),
@@ -225,6 +232,7 @@ ALL = {
     "project_stage": PROJECT_STAGES,
     "role": ROLES,
     "action": ACTIONS,
+    "alliance_date": ALLIANCE_DATES,
     "component": COMPONENTS,
     "chart": CHARTS,
     "offer_reject_explanation": OFFER_REJECT_EXPLANATIONS,

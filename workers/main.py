@@ -14,7 +14,13 @@ from celery import signals
 
 from services import outbox
 from services.runtime import Runtime
-from workers import digest_tasks, scoring_tasks, search_tasks  # noqa: F401  (registers tasks)
+from workers import (  # noqa: F401  (registers tasks)
+    digest_tasks,
+    feed_tasks,
+    scoring_tasks,
+    search_tasks,
+    work_tasks,
+)
 from workers.celery_app import (
     BrokerSender,
     app,

@@ -151,6 +151,17 @@ class OfferEditForm(FlaskForm):
         self.eligible_countries.choices = [*countries, *(SelectChoice(c, c) for c in held)]
 
 
+class OwnerForm(FlaskForm):
+    """Who follows a record: a staff member, or nobody (0); choices set per request."""
+
+    owner_id = SelectField(_l("Owner"), coerce=int, choices=[])
+    next = HiddenField()
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_l("Note"), validators=[DataRequired()])
+
+
 class AllianceForm(FlaskForm):
     stage = SelectField(_l("Stage"), choices=vocabulary.choices("stage"))
     amount = DecimalField(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from marshmallow import ValidationError
 
 from models import Offer, Project
-from services import audit, catalog, moderation, reviews
+from services import audit, catalog, jsonable, moderation, reviews
 from services.errors import DomainError, NotFound
-from web import form_errors
+from web import form_errors, schemas
 from web.db import db_session
-from web.staff import common
+from web.staff import common, work_views
 from web.staff.blueprint import bp
 from web.staff.forms import ActionForm, DecisionForm, OfferEditForm, OfferRejectForm
 
@@ -48,6 +49,8 @@ def project(project_id: int):
         matches=matches,
         events=events,
         by_id={m.id: m for m in matches},
+        project_events=audit.trail(db_session(), "project", [item.id], limit=50),
+        **work_views.context("project", item),
     )
 
 
@@ -142,7 +145,14 @@ def edit_offer(offer_id: int):
     form = OfferEditForm(obj=item)
     if form.validate_on_submit():
         try:
-            moderation.edit(db_session(), item, current_user.id, _edit_values(form))
+            # The one schema every way in uses (API, public form, import): staff edits too.
+            values = schemas.OfferIn(partial=True).load(
+                jsonable.plain(_edit_values(form), decimal=jsonable.number)
+            )
+            moderation.edit(db_session(), item, current_user.id, values)
+        except ValidationError as exc:
+            db_session().refresh(item)
+            form_errors.show(form, exc.messages)
         except DomainError as exc:
             db_session().refresh(item)
             if not form_errors.show(form, exc.fields):
