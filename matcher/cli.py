@@ -7,6 +7,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+import numpy as np
+
 from . import evaluate as ev
 from . import tune as tn
 from .index import MatchIndex
@@ -29,6 +31,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="print Recall@k and MRR against a baseline")
     evaluate.add_argument("--supply", required=True)
     evaluate.add_argument("--demand", required=True)
+    evaluate.add_argument(
+        "--learn-halves",
+        type=int,
+        default=0,
+        metavar="SPLITS",
+        help="also learn a ranker from half the labels (as the office's decisions) and "
+        "measure it on the other half, for SPLITS random splits",
+    )
     tune = sub.add_parser("tune", help="learn the component weights from labelled matches")
     tune.add_argument("--supply", required=True)
     tune.add_argument("--demand", required=True)
@@ -61,8 +71,13 @@ def rank(supply_path: str, demand_path: str, top: int, explain: bool) -> None:
         )
 
 
-def evaluate(supply_path: str, demand_path: str) -> None:
-    """Print metrics of the matcher and the plain TF-IDF baseline, overall and per slice."""
+def evaluate(supply_path: str, demand_path: str, learn_halves: int = 0) -> None:
+    """Print metrics of the matcher and the plain TF-IDF baseline, overall and per slice.
+
+    With learn_halves, then for each of that many random splits of the demand in two halves,
+    and each half in turn: a ranker learned from the other half's labels (given to `fit` as
+    accepted decisions), against the matcher without decisions, on this half only.
+    """
     supply = read_items(supply_path)
     demand = read_items(demand_path, require=("id", "true_supply_ids"))
     index = MatchIndex.fit(supply, demand)
@@ -73,6 +88,31 @@ def evaluate(supply_path: str, demand_path: str) -> None:
     print(f"matcher {index.version}; {len(supply)} supply, {len(demand)} demand")
     for line in ev.report(supply, demand, {"matcher": ranked, "tfidf": base}):
         print(line)
+    for split in range(learn_halves):
+        order = np.random.default_rng(split + 1).permutation(len(demand))
+        halves = (order[: len(order) // 2], order[len(order) // 2 :])
+        for h, (test, learn) in enumerate((halves, halves[::-1])):  # h: the half measured
+            decisions = [
+                {"demand_id": demand[i]["id"], "supply_id": t, "accepted": True}
+                for i in learn.tolist()
+                for t in demand[i]["true_supply_ids"]
+            ]
+            learned = MatchIndex.fit(supply, demand, decisions=decisions)
+            part = [demand[i] for i in test.tolist()]
+            top = ev.DEFAULT_MRR_CUTOFF
+            systems = {
+                "ranker": [[p.supply_id for p in r] for r in learned.rank_demand(part, top)],
+                "matcher": [ranked[i] for i in test.tolist()],
+                "tfidf": [base[i] for i in test.tolist()],
+            }
+            about = learned.ranker
+            print(
+                f"split {split + 1} half {h + 1}: ranker learned from {len(decisions)} "
+                f"accepted pairs of the other half ({about.n_rows if about else 0} rows), "
+                f"measured on {len(part)} demand items"
+            )
+            for line in ev.report(supply, part, systems):
+                print(line)
 
 
 def tune(supply_path: str, demand_path: str, folds: int, candidates: int) -> None:
@@ -110,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rank":
             rank(args.supply, args.demand, args.top, args.explain)
         elif args.command == "evaluate":
-            evaluate(args.supply, args.demand)
+            evaluate(args.supply, args.demand, args.learn_halves)
         else:
             tune(args.supply, args.demand, args.folds, args.candidates)
     except (InputError, FieldError) as exc:

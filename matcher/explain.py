@@ -7,6 +7,7 @@ import math
 DEFAULT_MAX_TERMS = 5
 DEFAULT_MAX_CONCEPTS = 5
 DEFAULT_PROFILE_SIMILAR = 0.5  # a profile score from here on reads "has funded similar projects"
+DEFAULT_GROUP_FITS = 0.3  # a group score from here on reads "in the group ..., which fits"
 
 LINE_LABELS = {
     "social_inclusion": ("social inclusion", "inclusión social"),
@@ -120,4 +121,14 @@ def profile_phrase(n_passages: int, score: float) -> tuple[str, str]:
     return (
         f"its past activities are unlike this project (learned from {n_passages})",
         f"sus actividades anteriores no se parecen a este proyecto (aprendido de {n_passages})",
+    )
+
+
+def group_phrase(name: str, score: float) -> tuple[str, str] | None:
+    """Return the phrase naming the item's group (a code's category, a call) when it fits."""
+    if score < DEFAULT_GROUP_FITS:
+        return None
+    return (
+        f"part of “{name}”, which fits the project",
+        f"forma parte de «{name}», que encaja con el proyecto",
     )

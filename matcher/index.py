@@ -29,12 +29,14 @@ import numpy as np
 from scipy import sparse
 
 from . import explain as ex
+from . import feedback as fb
+from . import ranker as rk
 from . import structured as st
 from ._version import __version__
 from .glossary import Glossary, load_glossary
 from .persist import DEFAULT_MMAP_MODE, load_state, save_state
 from .profiles import DEFAULT_PROFILE_MIN_PASSAGES, Profiles, fit_profiles, profile_owners
-from .text import TextVectorizer, Units, split_passages
+from .text import STEMMER_NAMES, TextVectorizer, Units, split_passages
 from .topk import DEFAULT_THREADS, blocks, candidates
 
 DEFAULT_TEXT_WEIGHT = 0.40
@@ -46,6 +48,7 @@ DEFAULT_AMOUNT_WEIGHT = 0.10
 DEFAULT_TIME_WEIGHT = 0.05
 DEFAULT_SECTOR_WEIGHT = 0.10
 DEFAULT_RECORD_WEIGHT = 0.10
+DEFAULT_GROUP_WEIGHT = 0.20
 DEFAULT_WHOLE_SHARE = 0.5
 DEFAULT_PASSAGE_TOP = 3
 DEFAULT_TEXT_POWER = 0.5
@@ -64,6 +67,7 @@ COMPONENTS = (
     "place",
     "sector",
     "record",
+    "group",
     "modality",
     "thematic",
     "amount",
@@ -84,6 +88,7 @@ class MatchWeights:
     time: float = DEFAULT_TIME_WEIGHT
     sector: float = DEFAULT_SECTOR_WEIGHT
     record: float = DEFAULT_RECORD_WEIGHT
+    group: float = DEFAULT_GROUP_WEIGHT
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, float] | None) -> MatchWeights:
@@ -133,6 +138,10 @@ class Side:
     rows_t: sparse.csr_matrix | None = None  # features × items, for products against this side
     excess: np.ndarray | None = None  # supply: log of the record beyond the text (see record)
     positions: dict | None = None  # id -> row, made when first needed
+    versions: sparse.csr_matrix | None = None  # supply: rows of its other-language versions
+    version_ptr: np.ndarray | None = None  # item i's versions: version_ptr[i]:version_ptr[i + 1]
+    group_of: np.ndarray | None = None  # supply: row of its group in MatchIndex.groups (-1 none)
+    keys: list | None = None  # supply: ally key, or the item's id (what decisions teach about)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -186,6 +195,11 @@ class MatchIndex:
     sectors: dict[str, int] = field(default_factory=dict)
     record_top: float = 0.0
     ally_cols: dict | None = None  # ally key -> profile column learned from its record
+    group_keys: dict | None = None  # group key -> row of group_rows
+    group_rows: sparse.csr_matrix | None = None  # one text row per group of supply items
+    group_names: list | None = None  # per group row, its name (or key)
+    ranker: rk.LearnedRanker | None = None  # learned from the office's decisions, if given
+    rejections: fb.Rejections | None = None  # rejections that teach (not eligible, out of scope)
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -199,8 +213,13 @@ class MatchIndex:
         rates: Mapping[str, float] | None = None,
         glossary: Glossary | None = None,
         threads: int = DEFAULT_THREADS,
+        decisions: Sequence[Mapping] | None = None,
     ) -> MatchIndex:
-        """Fit the index on all open supply and demand items (dicts with the JSONL fields)."""
+        """Fit the index on all open supply and demand items (dicts with the JSONL fields).
+
+        decisions: the office's decisions on pairs, `{"demand_id", "supply_id", "accepted":
+        bool, "reason"}`; with enough accepted ones a ranker is learned from them (ranker.py).
+        """
 
         weights = weights or MatchWeights()
         glossary = glossary if glossary is not None else load_glossary()
@@ -208,8 +227,19 @@ class MatchIndex:
         vec = TextVectorizer(concepts=list(glossary.concepts), phrases=glossary.phrases)
         s_docs, s_titles, s_langs = _docs(supply, passages=True)
         d_docs, d_titles, d_langs = _docs(demand, passages=False)
-        vec.fit(s_docs + d_docs, s_titles + d_titles, s_langs + d_langs)
-        s_units, d_units = vec.last_units.split(sum(1 + len(d) for d in s_docs))
+        v_docs, v_titles, v_langs, _ = _version_docs(supply)
+        g_docs, g_titles, g_langs, _ = _group_docs(supply)
+        n_s = sum(1 + len(d) for d in s_docs)
+        n_v = sum(1 + len(d) for d in v_docs)
+        n_g = sum(1 + len(d) for d in g_docs)
+        vec.fit(
+            s_docs + v_docs + g_docs + d_docs,
+            s_titles + v_titles + g_titles + d_titles,
+            s_langs + v_langs + g_langs + d_langs,
+            idf_docs=len(s_docs) + len(v_docs),  # the supply, not the groups' repeats
+        )
+        s_units, rest = vec.last_units.split(n_s)
+        _, d_units = rest.split(n_v + n_g)
         vec.last_units = None
         countries: dict[str, int] = {}
         kinds_extra: dict[str, int] = {}
@@ -229,6 +259,7 @@ class MatchIndex:
             threads=threads,
         )
         index.supply = index._side(supply, s_docs, s_titles, s_langs, True, s_units)
+        index._fit_groups(supply)
         index._fit_profiles(s_docs, supply)
         index.demand = index._side(demand, d_docs, d_titles, d_langs, False, d_units)
         if index.profiles is not None:
@@ -240,7 +271,12 @@ class MatchIndex:
         index.record_top = float(np.nanmax(excess)) if np.isfinite(excess).any() else 0.0
         index.supply.transposed()
         index.demand.transposed()
-        index.version = _version(__version__, supply, demand, weights, today, rates, glossary)
+        index.version = _version(
+            __version__, supply, demand, weights, today, rates, glossary, decisions or ()
+        )
+        if decisions:
+            index._fit_rejections(decisions)
+            index._fit_ranker(decisions)
         return index
 
     @staticmethod
@@ -251,6 +287,7 @@ class MatchIndex:
         today: dt.date | None = None,
         rates: Mapping[str, float] | None = None,
         glossary: Glossary | None = None,
+        decisions: Sequence[Mapping] | None = None,
     ) -> str:
         """Return the version id `fit` would give these inputs, without fitting."""
         return _version(
@@ -261,6 +298,116 @@ class MatchIndex:
             today,
             dict(rates or st.DEFAULT_USD_RATES),
             glossary if glossary is not None else load_glossary(),
+            decisions or (),
+        )
+
+    def _fit_rejections(self, decisions: Sequence[Mapping]) -> None:
+        """Keep the rejections whose reason teaches (feedback.py) with both sides' text rows.
+
+        A decision names fitted items by `demand_id` / `supply_id`; one whose project or offer
+        is no longer in the index (closed, withdrawn) is read from its `demand` / `supply` item
+        when given, and skipped otherwise.
+        """
+        d_row = {x: i for i, x in enumerate(self.demand.ids)}
+        s_row = {x: j for j, x in enumerate(self.supply.ids)}
+        d_parts, s_parts, keys, ids, reasons = [], [], [], [], []
+        for dec in decisions:
+            if dec.get("accepted") or dec.get("reason") not in fb.TEACHING_REASONS:
+                continue
+            i, j = d_row.get(dec.get("demand_id")), s_row.get(dec.get("supply_id"))
+            if i is not None:
+                d = self.demand.rows[i]
+            elif dec.get("demand"):
+                d = self.query_side([dec["demand"]], as_supply=False).rows
+            else:
+                continue
+            if j is not None:
+                s_item_rows, key = self.supply.rows[j], self.supply.keys[j]
+            elif dec.get("supply"):
+                side = self.query_side([dec["supply"]], as_supply=True)
+                s_item_rows, key = side.rows, side.keys[0]
+            else:
+                continue
+            d_parts.append(d)
+            s_parts.append(s_item_rows)
+            keys.append(key)
+            ids.append(dec.get("supply_id"))
+            reasons.append(str(dec["reason"]))
+        if keys:
+            self.rejections = fb.Rejections(
+                sparse.vstack(d_parts, format="csr"),
+                sparse.vstack(s_parts, format="csr"),
+                keys,
+                ids,
+                reasons,
+            )
+
+    def rejection_counts(
+        self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Return per teaching reason the similar rejections of each pair's ally (feedback.py)."""
+        out = {r: np.zeros(len(di), np.int64) for r in fb.TEACHING_REASONS}
+        if self.rejections is None or s.keys is None or not len(di):
+            return out
+        mine = set(self.rejections.keys)
+        has = np.array([k in mine for k in s.keys], bool)[sj]
+        idx = np.flatnonzero(has)
+        if len(idx):
+            keys = [s.keys[j] for j in sj[idx].tolist()]
+            ids = [s.ids[j] for j in sj[idx].tolist()]
+            found = self.rejections.counts(d.rows[di[idx]], s.rows[sj[idx]], keys, ids)
+            for r in out:
+                out[r][idx] = found[r]
+        return out
+
+    def _fit_ranker(self, decisions: Sequence[Mapping]) -> None:
+        """Learn a ranker from decisions on fitted pairs (see ranker.py); none if too few."""
+        d_row = {x: i for i, x in enumerate(self.demand.ids)}
+        s_row = {x: j for j, x in enumerate(self.supply.ids)}
+        accepted: dict[int, set[int]] = {}
+        rejected: set[tuple[int, int]] = set()
+        for dec in decisions:
+            i, j = d_row.get(dec.get("demand_id")), s_row.get(dec.get("supply_id"))
+            if i is None or j is None:
+                continue
+            if dec.get("accepted"):
+                accepted.setdefault(i, set()).add(j)
+            else:
+                rejected.add((i, j))
+        n_acc = sum(len(v) for v in accepted.values())
+        if n_acc < rk.DEFAULT_RANKER_MIN_ACCEPTED:
+            return
+        queries = np.array(sorted(accepted), np.int64)
+        pairs = set(rejected)
+        if len(self.supply) <= DEFAULT_EXHAUSTIVE_MAX:  # every pair, as ranking scores them
+            pairs.update((q, j) for q in queries.tolist() for j in range(len(self.supply)))
+        else:
+            sub = _side_rows(self.demand, queries)
+            top = rk.DEFAULT_RANKER_CANDIDATES
+            ranked = self._rank(sub, self.supply, top, 0.0, False, demand_is_query=True)
+            for q, row in zip(queries.tolist(), ranked, strict=True):
+                pairs.update((q, s_row[p.supply_id]) for p in row)
+        for q in queries.tolist():
+            pairs.update((q, j) for j in accepted[q])
+        di, sj = (np.array(x, np.int64) for x in zip(*sorted(pairs), strict=True))
+        label = np.array([j in accepted.get(i, ()) for i, j in zip(di, sj, strict=True)])
+        rejections, self.rejections = self.rejections, None  # features as ranking sees them
+        scores, comps = self.score_pairs(self.demand, self.supply, di, sj)
+        self.rejections = rejections
+        ok = ~np.isnan(scores)
+        di, sj, label, scores = di[ok], sj[ok], label[ok], scores[ok]
+        values = np.stack([comps[c][ok] for c in COMPONENTS], axis=1)
+        counts = {k: 0 for k in self.supply.keys}
+        for js in accepted.values():
+            for j in js:
+                counts[self.supply.keys[j]] += 1
+        keys = [self.supply.keys[j] for j in sj]
+        prior = rk.acceptance_prior(counts, own=label.astype(np.float64), keys=keys)
+        terms = np.diff(self.demand.rows.indptr)[di]
+        x = rk.rows(values, scores, prior, terms)
+        everyone = dict(zip(counts, rk.acceptance_prior(counts).tolist(), strict=True))
+        self.ranker = rk.fit_ranker(
+            x, label, scores, COMPONENTS, everyone, int(label.sum()), len(rejected)
         )
 
     def _side(
@@ -279,7 +426,35 @@ class MatchIndex:
         ptr = np.concatenate([[0], np.cumsum(np.bincount(owners, minlength=len(items)))])
         fields = st.encode_items(items, self.countries, self.rates, self.kinds_extra, self.sectors)
         texts = [t + "\n" + "\n".join(d) for t, d in zip(titles, docs, strict=True)]
-        return Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields, texts)
+        side = Side([item["id"] for item in items], rows, prow, ptr.astype(np.int64), fields, texts)
+        if passages:  # supply: its versions in other languages, read in their own language
+            side.versions, side.version_ptr = self._versions(items)
+            side.keys = [_ally_key(item) or item["id"] for item in items]
+        return side
+
+    def _versions(self, items: Sequence[Mapping]) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Return the rows of the items' other-language versions and where each item's start."""
+        docs, titles, langs, owner = _version_docs(items)
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(items)))])
+        if not docs:
+            return sparse.csr_matrix((0, self.vectorizer.n_features), dtype=np.float32), ptr
+        rows, _, _ = self.vectorizer.transform(docs, titles, langs)
+        return rows, ptr.astype(np.int64)
+
+    def _fit_groups(self, supply: Sequence[Mapping]) -> None:
+        """Give each group of supply items (a code's category, a call's topics) one text row."""
+        docs, titles, langs, keys = _group_docs(supply)
+        self.group_keys = {key: g for g, key in enumerate(keys)}
+        self.group_names = [name or key for name, key in zip(titles, keys, strict=True)]
+        self.supply.group_of = self._group_rows_of(supply)
+        self.group_rows = None
+        if docs:
+            self.group_rows, _, _ = self.vectorizer.transform(docs, titles, langs)
+
+    def _group_rows_of(self, items: Sequence[Mapping]) -> np.ndarray:
+        """Return per supply item the row of its group (-1: none, or a group not fitted)."""
+        keys = self.group_keys or {}
+        return np.array([keys.get(_group_key(item), -1) for item in items], np.int64)
 
     def _fit_profiles(self, s_docs: list[list[str]], supply: Sequence[Mapping]) -> None:
         """Learn supplier profiles, when there are a few: one per ally with a record of past
@@ -369,6 +544,7 @@ class MatchIndex:
                 else:  # a new item of an ally with a learned record gets its profile
                     col[i] = allies.get(_ally_key(item), -1)
             side.profile_col = col
+            side.group_of = self._group_rows_of(items)
         elif self.profiles is not None:
             side.profile_feats = self.profiles.features(side.rows, side.texts)
         return side
@@ -521,6 +697,7 @@ class MatchIndex:
         comps["place"] = st.place_fit(d.fields.places, s.fields.places, self.place_idf, di, sj)
         comps["sector"] = st.sector_fit(d.fields.sectors, s.fields.sectors, di, sj)
         comps["record"] = st.record_fit(s.record_excess(), sj, self.record_top)
+        comps["group"] = self._group(d, s, di, sj)
         df, sf = d.fields, s.fields
         comps["modality"] = st.overlap_fit(df.modalities[di], sf.modalities[sj])
         comps["thematic"] = st.thematic_fit(df.lines[di], sf.lines[sj], df.sdgs[di], sf.sdgs[sj])
@@ -528,13 +705,18 @@ class MatchIndex:
         days = sf.deadline[sj] - self._today().toordinal()
         comps["time"] = st.time_fit(days)
         w = self.weights.as_dict()
+        values = np.stack([comps[c] for c in COMPONENTS], axis=1)
         scores = np.round(
-            weighted_mean(
-                np.stack([comps[c] for c in COMPONENTS], axis=1),
-                np.array([w[c] for c in COMPONENTS]),
-            ),
-            DEFAULT_SCORE_DECIMALS,
+            weighted_mean(values, np.array([w[c] for c in COMPONENTS])), DEFAULT_SCORE_DECIMALS
         )
+        if self.ranker is not None and len(di):
+            prior = self.ranker.prior_of([s.keys[j] for j in sj.tolist()])
+            x = rk.rows(values, scores, prior, np.diff(d.rows.indptr)[di])
+            scores = np.round(self.ranker.score(x), DEFAULT_SCORE_DECIMALS)
+        if self.rejections is not None:
+            lower = fb.factor(self.rejection_counts(d, s, di, sj))
+            scores = np.round(scores * lower, DEFAULT_SCORE_DECIMALS)
+            comps["feedback"] = np.where(lower < 1, lower, np.nan)
         ok = st.is_open(sf.deadline[sj], self._today()) & st.eligible(df, sf, di, sj)
         scores[~ok] = np.nan
         return scores, comps
@@ -554,7 +736,31 @@ class MatchIndex:
             vals = _grid_or_pair_dot(d.rows, s.passages, drow, prow)
             passage[multi] = _group_top_mean(vals, pair_of, len(multi), DEFAULT_PASSAGE_TOP)
         mixed = DEFAULT_WHOLE_SHARE * whole + (1 - DEFAULT_WHOLE_SHARE) * passage
+        if s.version_ptr is not None and len(s.versions.indices):
+            n_ver = np.diff(s.version_ptr)[sj]
+            multi = np.flatnonzero(n_ver > 0)
+            if len(multi):  # the best of the item's language versions
+                counts = n_ver[multi]
+                pair_of = np.repeat(np.arange(len(multi)), counts)
+                offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+                vrow = np.repeat(s.version_ptr[sj[multi]], counts) + offsets
+                vals = _grid_or_pair_dot(d.rows, s.versions, np.repeat(di[multi], counts), vrow)
+                best = np.full(len(multi), -np.inf)
+                np.maximum.at(best, pair_of, vals)
+                mixed[multi] = np.maximum(mixed[multi], best)
         return np.clip(mixed, 0.0, 1.0) ** DEFAULT_TEXT_POWER
+
+    def _group(self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray) -> np.ndarray:
+        """Return the group component: the project's cosine with its group's text (NaN none)."""
+        out = np.full(len(di), np.nan)
+        if self.group_rows is None or s.group_of is None:
+            return out
+        g = s.group_of[sj]
+        have = np.flatnonzero(g >= 0)
+        if len(have):
+            vals = _grid_or_pair_dot(d.rows, self.group_rows, di[have], g[have])
+            out[have] = np.clip(vals, 0.0, 1.0) ** DEFAULT_TEXT_POWER
+        return out
 
     def _profile(self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray) -> np.ndarray:
         """Return the learned-profile component (NaN for suppliers without a profile)."""
@@ -628,6 +834,12 @@ class MatchIndex:
         if "profile" in comps:
             col = int(s.profile_col[sj])
             out.append(ex.profile_phrase(int(self.profiles.n_passages[col]), comps["profile"]))
+        if "feedback" in comps:
+            counts = self.rejection_counts(d, s, np.array([di]), np.array([sj]))
+            out.append(fb.phrase({r: int(v[0]) for r, v in counts.items()}))
+        if "group" in comps:
+            name = self.group_names[int(s.group_of[sj])]
+            out.append(ex.group_phrase(name, comps["group"]))
         if "place" in comps:
             names = {v: k for k, v in self.countries.items()}
             shared = sorted(
@@ -689,6 +901,70 @@ def _docs(
         titles.append(title)
         langs.append(str(item["lang"]) if item.get("lang") else None)
     return docs, titles, langs
+
+
+GROUP_KEY_FIELDS = ("group", "category", "call_id")
+GROUP_NAME_FIELDS = ("group_name", "category_name")
+GROUP_DESCRIPTION_FIELDS = ("group_description", "category_description")
+
+
+def _first_field(item: Mapping, names: Sequence[str]) -> str:
+    for name in names:
+        if item.get(name):
+            return str(item[name])
+    return ""
+
+
+def _group_key(item: Mapping) -> str | None:
+    key = _first_field(item, GROUP_KEY_FIELDS)
+    return key or None
+
+
+def _version_docs(
+    items: Sequence[Mapping],
+) -> tuple[list[list[str]], list[str], list[str], np.ndarray]:
+    """Return the items' versions in other languages (`title_fr`, `description_fr`; any
+    language with a stemmer) as documents, with their language and owner item."""
+    docs, titles, langs, owner = [], [], [], []
+    for i, item in enumerate(items):
+        for lang in _version_langs(item):
+            docs.append([str(item.get(f"description_{lang}") or "")])
+            titles.append(str(item.get(f"title_{lang}") or ""))
+            langs.append(lang)
+            owner.append(i)
+    return docs, titles, langs, np.array(owner, np.int64)
+
+
+def _group_docs(
+    supply: Sequence[Mapping],
+) -> tuple[list[list[str]], list[str], list[str | None], list[str]]:
+    """Return one document per group of supply items (`group`, or a code's `category`, or a
+    call's `call_id`): the group's name as title, its description and its members' titles."""
+    members: dict[str, list[int]] = {}
+    for i, item in enumerate(supply):
+        key = _group_key(item)
+        if key is not None:
+            members.setdefault(key, []).append(i)
+    docs, titles, langs = [], [], []
+    for rows in members.values():
+        head = supply[rows[0]]
+        parts = [_first_field(head, GROUP_DESCRIPTION_FIELDS)]
+        parts += [str(supply[i].get("title") or "") for i in rows]
+        docs.append(["\n".join(p for p in parts if p)])
+        titles.append(_first_field(head, GROUP_NAME_FIELDS))
+        langs.append(str(head["lang"]) if head.get("lang") else None)
+    return docs, titles, langs, list(members)
+
+
+def _version_langs(item: Mapping) -> list[str]:
+    """Return the languages an item has another version in (`title_fr`, `description_fr`)."""
+    own = item.get("lang")
+    found = {
+        key.split("_", 1)[1]
+        for key, value in item.items()
+        if value and key.startswith(("title_", "description_"))
+    }
+    return [lang for lang in STEMMER_NAMES if lang in found and lang != own]
 
 
 def _ally_key(item: Mapping) -> str | None:
@@ -764,6 +1040,29 @@ def _group_top_mean(values: np.ndarray, groups: np.ndarray, n_groups: int, m: in
     return sums / np.maximum(counts, 1)
 
 
+def _side_rows(side: Side, rows: np.ndarray) -> Side:
+    """Return the demand side restricted to some rows (text rows, fields and profile rows)."""
+    f = side.fields
+    fields = st.Encoded(
+        *(
+            (getattr(f, name)[rows] if getattr(f, name) is not None else None)
+            for name in (x.name for x in dataclasses.fields(st.Encoded))
+        )
+    )
+    ptr = np.zeros(len(rows) + 1, np.int64)  # demand items have no passage rows
+    out = Side(
+        [side.ids[i] for i in rows.tolist()],
+        side.rows[rows],
+        sparse.csr_matrix((0, side.rows.shape[1]), dtype=np.float32),
+        ptr,
+        fields,
+        [side.texts[i] for i in rows.tolist()],
+    )
+    if side.profile_feats is not None:
+        out.profile_feats = side.profile_feats[rows]
+    return out
+
+
 def _version(
     matcher_version: str,
     supply: Sequence[Mapping],
@@ -772,6 +1071,7 @@ def _version(
     today: dt.date | None,
     rates: Mapping[str, float],
     glossary: Glossary,
+    decisions: Sequence[Mapping] = (),
 ) -> str:
     """Return a stable id of a fitted state: matcher version plus a hash of its inputs."""
     h = hashlib.sha256()
@@ -784,7 +1084,7 @@ def _version(
         json.dumps(glossary.terms, sort_keys=True),
     ):
         h.update(part.encode())
-    for tag, items in (("s", supply), ("d", demand)):
+    for tag, items in (("s", supply), ("d", demand), ("x", decisions)):
         for item in items:
             h.update(tag.encode())
             h.update(json.dumps(item, sort_keys=True, default=str).encode())

@@ -30,6 +30,7 @@ DEFAULT_DETECT_CHARS = 1500
 DEFAULT_OVERRIDE_MIN_STOPS = 3  # a unit's own stop words overrule its given language from 3 on
 DEFAULT_OVERRIDE_RATIO = 3.0  # ... and when 3 times as many as the given language's
 DEFAULT_CHUNK_UNITS = 20_000
+DEFAULT_SEARCHED_IDF_SHARE = 0.5  # share of the searched side's own IDF (see fit)
 
 STEMMER_NAMES = {
     "en": "english",
@@ -387,9 +388,19 @@ class TextVectorizer:
     # -- public ------------------------------------------------------------------------------
 
     def fit(
-        self, docs: Sequence[Sequence[str]], titles: Sequence[str], langs: Sequence[str]
+        self,
+        docs: Sequence[Sequence[str]],
+        titles: Sequence[str],
+        langs: Sequence[str],
+        idf_docs: int | None = None,
     ) -> TextVectorizer:
-        """Fit vocabulary, bigrams and IDF on documents given as (passages, title, language)."""
+        """Fit vocabulary, bigrams and IDF on documents given as (passages, title, language).
+
+        idf_docs: mix into the IDF (half and half) one learned from the first idf_docs
+        documents only: the side that is searched. A word every project uses ("covid") is
+        then still telling among thematic lines of one sentence each, where only one is about
+        it; None: the IDF of all documents only.
+        """
         self.vocab, self.word_names, self._cache = {}, [], {}
         unit_texts, unit_langs, _, _ = _flatten(docs, titles, langs)
         units = self._units(unit_texts, unit_langs, grow=True, groups=_doc_of_unit(docs))
@@ -410,9 +421,15 @@ class TextVectorizer:
         self.tfidf = TfidfTransformer(sublinear_tf=True, norm=None)
         units.counts = self._counts(units)  # kept on last_units: transform reuses the rows
         counts = self._doc_counts(units, docs)
+        searched = None
+        if idf_docs is not None and idf_docs > 0:
+            searched = TfidfTransformer(sublinear_tf=True, norm=None).fit(counts[:idf_docs])
         if counts.shape[0] == 0 or counts.shape[1] == 0:  # sklearn refuses an empty corpus
             counts = sparse.csr_matrix((1, max(self.n_features, 1)), dtype=np.float32)
         self.tfidf.fit(counts)
+        if searched is not None:  # the mean of the two (log) IDFs
+            share = DEFAULT_SEARCHED_IDF_SHARE
+            self.tfidf.idf_ = share * searched.idf_ + (1 - share) * self.tfidf.idf_
         self.fitted = True
         return self
 

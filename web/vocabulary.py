@@ -123,6 +123,8 @@ COMPONENTS = {
     "time": N_("Time"),
     "place": N_("Place"),
     "profile": N_("Track record"),
+    "group": N_("Group"),
+    "feedback": N_("Past rejections"),
     "eligibility": N_("Eligibility"),
 }
 CHARTS = {

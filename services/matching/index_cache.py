@@ -35,6 +35,7 @@ from services.matching.items import (
     open_offers,
     open_projects,
     project_item,
+    teaching_rejections,
 )
 
 DEFAULT_KEEP = 2  # versions kept on disk: the current one and the one before
@@ -73,11 +74,14 @@ def read_items(session: Session, settings: Settings, today: date) -> tuple[list,
     return supply, demand
 
 
-def _fit_args(settings: Settings, today: date) -> dict:
+def _fit_args(session: Session, settings: Settings, today: date) -> dict:
     return {
         "weights": MatchWeights.from_mapping(settings.match_weights),
         "today": today,
         "rates": settings.usd_rates,
+        # The staff's rejections as not eligible or out of scope lower similar pairs of that
+        # ally (rejections only: no ranker is adopted here).
+        "decisions": teaching_rejections(session),
     }
 
 
@@ -85,7 +89,7 @@ def fit_index(session: Session, settings: Settings, today: date | None = None) -
     """Fit a new index on every open item, in this process (nothing saved)."""
     today = today or clock.agency_today(settings.timezone)
     supply, demand = read_items(session, settings, today)
-    return MatchIndex.fit(supply, demand, **_fit_args(settings, today))
+    return MatchIndex.fit(supply, demand, **_fit_args(session, settings, today))
 
 
 def version_path(settings: Settings, version: str) -> Path:
@@ -110,7 +114,7 @@ def fit_version(session: Session, settings: Settings, today: date | None = None)
     today = today or clock.agency_today(settings.timezone)
     snapshot = snapshot_time(session)
     supply, demand = read_items(session, settings, today)
-    args = _fit_args(settings, today)
+    args = _fit_args(session, settings, today)
     version = MatchIndex.version_for(supply, demand, **args)
     path = version_path(settings, version)
     row = session.get(IndexVersion, version)

@@ -6,13 +6,21 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models import ActivityFunder, Alliance, AllyActivity, Match, Offer, OrgMapping, Project
-from models.enums import AllianceStage, MappingState, OfferStatus, ProjectStatus
+from models.enums import AllianceStage, MappingState, MatchStatus, OfferStatus, ProjectStatus
 from services import jsonable
 
 DEFAULT_RECORD_MAX = 100  # an ally's newest alliances the matcher learns what it funds from
+DEFAULT_REJECTIONS_MAX = 2000  # the newest teaching rejections the matcher is given
+# A pair's rejection reason (the queue's codes, or older free text) as the matcher's teaching
+# reason: a pair rejected as a thematic mismatch is out of that offer's scope.
+TEACHING_REASONS = {
+    "not_eligible": "not_eligible",
+    "thematic_mismatch": "out_of_scope",
+    "out_of_scope": "out_of_scope",
+}
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -148,3 +156,38 @@ def open_offers(today: date) -> sa.Select:
 def open_projects() -> sa.Select:
     """Open projects, by id."""
     return sa.select(Project).where(Project.status == ProjectStatus.OPEN).order_by(Project.id)
+
+
+def teaching_reason(reason: str | None) -> str | None:
+    """The matcher's teaching reason of a pair's rejection reason (None: it teaches nothing)."""
+    key = (reason or "").strip().lower().replace(" ", "_").replace("-", "_")
+    return TEACHING_REASONS.get(key)
+
+
+def teaching_rejections(session: Session) -> list[dict]:
+    """The staff's rejections whose reason teaches the matcher (not eligible, out of scope), as
+    its decisions, newest first; each carries both items, since either may have closed since."""
+    rows = session.scalars(
+        sa.select(Match)
+        .where(Match.status == MatchStatus.REJECTED, Match.decision_reason.is_not(None))
+        .options(selectinload(Match.project), selectinload(Match.offer))  # organisations join
+        .order_by(Match.decided_at.desc().nulls_last(), Match.id.desc())
+    )
+    out: list[dict] = []
+    for match in rows:
+        reason = teaching_reason(match.decision_reason)
+        if reason is None:
+            continue
+        out.append(
+            {
+                "demand_id": match.project_id,
+                "supply_id": match.offer_id,
+                "accepted": False,
+                "reason": reason,
+                "demand": project_item(match.project),
+                "supply": offer_item(match.offer),
+            }
+        )
+        if len(out) >= DEFAULT_REJECTIONS_MAX:
+            break
+    return out

@@ -108,3 +108,27 @@ def test_evaluate_prints_slices_with_a_paired_interval(tmp_path):
     overall = next(x for x in lines if x.startswith("overall"))
     assert overall.split()[1] == "2" and "[" in overall
     assert any(x.startswith("supply kind=bank") for x in lines)
+
+
+def test_evaluate_learn_halves_measures_a_ranker_on_the_half_it_never_saw(tmp_path):
+    topics = ["water", "roads", "schools", "clinics"]
+    s = _write(
+        tmp_path / "s.jsonl",
+        [{"id": t, "title": t.title(), "description": f"{t} works"} for t in topics],
+    )
+    d = _write(
+        tmp_path / "d.jsonl",
+        [
+            {"id": n, "title": topics[n % 4], "description": "", "true_supply_ids": [topics[n % 4]]}
+            for n in range(96)
+        ],
+    )
+    out = _run("evaluate", "--supply", s, "--demand", d, "--learn-halves", "1")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    heads = [x for x in lines if x.startswith("split ")]
+    assert [h.split(":")[0] for h in heads] == ["split 1 half 1", "split 1 half 2"]
+    assert all("ranker learned from 48 accepted pairs of the other half" in h for h in heads)
+    assert all("measured on 48 demand items" in h for h in heads)
+    header = lines[lines.index(heads[0]) + 1]
+    assert "ranker MRR@10" in header and "matcher MRR@10" in header and "tfidf MRR@10" in header

@@ -361,3 +361,101 @@ def test_new_item_of_a_known_ally_gets_its_profile_without_refit(glossary):
     assert known[0].components["profile"] == next(
         p.components["profile"] for p in fitted if p.supply_id == "h1"
     )
+
+
+def _codes():
+    """Thematic lines of a few words each, in two groups, with French versions."""
+    return [
+        {
+            "id": "w1",
+            "title": "Water supply - large systems",
+            "description": "Potable water treatment plants; intake works; pumping stations.",
+            "category": "140",
+            "category_name": "Water Supply & Sanitation",
+            "category_description": "Drinking water, sanitation and hygiene for households.",
+            "title_fr": "Distribution d'eau - systèmes à grande échelle",
+            "description_fr": "Usines de traitement de l'eau potable ; stations de pompage.",
+            "lang": "en",
+        },
+        {
+            "id": "w2",
+            "title": "Sanitation - large systems",
+            "description": "Large sewerage networks and treatment plants.",
+            "category": "140",
+            "category_name": "Water Supply & Sanitation",
+            "lang": "en",
+        },
+        {
+            "id": "e1",
+            "title": "Primary education",
+            "description": "Formal and non-formal primary education for children.",
+            "category": "112",
+            "category_name": "Basic Education",
+            "title_fr": "Enseignement primaire",
+            "description_fr": "Enseignement primaire formel et non formel pour les enfants.",
+            "lang": "en",
+        },
+        {
+            "id": "e2",
+            "title": "Teacher training",
+            "description": "Training of teachers for schools.",
+            "category": "112",
+            "category_name": "Basic Education",
+            "lang": "en",
+        },
+    ]
+
+
+def test_group_component_from_a_codes_category(glossary):
+    supply = _codes()
+    demand = [
+        {"id": "d1", "title": "Hygiene for households", "description": "Households lack hygiene."}
+    ]
+    index = MatchIndex.fit(supply, demand, glossary=glossary)
+    pairs = {p.supply_id: p for p in index.rank_demand(demand, 4)[0]}
+    # no code's own text says hygiene; the water group's description does
+    assert pairs["w2"].components["group"] > 0.0
+    assert set(pairs) == {"w1", "w2"}  # the education codes score 0 and are left out
+    why = index.rank_demand(demand, 1, explain=True)[0][0].explanation
+    assert "part of “Water Supply & Sanitation”, which fits the project" in why["en"]
+    assert "forma parte de «Water Supply & Sanitation», que encaja con el proyecto" in why["es"]
+    # a new item ranked later joins its fitted group without a refit
+    new = dict(supply[1], id="w3", title="Hygiene kits")
+    assert index.query_side([new], as_supply=True).group_of[0] == index.group_keys["140"]
+
+
+def test_other_language_versions_are_read_in_their_language(glossary):
+    supply = _codes()
+    demand = [
+        {
+            "id": "fr1",
+            "title": "Enseignement primaire pour les enfants",
+            "description": "Appui à l'enseignement primaire formel dans les écoles rurales.",
+            "lang": "fr",
+        }
+    ]
+    index = MatchIndex.fit(supply, demand, glossary=glossary)
+    assert index.rank_demand(demand, 1)[0][0].supply_id == "e1"
+    assert list(np.diff(index.supply.version_ptr)) == [1, 0, 1, 0]
+    without = MatchIndex.fit(
+        [{k: v for k, v in s.items() if not k.endswith("_fr")} for s in supply],
+        demand,
+        glossary=glossary,
+    )
+    text = {p.supply_id: p.components["text"] for p in index.rank_demand(demand, 4)[0]}
+    text_without = {p.supply_id: p.components["text"] for p in without.rank_demand(demand, 4)[0]}
+    assert text["e1"] > text_without.get("e1", 0.0)
+
+
+def test_searched_side_idf_keeps_a_word_every_project_uses_telling():
+    from matcher.text import TextVectorizer
+
+    docs = [["covid control"], ["water supply"]] + [["covid water school"]] * 20
+    titles = [""] * len(docs)
+    langs = ["en"] * len(docs)
+    plain = TextVectorizer().fit(docs, titles, langs)
+    mixed = TextVectorizer().fit(docs, titles, langs, idf_docs=2)
+    covid = plain.vocab["covid"]
+    school = plain.vocab["school"]
+    assert mixed.tfidf.idf_[covid] > plain.tfidf.idf_[covid]  # rare among the two searched
+    assert mixed.tfidf.idf_[school] > plain.tfidf.idf_[school]  # absent from them: the most
