@@ -3,6 +3,7 @@
 from models.audit import AuditEvent
 from models.base import Base
 from models.digests import DigestMatchMark, DigestSend, Subscription
+from models.documents import Document
 from models.jobs import Job, Lock, OutboxMessage
 from models.matches import Alliance, Match
 from models.offers import Offer
@@ -27,6 +28,7 @@ __all__ = [
     "User",
     "AuditEvent",
     "DigestMatchMark",
+    "Document",
     "DigestSend",
     "Subscription",
 ]

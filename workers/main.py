@@ -14,7 +14,12 @@ from celery import signals
 
 from services import outbox
 from services.runtime import Runtime
-from workers import digest_tasks, scoring_tasks, search_tasks  # noqa: F401  (registers tasks)
+from workers import (  # noqa: F401  (registers tasks)
+    digest_tasks,
+    document_tasks,
+    scoring_tasks,
+    search_tasks,
+)
 from workers.celery_app import (
     BrokerSender,
     app,

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from matcher import MatchIndex, MatchWeights
-from models import Alliance
+from models import Alliance, Offer, Project
 from services import clock
 from services.matching.items import (
     ally_records,
+    document_texts,
     offer_item,
     open_offers,
     open_projects,
@@ -47,10 +48,15 @@ def fit_index(session: Session, settings: Settings, today: date | None = None) -
     """Fit a new index on every published, not yet closed offer and every open project."""
     today = today or clock.agency_today(settings.timezone)
     records = ally_records(session)
+    offer_docs = document_texts(session, Offer, None)
+    project_docs = document_texts(session, Project, None)
     supply = []
     for offer in session.scalars(open_offers(today)).unique():
-        supply.append(offer_item(offer, records.pop(offer.organization_id, None)))  # once each
-    demand = [project_item(p) for p in session.scalars(open_projects()).unique()]
+        record = records.pop(offer.organization_id, None)  # on one offer per ally
+        supply.append(offer_item(offer, record, offer_docs.get(offer.id)))
+    demand = [
+        project_item(p, project_docs.get(p.id)) for p in session.scalars(open_projects()).unique()
+    ]
     return MatchIndex.fit(
         supply,
         demand,

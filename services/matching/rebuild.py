@@ -15,7 +15,7 @@ from services import clock, jobs, locks, outbox, task_names
 from services.db import committing
 from services.errors import Conflict
 from services.matching.index_cache import IndexCache
-from services.matching.items import open_projects, project_item
+from services.matching.items import document_texts, open_projects, project_item
 from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
 
 REBUILD_LOCK = "rebuild_matches"
@@ -97,7 +97,8 @@ def _rebuild_chunks(session: Session, settings: Settings, job: Job, indexes: Ind
     by_id = {p.id: p for p in session.scalars(open_projects()).unique()}
     for start in range(job.done, len(project_ids), chunk):
         ids = project_ids[start : start + chunk]
-        items = [project_item(by_id[i]) for i in ids if i in by_id]
+        docs = document_texts(session, Project, ids)
+        items = [project_item(by_id[i], docs.get(i)) for i in ids if i in by_id]
         pairs = flatten(
             index.rank_demand(
                 items, top_k=settings.match_top_k, min_score=settings.match_min_score, explain=True

@@ -15,7 +15,7 @@ from models.enums import OfferStatus, ProjectStatus, ScoringState
 from services import clock
 from services.db import committing
 from services.matching.index_cache import IndexCache
-from services.matching.items import offer_item, project_item
+from services.matching.items import document_texts, offer_item, project_item
 from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
 
 
@@ -35,7 +35,7 @@ def score_offer(
         return _unmatch(session, offer, Match.offer_id)
     index = (indexes or IndexCache()).current(session, settings)
     ranked = index.rank_supply(
-        [offer_item(offer)],
+        [offer_item(offer, documents=document_texts(session, Offer, [offer.id]).get(offer.id))],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
@@ -54,7 +54,7 @@ def score_project(
         return _unmatch(session, project, Match.project_id)
     index = (indexes or IndexCache()).current(session, settings)
     ranked = index.rank_demand(
-        [project_item(project)],
+        [project_item(project, document_texts(session, Project, [project.id]).get(project.id))],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
