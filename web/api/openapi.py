@@ -9,6 +9,8 @@ from flask import current_app, jsonify
 from web import schemas
 from web.api.blueprint import bp
 from web.api.catalog import RESOURCES
+from web.api.documents import OPENAPI_PATHS as DOCUMENT_PATHS
+from web.api.documents import DocumentOut
 from web.api.matching import OPENAPI_PATHS
 
 ERROR_REF = {"$ref": "#/components/responses/Error"}
@@ -59,6 +61,10 @@ def build_spec() -> APISpec:
         _add_resource(spec, resource)
     for path, operations in OPENAPI_PATHS.items():
         spec.path(path=path, operations=operations)
+    spec.components.schema("DocumentOut", schema=DocumentOut)
+    for path, item in DOCUMENT_PATHS.items():
+        operations = {k: v for k, v in item.items() if k != "parameters"}
+        spec.path(path=path, parameters=item.get("parameters"), operations=operations)
     spec.options["security"] = [{"bearer": []}]
     return spec
 

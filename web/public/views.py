@@ -14,9 +14,11 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from models import Offer
 from services import submissions
+from services.documents import formats, store
 from services.errors import Conflict, DomainError, Invalid, NotFound
+from web import documents as documents_web
 from web import schemas, vocabulary
-from web.db import db_session
+from web.db import db_session, settings
 from web.extensions import limiter
 from web.public import notify
 from web.public.blueprint import bp
@@ -141,6 +143,8 @@ def new_offer():
         form.show_errors(by_field or {"title": [exc.message]})
         return _render_new(form)
     token = notify.follow_token(result.offer)
+    if not result.duplicate:
+        _attach_documents(result.offer, form.uploads())
     if result.duplicate:
         flash(
             _(
@@ -158,6 +162,37 @@ def new_offer():
             "warning",
         )
     return redirect(url_for("public.submitted", token=token))
+
+
+def _attach_documents(offer: Offer, uploads: list) -> None:
+    """Attach the form's files to the saved offer; a refused one is named in a message (the
+    offer is kept whatever happens to its files)."""
+    for number, upload in enumerate(uploads):
+        name = formats.safe_filename(upload.filename)
+        if number >= documents_web.PUBLIC_FORM_FILES:
+            flash(
+                _(
+                    "Your offer is saved, but “%(name)s” was not attached: the form takes at "
+                    "most %(n)s files.",
+                    name=name,
+                    n=documents_web.PUBLIC_FORM_FILES,
+                ),
+                "warning",
+            )
+            continue
+        try:
+            store.attach(
+                db_session(), settings(), offer, upload.filename, upload.stream, public=True
+            )
+        except store.DocumentRefused as exc:
+            flash(
+                _(
+                    "Your offer is saved, but “%(name)s” was not attached: %(reason)s",
+                    name=name,
+                    reason=documents_web.refusal(exc),
+                ),
+                "warning",
+            )
 
 
 def _offer_from(token: str) -> Offer:
@@ -305,7 +340,7 @@ def _too_many(_exc):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_exc):
-    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    limit = request.max_content_length or 0
     return render_template("public/too_large.html", limit_kb=limit // 1024), 413
 
 
@@ -323,4 +358,7 @@ def _csrf(_exc):
 
 @bp.context_processor
 def _link_days() -> dict:
-    return {"link_days": submissions.DEFAULT_LINK_MAX_AGE.days}
+    return {
+        "link_days": submissions.DEFAULT_LINK_MAX_AGE.days,
+        "public_form_files": documents_web.PUBLIC_FORM_FILES,
+    }
