@@ -6,6 +6,7 @@ from models.digests import DigestMatchMark, DigestSend, Subscription
 from models.documents import Document
 from models.jobs import Job, Lock, OutboxMessage
 from models.matches import Alliance, Match
+from models.neighbours import OfferNeighbours
 from models.offers import Offer
 from models.organizations import Organization
 from models.projects import Project
@@ -20,6 +21,7 @@ __all__ = [
     "Lock",
     "Match",
     "Offer",
+    "OfferNeighbours",
     "Organization",
     "OutboxMessage",
     "Project",

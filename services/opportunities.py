@@ -24,7 +24,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Document, Offer, Organization
+from models import Document, Offer, OfferNeighbours, Organization
 from models.enums import Line, Modality, OfferStatus, OrgKind, Side
 from models.offers import search_key
 from services.db import escape_like, json_list_has
@@ -414,6 +414,15 @@ def public_document(session: Session, offer_id: int, document_id: int, today: da
     if document is None:
         raise NotFound(f"document {document_id} is not public")
     return document
+
+
+def more_like_this(session: Session, offer_id: int, today: date) -> list[PublicOffer]:
+    """The open offers nearest to `offer_id` by the matcher's text side, nearest first (as
+    kept when the offer was last scored, see services.matching.similar)."""
+    ids = session.scalar(
+        sa.select(OfferNeighbours.neighbour_ids).where(OfferNeighbours.offer_id == offer_id)
+    )
+    return load(session, [int(i) for i in ids or [] if int(i) != offer_id], today)
 
 
 def load(session: Session, offer_ids: list[int], today: date) -> list[PublicOffer]:

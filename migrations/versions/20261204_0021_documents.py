@@ -1,4 +1,5 @@
-"""call documents: files attached to offers and projects, with their extracted text
+"""call documents: files attached to offers and projects, with their extracted text; each
+offer's nearest offers ("more like this")
 
 Revision ID: 20261204_0021
 Revises: 0017a
@@ -63,7 +64,22 @@ def upgrade() -> None:
                         postgresql_ops={"search_text": "gin_trgm_ops"})
 
 
+    op.create_table(
+        "offer_neighbours",
+        sa.Column("offer_id", sa.Integer(), nullable=False),
+        sa.Column("neighbour_ids", sa.JSON(), nullable=False),
+        sa.Column("scores", sa.JSON(), nullable=False),
+        sa.Column("matcher_version", sa.String(length=64), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["offer_id"], ["offers.id"],
+                                name=op.f("fk_offer_neighbours_offer_id_offers"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("offer_id", name=op.f("pk_offer_neighbours")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("offer_neighbours")
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_documents_search_text_trgm", table_name="documents")
     with op.batch_alter_table("documents", schema=None) as batch_op:

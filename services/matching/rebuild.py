@@ -14,6 +14,7 @@ from models.enums import JobStatus, MatchStatus, ScoringState
 from services import clock, jobs, locks, outbox, task_names
 from services.db import committing
 from services.errors import Conflict
+from services.matching import similar
 from services.matching.index_cache import IndexCache
 from services.matching.items import document_texts, open_projects, project_item
 from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
@@ -133,6 +134,7 @@ def _rebuild_chunks(session: Session, settings: Settings, job: Job, indexes: Ind
             .where(Offer.id.in_(offer_ids or [-1]))
             .values(scoring_state=ScoringState.SCORED, scored_at=clock.now())
         )
+        similar.keep(session, similar.neighbours(index, None), index.version)
         job.status = JobStatus.DONE
         job.finished_at = clock.now()
         job.detail = (

@@ -14,6 +14,7 @@ from models import Match, Offer, Project
 from models.enums import OfferStatus, ProjectStatus, ScoringState
 from services import clock
 from services.db import committing
+from services.matching import similar
 from services.matching.index_cache import IndexCache
 from services.matching.items import document_texts, offer_item, project_item
 from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
@@ -34,12 +35,14 @@ def score_offer(
     ):
         return _unmatch(session, offer, Match.offer_id)
     index = (indexes or IndexCache()).current(session, settings)
+    item = offer_item(offer, documents=document_texts(session, Offer, [offer.id]).get(offer.id))
     ranked = index.rank_supply(
-        [offer_item(offer, documents=document_texts(session, Offer, [offer.id]).get(offer.id))],
+        [item],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
     )
+    similar.keep(session, similar.neighbours(index, [item]), index.version)
     return _store(session, offer, Match.offer_id, flatten(ranked), index.version)
 
 

@@ -199,3 +199,34 @@ def test_the_public_page_lists_and_serves_only_public_documents(session, setting
         opportunities.public_document(session, draft.id, draft_doc.id, today)
     with pytest.raises(NotFound):  # another offer's document through this offer's address
         opportunities.public_document(session, draft.id, shown.id, today)
+
+
+def test_more_like_this_lists_the_nearest_open_offers(session, settings):
+    water = f.offer(
+        session, title="Drinking water for hillside settlements", description="Aqueducts."
+    )
+    twin = f.offer(session, title="Agua potable para barrios de ladera", description="Acueductos.")
+    f.offer(session, title="Museum twinning", description="Curators exchange programme.")
+    closed = f.offer(
+        session, title="Drinking water fund", description="Aqueducts.", status="closed"
+    )
+    scoring.score_offer(session, settings, water.id)
+    near = opportunities.more_like_this(session, water.id, date.today())
+    assert [o.id for o in near] == [twin.id]  # across languages; never itself, never closed
+    assert closed.id not in [o.id for o in near]
+    assert opportunities.more_like_this(session, twin.id, date.today()) == []  # not scored yet
+
+
+def test_a_call_document_makes_offers_alike(session, settings):
+    from services.matching import rebuild
+
+    a = f.offer(session, title="Urban resilience", description="General support.", lines=[])
+    b = f.offer(session, title="Rainwater harvesting", description="Tanks for schools.", lines=[])
+    f.offer(session, title="Museum twinning", description="Curators exchange.", lines=[])
+    job = rebuild.request_rebuild(session)
+    rebuild.run_rebuild(session, settings, job.id)
+    assert opportunities.more_like_this(session, a.id, date.today()) == []
+    document = attach(session, settings, a, "tdr.txt", b"Rainwater harvesting for schools")
+    store.extract(session, settings, document.id)
+    scoring.score_offer(session, settings, a.id)
+    assert [o.id for o in opportunities.more_like_this(session, a.id, date.today())] == [b.id]

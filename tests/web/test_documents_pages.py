@@ -105,15 +105,14 @@ def test_no_file_is_a_400(signed_in, session):
 def test_a_failed_extraction_is_shown_and_the_file_kept(signed_in, session, settings):
     offer = f.offer(session)
     page = f"/staff/offers/{offer.id}"
-    assert (
-        upload(signed_in, f"{page}/documents", page, "x.docx", files.xxe_docx()).status_code == 302
-    )
+    data = files.xxe_docx()  # once: a zip carries the time it was made
+    assert upload(signed_in, f"{page}/documents", page, "x.docx", data).status_code == 302
     [document] = documents(session, offer.id)
     assert document.extraction_state == ExtractionState.FAILED
     html = signed_in.get(page).get_data(as_text=True)
     assert "Its text could not be read" in html and "Read it again" in html
     download = signed_in.get(f"/staff/documents/{document.id}")
-    assert download.status_code == 200 and download.data == files.xxe_docx()
+    assert download.status_code == 200 and download.data == data
 
 
 def test_projects_take_documents_and_match_on_them(signed_in, session):
@@ -284,3 +283,18 @@ def test_a_bad_document_on_the_public_form_loses_nothing(client, session):
     assert [d.filename for d in documents(session, offer.id)] == ["call.txt"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Your offer is saved, but “locked.pdf” was not attached" in page
+
+
+def test_the_opportunity_page_shows_more_like_this(client, session, settings):
+    from services.matching import scoring
+
+    water = f.offer(session, title="Drinking water for hillsides", description="Aqueducts.")
+    twin = f.offer(session, title="Agua potable en laderas", description="Acueductos.")
+    scoring.score_offer(session, settings, water.id)
+    html = client.get(f"/opportunities/{water.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    section = html.split('id="similar-heading"', 1)[1]
+    assert "More like this" in section and f"/opportunities/{twin.id}" in section
+    alone = client.get(f"/opportunities/{twin.id}").get_data(as_text=True)
+    assert "similar-heading" not in alone  # not scored yet: no section at all

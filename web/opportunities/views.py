@@ -148,7 +148,10 @@ def detail(offer_id: int):
         }
         for doc in offer.documents
     ]
-    return render_template("opportunities/detail.html", offer=offer, today=_today())
+    similar = opportunities.more_like_this(db_session(), offer.id, _today())
+    return render_template(
+        "opportunities/detail.html", offer=offer, similar=similar, today=_today()
+    )
 
 
 @bp.get("/opportunities/<int:offer_id>/documents/<int:document_id>")

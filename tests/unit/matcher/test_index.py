@@ -361,3 +361,23 @@ def test_new_item_of_a_known_ally_gets_its_profile_without_refit(glossary):
     assert known[0].components["profile"] == next(
         p.components["profile"] for p in fitted if p.supply_id == "h1"
     )
+
+
+def test_similar_supply_finds_the_nearest_offers_by_text_across_languages():
+    supply = [
+        {"id": 1, "title": "Drinking water for hillside settlements", "description": "aqueducts"},
+        {"id": 2, "title": "Agua potable para barrios de ladera", "description": "acueductos"},
+        {"id": 3, "title": "Museum twinning", "description": "curators exchange programme"},
+        {"id": 4, "title": "Electric buses", "description": "clean mobility for cities"},
+    ]
+    index = MatchIndex.fit(supply, [{"id": 10, "title": "x", "description": "water"}])
+    fitted = index.similar_supply(None, top_k=2)
+    assert [ids for ids, _ in fitted[0]] == [2] and [ids for ids, _ in fitted[1]] == [1]
+    assert fitted[2] == [] and fitted[3] == []  # nothing shares their words: no neighbour
+    new = index.similar_supply([{"id": 99, "title": "Water", "description": "aqueducts"}], 1)
+    assert [ids for ids, _ in new[0]] == [1]
+    assert (
+        index.similar_supply([{"id": 1, "title": "Drinking water", "description": ""}], 3)[0][0][0]
+        == 2
+    )  # never itself
+    assert index.similar_supply(None, top_k=0) == [[], [], [], []]
