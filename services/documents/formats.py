@@ -433,7 +433,7 @@ def extract_text(path: Path, kind: str, limits: Limits | None = None) -> str:
         text = _zip_text(path, ODT_BODY, {f"{_TEXT_NS}p", f"{_TEXT_NS}h"}, limits)
     elif kind == TXT:
         with open(path, "rb") as stream:
-            data = stream.read(limits.max_text * 4)
+            data = stream.read(min(path.stat().st_size, limits.max_text * 4))
             text = _decode_text(data, partial=bool(stream.read(1)))
     else:
         raise DocumentError("unsupported_type", f"Unknown kind of document {kind!r}.")
