@@ -14,7 +14,7 @@ from models.enums import JobStatus, MatchStatus, ScoringState
 from services import clock, jobs, locks, outbox, task_names
 from services.db import committing
 from services.errors import Conflict
-from services.matching import similar
+from services.matching import mentions, similar
 from services.matching.index_cache import IndexCache
 from services.matching.items import document_texts, open_projects, project_item
 from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
@@ -96,6 +96,7 @@ def _rebuild_chunks(session: Session, settings: Settings, job: Job, indexes: Ind
         job.done = min(job.done or 0, job.total)
     chunk = max(settings.rebuild_chunk, 1)
     by_id = {p.id: p for p in session.scalars(open_projects()).unique()}
+    words = mentions.DocumentWords(session)
     for start in range(job.done, len(project_ids), chunk):
         ids = project_ids[start : start + chunk]
         docs = document_texts(session, Project, ids)
@@ -105,6 +106,7 @@ def _rebuild_chunks(session: Session, settings: Settings, job: Job, indexes: Ind
                 items, top_k=settings.match_top_k, min_score=settings.match_min_score, explain=True
             )
         )
+        words.annotate(pairs)
         with committing(session):
             upsert_pairs(session, pairs, index.version)
             withdraw_missing(session, Match.project_id, ids, kept_pairs(pairs))

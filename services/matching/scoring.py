@@ -14,7 +14,7 @@ from models import Match, Offer, Project
 from models.enums import OfferStatus, ProjectStatus, ScoringState
 from services import clock
 from services.db import committing
-from services.matching import similar
+from services.matching import mentions, similar
 from services.matching.index_cache import IndexCache
 from services.matching.items import document_texts, offer_item, project_item
 from services.matching.store import flatten, kept_pairs, upsert_pairs, withdraw_missing
@@ -43,7 +43,9 @@ def score_offer(
         explain=True,
     )
     similar.keep(session, similar.neighbours(index, [item]), index.version)
-    return _store(session, offer, Match.offer_id, flatten(ranked), index.version)
+    pairs = flatten(ranked)
+    mentions.DocumentWords(session).annotate(pairs)
+    return _store(session, offer, Match.offer_id, pairs, index.version)
 
 
 def score_project(
@@ -62,7 +64,9 @@ def score_project(
         min_score=settings.match_min_score,
         explain=True,
     )
-    return _store(session, project, Match.project_id, flatten(ranked), index.version)
+    pairs = flatten(ranked)
+    mentions.DocumentWords(session).annotate(pairs)
+    return _store(session, project, Match.project_id, pairs, index.version)
 
 
 def _store(session: Session, item, key, pairs, version: str) -> int:

@@ -230,3 +230,29 @@ def test_a_call_document_makes_offers_alike(session, settings):
     store.extract(session, settings, document.id)
     scoring.score_offer(session, settings, a.id)
     assert [o.id for o in opportunities.more_like_this(session, a.id, date.today())] == [b.id]
+
+
+def test_the_explanation_says_what_the_call_document_mentions(session, settings):
+    city = f.organization(
+        session, name="Alcaldía", kind="local_public", side="demand", country="CO"
+    )
+    project = f.project(
+        session,
+        city,
+        title="Rainwater harvesting for hillside schools",
+        description="Community aqueducts and rainwater tanks for schools.",
+        language="en",
+    )
+    offer = f.offer(session, title="Urban resilience for schools", description="General support.")
+    document = attach(session, settings, offer, "tdr.txt", b"Rainwater harvesting tanks")
+    store.extract(session, settings, document.id)
+    scoring.score_project(session, settings, project.id)
+    explanation = session.scalar(
+        sa.select(Match.explanation).where(
+            Match.project_id == project.id, Match.offer_id == offer.id
+        )
+    )
+    assert "rainwater" in explanation["document_terms"]
+    assert "schools" not in explanation["document_terms"]  # the offer's own title has it
+    assert any(p.startswith("the call document mentions: rainwater") for p in explanation["en"])
+    assert any(p.startswith("el documento de la convocatoria menciona:") for p in explanation["es"])
