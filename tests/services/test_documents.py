@@ -122,17 +122,20 @@ def test_removing_keeps_a_file_another_document_still_uses(session, settings):
     assert not path.exists()
 
 
-def test_the_matcher_reads_the_call_document(session, settings):
+def english_project(session, title: str, description: str):
+    """An open project of the city, written in English."""
     city = f.organization(
         session, name="Alcaldía", kind="local_public", side="demand", country="CO"
     )
-    project = f.project(
+    return f.project(session, city, title=title, description=description, language="en")
+
+
+def test_the_matcher_reads_the_call_document(session, settings):
+    project = english_project(
         session,
-        city,
-        title="Community aqueducts for hillside settlements",
-        description="Drinking water, rainwater harvesting and sewage networks for informal "
-        "hillside settlements.",
-        language="en",
+        "Community aqueducts for hillside settlements",
+        "Drinking water, rainwater harvesting and sewage networks for informal hillside "
+        "settlements.",
     )
     vague = f.offer(
         session,
@@ -233,15 +236,10 @@ def test_a_call_document_makes_offers_alike(session, settings):
 
 
 def test_the_explanation_says_what_the_call_document_mentions(session, settings):
-    city = f.organization(
-        session, name="Alcaldía", kind="local_public", side="demand", country="CO"
-    )
-    project = f.project(
+    project = english_project(
         session,
-        city,
-        title="Rainwater harvesting for hillside schools",
-        description="Community aqueducts and rainwater tanks for schools.",
-        language="en",
+        "Rainwater harvesting for hillside schools",
+        "Community aqueducts and rainwater tanks for schools.",
     )
     offer = f.offer(session, title="Urban resilience for schools", description="General support.")
     document = attach(session, settings, offer, "tdr.txt", b"Rainwater harvesting tanks")
