@@ -298,3 +298,14 @@ def test_the_opportunity_page_shows_more_like_this(client, session, settings):
     assert "More like this" in section and f"/opportunities/{twin.id}" in section
     alone = client.get(f"/opportunities/{twin.id}").get_data(as_text=True)
     assert "similar-heading" not in alone  # not scored yet: no section at all
+
+
+def test_the_staff_offer_page_shows_more_like_this(signed_in, session, settings):
+    from services.matching import scoring
+
+    water = f.offer(session, title="Drinking water for hillsides", description="Aqueducts.")
+    twin = f.offer(session, title="Agua potable en laderas", description="Acueductos.")
+    scoring.score_offer(session, settings, water.id)
+    html = signed_in.get(f"/staff/offers/{water.id}").get_data(as_text=True)
+    section = html.split("More like this", 1)[1]
+    assert f"/staff/offers/{twin.id}" in section

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Offer, Project
-from services import audit, catalog, moderation, reviews
+from services import audit, catalog, moderation, opportunities, reviews
 from services.documents import store
 from services.errors import DomainError, NotFound
 from web import form_errors
@@ -77,6 +77,7 @@ def offer_page(item: Offer, document_form: DocumentForm | None = None, status: i
         events=events,
         rejection=moderation.last_rejection(db_session(), item.id),
         reject_form=OfferRejectForm(),
+        similar=opportunities.more_like_this(db_session(), item.id, common.today()),
         **_documents(item, document_form),
     ), status
 
