@@ -24,6 +24,7 @@ UPLOAD_ENDPOINTS = {
     "api.create_offer_document": 1,
     "api.create_project_document": 1,
     "public.new_offer": PUBLIC_FORM_FILES,
+    "public.add_document": 1,
 }
 ACCEPT = ".pdf,.docx,.odt,.txt," + ",".join(sorted(formats.KIND_OF_MEDIA))
 REASONS = {

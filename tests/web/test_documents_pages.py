@@ -309,3 +309,32 @@ def test_the_staff_offer_page_shows_more_like_this(signed_in, session, settings)
     html = signed_in.get(f"/staff/offers/{water.id}").get_data(as_text=True)
     section = html.split("More like this", 1)[1]
     assert f"/staff/offers/{twin.id}" in section
+
+
+def test_a_partner_adds_a_document_from_the_follow_page(client, session):
+    response = send(client, "en", title="Fondo sin TdR")
+    follow = client.get(response.headers["Location"]).get_data(as_text=True)
+    link = re.search(r'href="(/offers/follow/[^"]+)"', follow).group(1)
+    page = client.get(link).get_data(as_text=True)
+    token = link.rsplit("/", 1)[1]
+    url = f"/offers/follow/{token}/documents"
+    refused = client.post(
+        url,
+        data={
+            "file": (io.BytesIO(files.encrypted_pdf(["x"])), "tdr.pdf"),
+            "csrf_token": csrf_token(page),
+        },
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert "cifrado o protegido con contraseña" in refused.get_data(as_text=True)
+    added = client.post(
+        url,
+        data={"file": (io.BytesIO(files.pdf([CALL])), "tdr.pdf"), "csrf_token": csrf_token(page)},
+        content_type="multipart/form-data",
+    )
+    assert added.status_code == 302
+    offer = session.scalar(sa.select(Offer).where(Offer.title == "Fondo sin TdR"))
+    [document] = documents(session, offer.id)
+    assert document.public and document.extraction_state == ExtractionState.DONE
+    assert "tdr.pdf" in client.get(link).get_data(as_text=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -161,6 +161,12 @@ class NewOfferForm(OfferFieldsForm):
     def show_organization_errors(self, errors: dict) -> None:
         names = {target: name for name, target in ORG_FIELDS.items()}
         form_errors.show(self, errors, rename=names, fallback="org_name")
+
+
+class DocumentForm(FlaskForm):
+    """One more call document for a submitted offer (services.documents judges the file)."""
+
+    file = FileField(_l("Document (PDF, DOCX, ODT or TXT)"), render_kw={"accept": documents.ACCEPT})
 
 
 class FollowLinkForm(FlaskForm):

@@ -23,6 +23,7 @@ from web.extensions import limiter
 from web.public import notify
 from web.public.blueprint import bp
 from web.public.forms import (
+    DocumentForm,
     FollowLinkForm,
     NewOfferForm,
     OfferFieldsForm,
@@ -238,16 +239,25 @@ def _edit_data(offer: Offer) -> dict:
     }
 
 
-def _render_follow(offer: Offer, token: str, form: OfferFieldsForm | None = None):
+def _render_follow(
+    offer: Offer,
+    token: str,
+    form: OfferFieldsForm | None = None,
+    document_form: DocumentForm | None = None,
+    status: int | None = None,
+):
     editable = offer.status in submissions.EDITABLE
     if editable and form is None:
         form = OfferFieldsForm(data=_edit_data(offer))
-    status = 400 if form is not None and form.errors else 200
+    if status is None:
+        status = 400 if form is not None and form.errors else 200
     return render_template(
         "public/follow.html",
         offer=offer,
         token=token,
         form=form if editable else None,
+        documents=store.of(db_session(), offer),
+        document_form=(document_form or DocumentForm(formdata=None)) if editable else None,
         can_withdraw=offer.status in submissions.WITHDRAWABLE,
         rejection=submissions.rejection(db_session(), offer),
         reject_reasons=vocabulary.OFFER_REJECT_EXPLANATIONS,
@@ -264,6 +274,11 @@ def follow_offer(token: str):
     return _render_follow(offer, token)
 
 
+def _already_reviewed(token: str):
+    flash(_("This offer has already been reviewed and can no longer be changed."), "error")
+    return redirect(url_for("public.follow_offer", token=token))
+
+
 @bp.post("/follow/<token>/edit")
 @limiter.limit(SUBMIT_LIMIT_PER_IP)
 def edit_offer(token: str):
@@ -273,8 +288,7 @@ def edit_offer(token: str):
         return _link_problem(exc)
     form = OfferFieldsForm()
     if offer.status not in submissions.EDITABLE:
-        flash(_("This offer has already been reviewed and can no longer be changed."), "error")
-        return redirect(url_for("public.follow_offer", token=token))
+        return _already_reviewed(token)
     if not form.validate_on_submit():
         return _render_follow(offer, token, form)
     try:
@@ -287,9 +301,34 @@ def edit_offer(token: str):
         form.show_errors(exc.fields or {"title": [exc.message]})
         return _render_follow(offer, token, form)
     except Conflict:
-        flash(_("This offer has already been reviewed and can no longer be changed."), "error")
-        return redirect(url_for("public.follow_offer", token=token))
+        return _already_reviewed(token)
     flash(_("Your changes are saved."), "success")
+    return redirect(url_for("public.follow_offer", token=token))
+
+
+@bp.post("/follow/<token>/documents")
+@limiter.limit(SUBMIT_LIMIT_PER_IP)
+def add_document(token: str):
+    """One more call document for an offer still waiting for review."""
+    try:
+        offer = _offer_from(token)
+    except (NotFound, submissions.LinkExpired) as exc:
+        return _link_problem(exc)
+    if offer.status not in submissions.EDITABLE:
+        return _already_reviewed(token)
+    form = DocumentForm()
+    upload = form.file.data
+    if not form.validate_on_submit() or not getattr(upload, "filename", ""):
+        form.file.errors = [*form.file.errors, _("Choose a file to attach.")]
+        return _render_follow(offer, token, document_form=form, status=400)
+    try:
+        document = store.attach(
+            db_session(), settings(), offer, upload.filename, upload.stream, public=True
+        )
+    except store.DocumentRefused as exc:
+        form.file.errors = [documents_web.refusal(exc)]
+        return _render_follow(offer, token, document_form=form, status=exc.status)
+    flash(_("“%(name)s” is attached.", name=document.filename), "success")
     return redirect(url_for("public.follow_offer", token=token))
 
 
