@@ -34,9 +34,10 @@ class Document(Timestamps, Base):
     # Public documents of a published offer are downloadable from its opportunity page and
     # searched there; internal ones are for staff only.
     public: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
-    text: Mapped[str | None] = mapped_column(sa.Text)
+    # The texts can be megabytes: loaded only when read (lists of documents never need them).
+    text: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
     # The extracted text as search compares it (models.offers.search_key), for public search.
-    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="", deferred=True)
     extraction_state: Mapped[ExtractionState] = mapped_column(
         enum_column(ExtractionState, "extraction_state"),
         default=ExtractionState.PENDING,
