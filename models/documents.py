@@ -36,7 +36,8 @@ class Document(Timestamps, Base):
     public: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # The texts can be megabytes: loaded only when read (lists of documents never need them).
     text: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
-    # The extracted text as search compares it (models.offers.search_key), for public search.
+    # The extracted text as search compares it (models.offers.search_key); the public ones of
+    # an offer are joined into Offer.documents_text, which the public search reads.
     search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="", deferred=True)
     extraction_state: Mapped[ExtractionState] = mapped_column(
         enum_column(ExtractionState, "extraction_state"),
@@ -49,13 +50,6 @@ class Document(Timestamps, Base):
     __table_args__ = (
         sa.CheckConstraint("(offer_id IS NULL) <> (project_id IS NULL)", name="one_owner"),
         sa.CheckConstraint("size >= 0", name="size_positive"),
-        # Words searched on the public page (LIKE '%word%'), through PostgreSQL's pg_trgm.
-        sa.Index(
-            "ix_documents_search_text_trgm",
-            "search_text",
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
     )
 
     def __repr__(self) -> str:

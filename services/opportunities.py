@@ -222,12 +222,10 @@ def allies_named(session: Session, terms: list[str]) -> dict[str, list[int]]:
 
 def _term_found(term: str, ally_ids: list[int]):
     pattern = f"%{escape_like(term)}%"
-    in_documents = Offer.id.in_(
-        sa.select(Document.offer_id).where(
-            Document.public.is_(True), Document.search_text.like(pattern, escape="\\")
-        )
+    found = sa.or_(
+        Offer.search_text.like(pattern, escape="\\"),
+        Offer.documents_text.like(pattern, escape="\\"),  # its public call documents
     )
-    found = sa.or_(Offer.search_text.like(pattern, escape="\\"), in_documents)
     return sa.or_(found, Offer.organization_id.in_(ally_ids)) if ally_ids else found
 
 

@@ -1,5 +1,5 @@
 """call documents: files attached to offers and projects, with their extracted text; each
-offer's nearest offers ("more like this")
+offer's nearest offers ("more like this"); offers' public documents' text for search
 
 Revision ID: 20261204_0021
 Revises: 0017a
@@ -57,11 +57,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_documents_project_id"), ["project_id"],
                               unique=False)
         batch_op.create_index(batch_op.f("ix_documents_sha256"), ["sha256"], unique=False)
+    with op.batch_alter_table("offers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("documents_text", sa.Text(), server_default="",
+                                      nullable=False))
     if op.get_bind().dialect.name == "postgresql":
-        # pg_trgm exists since 0017a (the offers' search text).
-        op.create_index("ix_documents_search_text_trgm", "documents", ["search_text"],
+        # pg_trgm exists since 0017a (the offers' search text). One more column of offers, not
+        # a join: `search_text LIKE … OR documents_text LIKE …` is a BitmapOr of two indexes.
+        op.create_index("ix_offers_documents_text_trgm", "offers", ["documents_text"],
                         unique=False, postgresql_using="gin",
-                        postgresql_ops={"search_text": "gin_trgm_ops"})
+                        postgresql_ops={"documents_text": "gin_trgm_ops"})
 
 
     op.create_table(
@@ -81,7 +85,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("offer_neighbours")
     if op.get_bind().dialect.name == "postgresql":
-        op.drop_index("ix_documents_search_text_trgm", table_name="documents")
+        op.drop_index("ix_offers_documents_text_trgm", table_name="offers")
+    with op.batch_alter_table("offers", schema=None) as batch_op:
+        batch_op.drop_column("documents_text")
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_documents_sha256"))
         batch_op.drop_index(batch_op.f("ix_documents_project_id"))

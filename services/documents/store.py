@@ -29,6 +29,7 @@ from services.errors import Invalid
 from services.matching.queue import queue_scoring
 
 DEFAULT_MAX_PER_OWNER = 20  # documents attached to one offer or project
+DEFAULT_SEARCH_TEXT_MAX = 4_000_000  # characters of an offer's public documents searched
 
 
 class DocumentRefused(Invalid):
@@ -174,6 +175,8 @@ def extract(
             if owner is not None:  # its text changed: the matcher's corpus drifted
                 owner.updated_at = clock.now()
                 queue_scoring(session, owner)
+            if document.offer_id and document.public:
+                _refresh_search(session, document.offer_id)
     outbox.dispatch(session)
     return document
 
@@ -222,6 +225,8 @@ def set_public(
     with committing(session):
         before = {"public": document.public}
         document.public = public
+        if document.offer_id:
+            _refresh_search(session, document.offer_id)
         owner_type = "offer" if document.offer_id else "project"
         audit.record(
             session,
@@ -253,6 +258,8 @@ def remove(
             None,
         )
         session.delete(document)
+        if document.offer_id and document.public:
+            _refresh_search(session, document.offer_id)
         if owner is not None and document.extraction_state == ExtractionState.DONE:
             owner.updated_at = clock.now()
             queue_scoring(session, owner)
@@ -262,3 +269,20 @@ def remove(
     if not others:
         storage.remove(settings.documents_path, sha)
     outbox.dispatch(session)
+
+
+def _refresh_search(session: Session, offer_id: int) -> None:
+    """Within the caller's transaction, rewrite the offer's searched documents text
+    (Offer.documents_text) from its public documents whose text is read."""
+    session.flush()
+    texts = session.scalars(
+        sa.select(Document.search_text)
+        .where(
+            Document.offer_id == offer_id,
+            Document.public.is_(True),
+            Document.extraction_state == ExtractionState.DONE,
+        )
+        .order_by(Document.id)
+    )
+    joined = "\n".join(t for t in texts if t)[:DEFAULT_SEARCH_TEXT_MAX]
+    session.execute(sa.update(Offer).where(Offer.id == offer_id).values(documents_text=joined))

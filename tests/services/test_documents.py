@@ -254,3 +254,21 @@ def test_the_explanation_says_what_the_call_document_mentions(session, settings)
     assert "schools" not in explanation["document_terms"]  # the offer's own title has it
     assert any(p.startswith("the call document mentions: rainwater") for p in explanation["en"])
     assert any(p.startswith("el documento de la convocatoria menciona:") for p in explanation["es"])
+
+
+def test_search_follows_a_document_shown_hidden_or_removed(session, settings):
+    offer = f.offer(session, title="Fondo C", description="Apoyo general.")
+    document = attach(session, settings, offer, "tdr.txt", b"Manglares costeros", public=True)
+    store.extract(session, settings, document.id)
+
+    def found() -> list[int]:
+        page = opportunities.search(session, opportunities.Filters(q="manglares"), date.today())
+        return [o.id for o in page.items]
+
+    assert found() == [offer.id]
+    store.set_public(session, document, False)
+    assert found() == []
+    store.set_public(session, document, True)
+    assert found() == [offer.id]
+    store.remove(session, settings, document)
+    assert found() == []
