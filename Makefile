@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app web
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test lint bench bench-all clean
+.PHONY: install run test lint fuzz bench bench-all clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ run: install
 
 test: install $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# schemathesis over /api/v1/openapi.json (staff and partner tokens, every phase) against
+# `make run`'s server, then an export/import round trip: a random seed, printed first.
+# Replay one with `make fuzz FUZZ_ARGS="--seed N"`.
+FUZZ_ARGS ?= --max-examples 100
+fuzz: install
+	$(BIN)/python scripts/fuzz_api.py $(FUZZ_ARGS)
 
 bench: install
 	$(BIN)/python bench/rank_speed.py

@@ -27,8 +27,10 @@ DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 DEFAULT_DOCUMENT_MAX_MB = 20
 DOCUMENT_DIR_NAME = "documents"
 DEFAULT_USD_RATES = {"USD": 1.0, "EUR": 1.08, "COP": 0.00025}
+DEFAULT_REMINDER_DAYS = (14, 3)
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+FEED_KEY_PREFIX = "COOPMATCH_FEED_KEY_"
 
 
 class ConfigError(Exception):
@@ -39,6 +41,19 @@ def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _days(value: str | None) -> tuple[int, ...]:
+    """Parse `14,3` into days before a deadline, largest first."""
+    if value is None or not value.strip():
+        return DEFAULT_REMINDER_DAYS
+    try:
+        days = {int(part) for part in value.split(",") if part.strip()}
+    except ValueError as exc:
+        raise ConfigError(f"cannot read {value!r}: expected days like 14,3") from exc
+    if not days or min(days) < 0 or max(days) > 365:
+        raise ConfigError(f"cannot read {value!r}: give days between 0 and 365, like 14,3")
+    return tuple(sorted(days, reverse=True))
 
 
 def _float_map(value: str | None) -> dict[str, float]:
@@ -79,6 +94,8 @@ class Settings:
     digest_max_items: int = 20
     digest_retry_delay: int = 60  # seconds before a failed digest is retried; doubles each time
     search_interval: int = 300  # seconds between runs of saved-search emails ("immediate")
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS  # days before a deadline, to remind
+    reminder_hour: int = 7  # local hour of the daily reminder run
     mail_server: str | None = None
     mail_port: int = 587
     mail_starttls: bool = True
@@ -98,6 +115,15 @@ class Settings:
     login_limit_account_total: str = "100 per hour"  # failures per account from anywhere
     document_dir: Path | None = None  # call documents by content hash; None: instance/documents
     document_max_mb: int = DEFAULT_DOCUMENT_MAX_MB  # per attached document
+    # The agency as IATI names it (export-iati's reporting organisation) and its country
+    # (where an ally's activities are "active here").
+    iati_org_id: str = "XX-COOPMATCH"
+    agency_name: str = "CoopMatch cooperation agency"
+    agency_country: str = "CO"
+    # Feeds' API keys: every COOPMATCH_FEED_KEY_* variable; a feed names the one it uses.
+    feed_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    feed_backoff: float = 2.0  # seconds before a feed's first retry; doubles each retry
+    feed_lease_minutes: int = 60  # a run holding a feed longer than this is taken over
 
     @property
     def production(self) -> bool:
@@ -219,6 +245,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
                 env.get("COOPMATCH_DIGEST_RETRY_DELAY", Settings.digest_retry_delay)
             ),
             search_interval=int(env.get("COOPMATCH_SEARCH_INTERVAL", Settings.search_interval)),
+            reminder_days=_days(env.get("COOPMATCH_REMINDER_DAYS")),
+            reminder_hour=int(env.get("COOPMATCH_REMINDER_HOUR", Settings.reminder_hour)),
             mail_server=env.get("COOPMATCH_MAIL_SERVER") or None,
             mail_port=int(env.get("COOPMATCH_MAIL_PORT", 587)),
             mail_starttls=_bool(env.get("COOPMATCH_MAIL_STARTTLS"), True),
@@ -250,6 +278,14 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             if env.get("COOPMATCH_DOCUMENT_DIR")
             else None,
             document_max_mb=int(env.get("COOPMATCH_DOCUMENT_MAX_MB", DEFAULT_DOCUMENT_MAX_MB)),
+            iati_org_id=env.get("COOPMATCH_IATI_ORG_ID", Settings.iati_org_id),
+            agency_name=env.get("COOPMATCH_AGENCY_NAME", Settings.agency_name),
+            agency_country=env.get("COOPMATCH_AGENCY_COUNTRY", Settings.agency_country).upper(),
+            feed_backoff=float(env.get("COOPMATCH_FEED_BACKOFF", Settings.feed_backoff)),
+            feed_lease_minutes=int(
+                env.get("COOPMATCH_FEED_LEASE_MINUTES", Settings.feed_lease_minutes)
+            ),
+            feed_keys={k: v for k, v in env.items() if k.startswith(FEED_KEY_PREFIX) and v},
         )
     except ValueError as exc:
         raise ConfigError(f"a numeric setting cannot be read: {exc}") from exc

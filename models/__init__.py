@@ -4,6 +4,7 @@ from models.audit import AuditEvent
 from models.base import Base
 from models.digests import DigestMatchMark, DigestSend, Subscription
 from models.documents import Document
+from models.feeds import ActivityFunder, AllyActivity, Feed, FeedRun, OrgMapping
 from models.jobs import Job, Lock, OutboxMessage
 from models.matches import Alliance, Match
 from models.neighbours import OfferNeighbours
@@ -12,8 +13,14 @@ from models.organizations import Organization
 from models.projects import Project
 from models.searches import SavedSearch, SavedSearchSend
 from models.users import ApiToken, User
+from models.work import DeadlineReminder, Note, NoteMention
 
 __all__ = [
+    "ActivityFunder",
+    "AllyActivity",
+    "Feed",
+    "FeedRun",
+    "OrgMapping",
     "Alliance",
     "ApiToken",
     "Base",
@@ -29,6 +36,9 @@ __all__ = [
     "SavedSearchSend",
     "User",
     "AuditEvent",
+    "DeadlineReminder",
+    "Note",
+    "NoteMention",
     "DigestMatchMark",
     "Document",
     "DigestSend",

@@ -50,9 +50,42 @@ class OfferStatus(StrEnum):
 
 
 class OfferSource(StrEnum):
+    """Where an offer came from: a channel of people (form, api, import, manual: typed in by
+    staff) or a feed (the FeedKind values)."""
+
     FORM = "form"
     API = "api"
     IMPORT = "import"
+    MANUAL = "manual"
+    IATI = "iati"
+    EU_FT = "eu_ft"
+    GRANTS_GOV = "grants_gov"
+    WORLD_BANK = "world_bank"
+
+
+class FeedKind(StrEnum):
+    """The external sources a feed reads (services.feeds.KINDS)."""
+
+    IATI = "iati"
+    EU_FT = "eu_ft"
+    GRANTS_GOV = "grants_gov"
+    WORLD_BANK = "world_bank"
+
+
+class FeedRunState(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    NOT_MODIFIED = "not_modified"  # the source answered 304: nothing read
+    FAILED = "failed"
+
+
+class MappingState(StrEnum):
+    """An organisation reference's mapping to an ally: suggested by the importer, then decided
+    by staff."""
+
+    SUGGESTED = "suggested"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
 
 
 class ProjectStage(StrEnum):

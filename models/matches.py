@@ -12,6 +12,7 @@ from models.base import Base, Money, Timestamps, enum_column, in_check
 from models.enums import AllianceStage, Currency, MatchStatus
 from models.offers import Offer
 from models.projects import Project
+from models.users import User
 
 
 class Match(Timestamps, Base):
@@ -34,9 +35,13 @@ class Match(Timestamps, Base):
     decision_reason: Mapped[str | None] = mapped_column(sa.Text)
     decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     matcher_version: Mapped[str] = mapped_column(sa.String(64))
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     project: Mapped[Project] = relationship()
     offer: Mapped[Offer] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
 
     __table_args__ = (
         sa.UniqueConstraint("project_id", "offer_id", name="uq_matches_pair"),
@@ -62,8 +67,12 @@ class Alliance(Timestamps, Base):
     started_on: Mapped[date] = mapped_column(sa.Date)
     formalised_on: Mapped[date | None] = mapped_column(sa.Date)
     ended_on: Mapped[date | None] = mapped_column(sa.Date)
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     match: Mapped[Match] = relationship()
+    owner: Mapped[User | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint("amount >= 0", name="amount_positive"),

@@ -91,10 +91,40 @@ class Offer(Scored, Timestamps, Base):
     documents_text: Mapped[str] = mapped_column(
         sa.Text, default="", server_default="", deferred=True
     )
+    # A feed's offers: the source's own id and page, the feed that brought it, and a
+    # fingerprint of the record last read (equal means unchanged). Staff-entered ones have none.
+    source_id: Mapped[str | None] = mapped_column(sa.String(200))
+    link: Mapped[str | None] = mapped_column(sa.String(1000))
+    feed_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("feeds.id", ondelete="SET NULL"), index=True
+    )
+    feed_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    closed_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    # Flagged by a feed import: possibly the same call as this other offer (staff merge).
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("offers.id", ondelete="SET NULL"), index=True
+    )
+
+    # False while a public submission claims an organisation that already existed: nobody has
+    # checked the sender speaks for it, so its partners do not see the offer until staff publish
+    # it (publishing confirms). True for everything else.
+    organization_confirmed: Mapped[bool] = mapped_column(
+        sa.Boolean, default=True, server_default=sa.true()
+    )
 
     organization: Mapped[Organization] = relationship(lazy="joined")
 
+    @classmethod
+    def visible_to(cls, organization_id: int):
+        """SQL: the offers an organisation's partners see (theirs, and confirmed as theirs)."""
+        return sa.and_(cls.organization_id == organization_id, cls.organization_confirmed)
+
+    def belongs_to(self, organization_id: int | None) -> bool:
+        """Whether an organisation's partners see this offer (the Python form of visible_to)."""
+        return self.organization_id == organization_id and self.organization_confirmed
+
     __table_args__ = (
+        sa.UniqueConstraint("source", "source_id"),
         sa.CheckConstraint("amount_min IS NULL OR amount_min >= 0", name="amount_min_positive"),
         sa.CheckConstraint("amount_max IS NULL OR amount_max >= 0", name="amount_max_positive"),
         sa.CheckConstraint(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, Money, Scored, Timestamps, enum_column, in_check
 from models.enums import Currency, ProjectStage, ProjectStatus
 from models.organizations import Organization
+from models.users import User
 
 
 class Project(Scored, Timestamps, Base):
@@ -42,7 +43,12 @@ class Project(Scored, Timestamps, Base):
         enum_column(ProjectStatus, "project_status"), default=ProjectStatus.OPEN, index=True
     )
 
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
     organization: Mapped[Organization] = relationship(lazy="joined")
+    owner: Mapped[User | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint("budget IS NULL OR budget >= 0", name="budget_positive"),

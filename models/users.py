@@ -33,6 +33,8 @@ class User(Timestamps, Base):
     # so every session made before stops working at once.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The secret part of the person's calendar link; None when they have none (or revoked it).
+    calendar_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     organization: Mapped[Organization | None] = relationship()
 

@@ -43,6 +43,7 @@ class Filters:
     kind: str | None = None
     side: str | None = None
     organization_id: int | None = None
+    partner_of: int | None = None  # a partner's organisation: only what its partners may see
     deadline_from: date | None = None
     deadline_to: date | None = None
     sort: str = "id"
@@ -155,6 +156,13 @@ def build_query(model: Model, filters: Filters) -> sa.Select:
             query = query.where(model.status == filters.status)
         if filters.organization_id is not None:
             query = query.where(model.organization_id == filters.organization_id)
+        if filters.partner_of is not None:
+            visible = (
+                Offer.visible_to(filters.partner_of)
+                if model is Offer
+                else model.organization_id == filters.partner_of
+            )
+            query = query.where(visible)
     if model is Offer:
         if filters.deadline_from:
             query = query.where(Offer.deadline >= filters.deadline_from)

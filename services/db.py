@@ -10,21 +10,39 @@ from sqlalchemy.orm import Session
 from services.errors import Conflict, Invalid, NotFound
 
 _CHECK_NAME = re.compile(r"ck_(\w+)")
+# Only the column names are read from the driver's text: PostgreSQL's "Key (ref)=(...)",
+# SQLite's "UNIQUE constraint failed: offers.ref".
+_UNIQUE_PG = re.compile(r"Key \((\w+)[,)]")
+_UNIQUE_SQLITE = re.compile(r"UNIQUE constraint failed: \w+\.(\w+)")
+
+
+def _unique_field(text: str) -> str | None:
+    for pattern in (_UNIQUE_PG, _UNIQUE_SQLITE):
+        found = pattern.search(text)
+        if found:
+            return found.group(1)
+    return None
 
 
 def translate_integrity_error(exc: IntegrityError) -> Conflict | Invalid:
-    """Turn a database constraint violation into the domain error a person can act on."""
+    """Turn a database constraint violation into the domain error a person can act on.
+
+    The message names the field in the API's words and never repeats the driver's text: that
+    would show other organisations' values (`Key (ref)=(...) already exists`)."""
     text = str(exc.orig)
     lowered = text.lower()
     if "unique" in lowered or "duplicate key" in lowered:
-        return Conflict("a record with the same unique value already exists", {"detail": [text]})
+        field = _unique_field(text)
+        if field:
+            return Conflict(
+                f"conflict: the {field} is already in use", {field: ["Already in use."]}
+            )
+        return Conflict("conflict: a record with the same unique value already exists")
     if "foreign key" in lowered:
-        return Conflict(
-            "the record is referenced by, or refers to, a missing record", {"detail": [text]}
-        )
+        return Conflict("conflict: the record is referenced by, or refers to, a missing record")
     found = _CHECK_NAME.search(text)
     rule = found.group(1) if found else "a database rule"
-    return Invalid(f"the data breaks the rule {rule}", {"detail": [text]})
+    return Invalid(f"the data breaks the rule {rule}")
 
 
 def fetch(session: Session, model, key, name: str):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import Offer, Organization, Project
 from models.enums import OfferSource, Side
-from services import jsonable
+from services import csv_cells, jsonable
 from services.db import translate_integrity_error
 from services.errors import Invalid
 
@@ -79,7 +79,7 @@ def parse_rows(text: str, fmt: str) -> list[tuple[int, Any]]:
 def _from_csv(row: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
-        value = (value or "").strip()
+        value = csv_cells.unescape((value or "").strip())
         if key in LIST_FIELDS:
             items = [v.strip() for v in value.split(LIST_SEPARATOR) if v.strip()]
             out[key] = [_int_or_text(v) for v in items] if key in INT_LIST_FIELDS else items
@@ -117,7 +117,7 @@ def write_rows(stream: IO[str], rows: list[dict], fmt: str, columns: Iterable[st
     """Write rows in `fmt`; CSV lists are joined with '|'."""
     columns = list(columns)
     if fmt == "csv":
-        writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+        writer = csv_cells.DictWriter(stream, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow(

@@ -99,7 +99,10 @@ def _check_submitted(offer: Offer, verb: str) -> None:
 def publish(session: Session, offer: Offer, user_id: int) -> Offer:
     """Publish a submitted offer; its scoring is queued by catalog.update."""
     _check_submitted(offer, "published")
-    return _audited_update(session, offer, user_id, "publish", {"status": OfferStatus.PUBLISHED})
+    changes: dict[str, Any] = {"status": OfferStatus.PUBLISHED}
+    if not offer.organization_confirmed:  # staff saw "not confirmed" and published: confirmed
+        changes["organization_confirmed"] = True
+    return _audited_update(session, offer, user_id, "publish", changes)
 
 
 def reject(session: Session, offer: Offer, user_id: int, reason: str, note: str | None) -> Offer:

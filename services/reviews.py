@@ -389,6 +389,7 @@ def _start_alliance(
         currency=currency,
         usd_rate=rate,
         started_on=today,
+        owner_id=match.owner_id,  # whoever followed the match follows its alliance
     )
     session.add(alliance)
     session.flush()

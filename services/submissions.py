@@ -82,8 +82,9 @@ def find_duplicate(
 
 def _supply_organization(
     session: Session, values: Mapping[str, Any], contact_email: str | None
-) -> Organization:
-    """Return the supply-side organisation named in `values`, creating it when it is new."""
+) -> tuple[Organization, bool]:
+    """Return the supply-side organisation named in `values` (creating it when it is new), and
+    whether it was created now."""
     name = " ".join(str(values["name"]).split())
     existing = session.scalar(
         sa.select(Organization).where(sa.func.lower(Organization.name) == name.lower())
@@ -98,7 +99,7 @@ def _supply_organization(
                     ]
                 },
             )
-        return existing
+        return existing, False
     org = Organization(
         name=name,
         kind=values["kind"],
@@ -109,7 +110,7 @@ def _supply_organization(
     )
     session.add(org)
     session.flush()
-    return org
+    return org, True
 
 
 def _existing_supplier(session: Session, organization_id: int | None) -> Organization:
@@ -151,10 +152,17 @@ def submit_offer(
         values.pop(key, None)
     with committing(session):
         if new_organization is not None:
-            org = _supply_organization(session, new_organization, values["contact_email"])
+            org, created = _supply_organization(session, new_organization, values["contact_email"])
         else:
-            org = _existing_supplier(session, organization_id)
-        offer = Offer(**values, organization_id=org.id, status=OfferStatus.SUBMITTED, source=source)
+            org, created = _existing_supplier(session, organization_id), False
+        # Anyone can name an existing organisation: the offer joins it only once staff publish it.
+        offer = Offer(
+            **values,
+            organization_id=org.id,
+            organization_confirmed=created,
+            status=OfferStatus.SUBMITTED,
+            source=source,
+        )
         session.add(offer)
         queue_scoring(session, offer)
     outbox.dispatch(session)

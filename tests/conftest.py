@@ -127,3 +127,13 @@ def app(settings, session_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def shared_feeds() -> Path:
+    """../shared/feeds beside the repository (real source files), or a skip (a failure with CI
+    set) without it."""
+    folder = Path(__file__).resolve().parents[1].parent / "shared" / "feeds"
+    if not (folder / "README.md").is_file():
+        missing_service(f"the shared feed files are not at {folder}")
+    return folder

@@ -13,12 +13,14 @@ from services.runtime import Runtime
 from web import (
     api,
     auth_views,
+    calendars,
     cli,
     db,
     digest,
     documents,
     errors,
     i18n,
+    input_guard,
     nav,
     opportunities,
     pages,
@@ -81,6 +83,7 @@ def create_app(
             x_proto=settings.proxy_hops,
             x_host=settings.proxy_hops,
         )
+    input_guard.init_app(app)  # before any route is added: bounds `<int:...>`
     nav.init_app(app, [*opportunities.NAV, *staff.NAV, *digest.NAV, *searches.NAV])
     errors.register(app)
     for blueprint in (
@@ -91,6 +94,7 @@ def create_app(
         public.bp,
         opportunities.bp,
         searches.bp,
+        calendars.bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)

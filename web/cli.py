@@ -16,7 +16,7 @@ from models.enums import Role
 from services import api_tokens, backup, clock, demo, import_export, user_admin
 from services.errors import DomainError
 from services.matching import rebuild, training_labels
-from web import schemas
+from web import feeds_cli, schemas
 from web.db import runtime
 
 KINDS = {
@@ -312,6 +312,8 @@ def restore_cmd(path: str, replace: bool) -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(feeds_cli.feeds_cli)
+    app.cli.add_command(feeds_cli.export_iati)
     for command in (
         create_user,
         create_token,

@@ -41,7 +41,11 @@ def register(app: Flask) -> None:
         if status == 413:
             limit = request.max_content_length or 0
             message = f"The request is too large: the limit is {limit // 1024} KB."
-        return error_response(status, exc.name.lower().replace(" ", "_"), message)
+        response, status = error_response(status, exc.name.lower().replace(" ", "_"), message)
+        for name, value in exc.get_headers():  # Allow on a 405, Retry-After on a 429...
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
 
 def _html_error(exc: HTTPException):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
+from models import Offer, Organization, Project
 from models.enums import (
     SDGS,
     Currency,
@@ -17,22 +20,49 @@ from models.enums import (
     ProjectStatus,
     Side,
 )
+from services.catalog import SORTABLE
 from services.rules import offer_rule_errors, project_rule_errors
 
 MAX_TITLE = 300
 MAX_DESCRIPTION = 20_000
 MAX_AMOUNT = 10**15
 OFFER_LANGUAGES = ("es", "en", "fr", "pt", "de", "it")
+MAX_ID = 2**63 - 1  # what a database id (BIGINT, SQLite INTEGER) can hold
+MAX_PAGE = 1_000_000
+
+
+def id_field(strict: bool = True, **kwargs) -> fields.Integer:
+    """A row id: 1..2^63-1 (a longer number is a 422, never an overflow in the driver)."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def page_field() -> fields.Integer:
+    return fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "Page number, from 1."},
+    )
+
+
+class UtcDateTime(fields.DateTime):
+    """An RFC 3339 timestamp with its offset: stored naive values are UTC and say so."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 def _values(enum) -> list[str]:
     return [m.value for m in enum]
 
 
-def _codes(enum, **kwargs) -> fields.List:
-    """A list of distinct codes from `enum`."""
+def _codes(enum, required: bool = False, **kwargs) -> fields.List:
+    """A list of distinct codes from `enum` (empty when left out, unless `required`)."""
+    if not required:
+        kwargs["load_default"] = list
     return fields.List(
-        fields.String(validate=validate.OneOf(_values(enum))), load_default=list, **kwargs
+        fields.String(validate=validate.OneOf(_values(enum))), required=required, **kwargs
     )
 
 
@@ -95,10 +125,11 @@ class OrganizationIn(_Strict):
 
 class OfferIn(_Strict):
     ref = fields.String(allow_none=True, validate=validate.Length(1, 64))
-    organization_id = fields.Integer(required=True, strict=True)
+    organization_id = id_field(required=True)
     title = fields.String(required=True, validate=validate.Length(3, MAX_TITLE))
     description = fields.String(required=True, validate=validate.Length(10, MAX_DESCRIPTION))
-    modalities = _codes(Modality, validate=validate.Length(min=1))
+    # Required: a default [] would skip the length check (validators never see defaults).
+    modalities = _codes(Modality, required=True, validate=validate.Length(min=1))
     lines = _codes(Line)
     sdgs = _sdgs()
     amount_min = _amount()
@@ -115,6 +146,7 @@ class OfferIn(_Strict):
     deadline = fields.Date(allow_none=True)
     language = fields.String(required=True, validate=validate.OneOf(OFFER_LANGUAGES))
     status = fields.String(validate=validate.OneOf(_values(OfferStatus)))
+    # Every source, so that an export (feed offers included) imports back without loss.
     source = fields.String(validate=validate.OneOf(_values(OfferSource)))
     contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     contact_private = fields.Boolean(
@@ -135,7 +167,7 @@ class OfferIn(_Strict):
 
 class ProjectIn(_Strict):
     ref = fields.String(allow_none=True, validate=validate.Length(1, 64))
-    organization_id = fields.Integer(required=True, strict=True)
+    organization_id = id_field(required=True)
     title = fields.String(required=True, validate=validate.Length(3, MAX_TITLE))
     description = fields.String(required=True, validate=validate.Length(10, MAX_DESCRIPTION))
     language = fields.String(required=True, validate=validate.OneOf(_values(Language)))
@@ -176,8 +208,8 @@ class OrganizationOut(OrganizationBrief):
     side = fields.String()
     website = fields.String(allow_none=True)
     contact_email = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class _ItemOut(Schema):
@@ -201,13 +233,13 @@ class _ItemOut(Schema):
         },
     )
     contact_email = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class OfferOut(_ItemOut):
     contact_private = fields.Boolean()
-    published_at = fields.DateTime(allow_none=True)
+    published_at = UtcDateTime(allow_none=True)
     amount_min = fields.Float(allow_none=True)
     amount_max = fields.Float(allow_none=True)
     eligible_kinds = fields.List(fields.String())
@@ -215,6 +247,20 @@ class OfferOut(_ItemOut):
     opens_on = fields.Date(allow_none=True)
     deadline = fields.Date(allow_none=True)
     source = fields.String()
+    source_id = fields.String(allow_none=True)
+    link = fields.String(allow_none=True)
+    feed_id = fields.Integer(allow_none=True)
+    closed_reason = fields.String(allow_none=True)
+    duplicate_of_id = fields.Integer(allow_none=True)
+    links = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        metadata={
+            "description": "On creation only: `self`, and `status`, the signed page where the "
+            "partner follows the offer's review"
+        },
+    )
 
 
 class ProjectOut(_ItemOut):
@@ -228,21 +274,54 @@ class ProjectOut(_ItemOut):
     contact_name = fields.String(allow_none=True)
 
 
-class ListQuery(Schema):
-    """Query-string parameters of the list endpoints."""
+def _sort_field(names: tuple[str, ...]) -> fields.String:
+    choices = [*names, *(f"-{n}" for n in names)]
+    return fields.String(
+        load_default="id",
+        validate=validate.OneOf(choices),
+        metadata={"description": "Field to sort by; prefix with '-' for descending."},
+    )
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    q = fields.String(validate=validate.Length(max=200))
+
+class _ListQuery(Schema):
+    """Query-string parameters every list endpoint takes."""
+
+    page = page_field()
+    per_page = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "Items per page (the server's maximum applies)."},
+    )
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "Free text over title and description (name for organisations)."},
+    )
+    kind = fields.String(
+        validate=validate.OneOf(_values(OrgKind)), metadata={"description": "Organisation kind."}
+    )
+
+
+class OrganizationQuery(_ListQuery):
+    side = fields.String(validate=validate.OneOf(_values(Side)))
+    sort = _sort_field(SORTABLE[Organization])
+
+
+class _ItemQuery(_ListQuery):
     line = fields.String(validate=validate.OneOf(_values(Line)))
     modality = fields.String(validate=validate.OneOf(_values(Modality)))
-    status = fields.String(validate=validate.Length(max=20))
-    kind = fields.String(validate=validate.OneOf(_values(OrgKind)))
-    side = fields.String(validate=validate.OneOf(_values(Side)))
-    organization_id = fields.Integer()
-    deadline_from = fields.Date()
-    deadline_to = fields.Date()
-    sort = fields.String(load_default="id", validate=validate.Length(max=30))
+    organization_id = id_field(strict=False, metadata={"description": "Only this organisation's."})
+
+
+class OfferQuery(_ItemQuery):
+    status = fields.String(validate=validate.OneOf(_values(OfferStatus)))
+    deadline_from = fields.Date(metadata={"description": "Deadline on or after (YYYY-MM-DD)."})
+    deadline_to = fields.Date(metadata={"description": "Deadline on or before (YYYY-MM-DD)."})
+    sort = _sort_field(SORTABLE[Offer])
+
+
+class ProjectQuery(_ItemQuery):
+    status = fields.String(validate=validate.OneOf(_values(ProjectStatus)))
+    sort = _sort_field(SORTABLE[Project])
 
 
 class ErrorOut(Schema):

@@ -110,6 +110,13 @@ ACTIONS = {
     "document_added": N_("Document attached"),
     "document_removed": N_("Document removed"),
     "document_visibility": N_("Document shown or hidden"),
+    "assign": N_("Owner changed"),
+}
+# The dated steps of an alliance (services.work.mine.ALLIANCE_DATES).
+ALLIANCE_DATES = {
+    "started_on": N_("Started"),
+    "formalised_on": N_("Formalised"),
+    "ended_on": N_("Ends"),
 }
 COMPONENTS = {
     "text": N_("Text"),
@@ -226,6 +233,7 @@ ALL = {
     "project_stage": PROJECT_STAGES,
     "role": ROLES,
     "action": ACTIONS,
+    "alliance_date": ALLIANCE_DATES,
     "component": COMPONENTS,
     "chart": CHARTS,
     "offer_reject_explanation": OFFER_REJECT_EXPLANATIONS,

@@ -23,8 +23,9 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("scoring", "email")
+QUEUES = ("scoring", "email", "feeds")
 SWEEP_EVERY = timedelta(seconds=60)
+FEEDS_CHECK_EVERY = timedelta(seconds=60)  # how often beat looks for feeds whose time has come
 RETRY_BACKOFF_MAX = 600
 
 
@@ -40,7 +41,13 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "worker_prefetch_multiplier": 1,
         "task_queues": tuple(Queue(name) for name in QUEUES),
         "task_default_queue": "scoring",
-        "task_routes": {"digest.*": {"queue": "email"}, "searches.*": {"queue": "email"}},
+        "task_routes": {
+            **{
+                name: {"queue": "email"}
+                for name in ("digest.*", "searches.*", "notes.*", "reminders.*")
+            },
+            "feeds.*": {"queue": "feeds"},
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_expires": 24 * 3600,
@@ -67,8 +74,8 @@ def celery_settings(settings: app_config.Settings) -> dict:
 
 
 def beat_schedule(settings: app_config.Settings) -> dict:
-    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest and saved-search
-    emails, in agency time."""
+    """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest, saved-search emails,
+    deadline reminders and the feeds due, in agency time."""
     return {
         "nightly-rebuild": {
             "task": task_names.NIGHTLY_REBUILD,
@@ -89,6 +96,11 @@ def beat_schedule(settings: app_config.Settings) -> dict:
             "task": task_names.SEARCH_SEND_DUE,
             "schedule": timedelta(seconds=settings.search_interval),
         },
+        "deadline-reminders": {
+            "task": task_names.REMINDERS_SEND_DUE,
+            "schedule": crontab(hour=settings.reminder_hour, minute=30),
+        },
+        "feeds": {"task": task_names.FEEDS_RUN_DUE, "schedule": FEEDS_CHECK_EVERY},
     }
 
 

@@ -17,8 +17,10 @@ from services.runtime import Runtime
 from workers import (  # noqa: F401  (registers tasks)
     digest_tasks,
     document_tasks,
+    feed_tasks,
     scoring_tasks,
     search_tasks,
+    work_tasks,
 )
 from workers.celery_app import (
     BrokerSender,

@@ -2,7 +2,7 @@
 offer's nearest offers ("more like this"); offers' public documents' text for search
 
 Revision ID: 20261204_0021
-Revises: 0017a
+Revises: 20261204_0019
 Create Date: 2026-12-04 22:00:00
 
 Written by hand (see DEVELOPERS.md): a separate head that the lead merges. The bytes live on
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261204_0021"
-down_revision = "0017a"
+down_revision = "20261204_0019"
 branch_labels = None
 depends_on = None
 

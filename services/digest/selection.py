@@ -107,7 +107,7 @@ def candidates(
         .order_by(Match.score.desc(), Match.id)
     )
     if organization_id is not None:
-        query = query.where(Offer.organization_id == organization_id)
+        query = query.where(Offer.visible_to(organization_id))
     since, until = clock.aware(since), clock.aware(until)
     out = []
     for (

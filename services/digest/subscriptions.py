@@ -95,7 +95,7 @@ def ensure_partner_subscriptions(session: Session, now: datetime | None = None) 
     A partner who unsubscribed keeps that choice: only users with no subscription are added.
     """
     now = now or clock.now()
-    has_offers = sa.exists().where(Offer.organization_id == User.organization_id)
+    has_offers = sa.exists().where(Offer.visible_to(User.organization_id))
     has_subscription = sa.exists().where(
         Subscription.user_id == User.id, Subscription.kind == SubscriptionKind.PARTNER
     )

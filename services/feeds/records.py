@@ -107,12 +107,39 @@ class Budget:
     status: str | None = None  # 1 indicative, 2 committed
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type (None for any other type), looked up once."""
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = None
+        if dataclasses.is_dataclass(kind):
+            names = tuple(f.name for f in dataclasses.fields(kind))
+        _FIELD_NAMES[kind] = names
+        return names
+
+
+def _plain(value):
+    """`value` as dataclasses.asdict gives it, without its deep copies (a store compares
+    thousands of records a run)."""
+    kind = type(value)
+    if kind is tuple or kind is list:
+        return [_plain(v) for v in value]
+    names = _field_names(kind)
+    if names is None:
+        return value
+    return {name: _plain(getattr(value, name)) for name in names}
+
+
 class _Fingerprinted:
     __slots__ = ()
 
     def fingerprint(self) -> str:
         """Return a SHA-256 over every field: equal fingerprints mean nothing changed."""
-        payload = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        payload = json.dumps(_plain(self), sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -10,8 +10,23 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Alliance, Document, Match, Offer, Project
-from models.enums import AllianceStage, ExtractionState, OfferStatus, ProjectStatus
+from models import (
+    ActivityFunder,
+    Alliance,
+    AllyActivity,
+    Document,
+    Match,
+    Offer,
+    OrgMapping,
+    Project,
+)
+from models.enums import (
+    AllianceStage,
+    ExtractionState,
+    MappingState,
+    OfferStatus,
+    ProjectStatus,
+)
 from services import jsonable
 
 DEFAULT_RECORD_MAX = 100  # an ally's newest alliances the matcher learns what it funds from
@@ -78,9 +93,56 @@ def project_item(project: Project, documents: list[str] | None = None) -> dict:
     }
 
 
+def activity_text(titles: list[dict], descriptions: list[dict], title: str) -> str:
+    """An activity record as the matcher reads it: the English title and description (else the
+    first), "title: description"."""
+
+    def pick(narratives: list[dict]) -> str | None:
+        for n in narratives or ():
+            if n.get("lang") == "en" and n.get("text"):
+                return n["text"]
+        return next((n["text"] for n in narratives or () if n.get("text")), None)
+
+    head = pick(titles) or title
+    body = pick(descriptions)
+    return f"{head}: {body}" if body else head
+
+
+def activity_records(session: Session, limit: int = DEFAULT_RECORD_MAX) -> dict[int, list[str]]:
+    """Per ally, the activities it funded as the feeds read them (IATI, World Bank), through
+    confirmed organisation mappings, newest first, at most `limit` each."""
+    rows = session.execute(
+        sa.select(
+            OrgMapping.organization_id,
+            AllyActivity.id,
+            AllyActivity.title,
+            AllyActivity.titles,
+            AllyActivity.descriptions,
+        )
+        .join(ActivityFunder, ActivityFunder.ref == OrgMapping.ref)
+        .join(AllyActivity, AllyActivity.id == ActivityFunder.activity_id)
+        .where(OrgMapping.state == MappingState.CONFIRMED)
+        .where(OrgMapping.organization_id.is_not(None))
+        .order_by(
+            OrgMapping.organization_id,
+            AllyActivity.start.desc().nulls_last(),
+            AllyActivity.id.desc(),
+        )
+    )
+    records: dict[int, list[str]] = {}
+    seen: set[tuple[int, int]] = set()
+    for org_id, activity_id, title, titles, descriptions in rows:
+        texts = records.setdefault(org_id, [])
+        if (org_id, activity_id) not in seen and len(texts) < limit:
+            seen.add((org_id, activity_id))
+            texts.append(activity_text(titles, descriptions, title))
+    return records
+
+
 def ally_records(session: Session) -> dict[int, list[str]]:
-    """Per organisation, the projects of its alliances ("title: description", newest first, at
-    most DEFAULT_RECORD_MAX): what it has funded, for the matcher to learn its profile from."""
+    """Per organisation, what it has funded, for the matcher to learn its profile from: the
+    projects of its alliances ("title: description", newest first), then the activities the
+    feeds read for it; at most DEFAULT_RECORD_MAX."""
     rows = session.execute(
         sa.select(Offer.organization_id, Project.id, Project.title, Project.description)
         .select_from(Alliance)
@@ -97,6 +159,9 @@ def ally_records(session: Session) -> dict[int, list[str]]:
         if (org_id, project_id) not in seen and len(texts) < DEFAULT_RECORD_MAX:
             seen.add((org_id, project_id))
             texts.append(f"{title}: {description}")
+    for org_id, activities in activity_records(session).items():
+        texts = records.setdefault(org_id, [])
+        texts.extend(activities[: max(0, DEFAULT_RECORD_MAX - len(texts))])
     return records
 
 

@@ -118,3 +118,28 @@ def test_past_the_cap_postgresql_estimates_and_says_so(session):
         session, reviews.QueueFilters(after=page.next_after), date.today(), per_page=2, count=True
     )
     assert page.count == after.count  # the count is the filter's, not what follows the cursor
+
+
+def test_the_edit_form_judges_with_the_api_schema(signed_in, session):
+    """Staff edits go through the schema the API and the import use: an offer emptied of its
+    modalities (or a two-letter title) would not import back after an export."""
+    offer = factories.offer(session, status="submitted")
+    url = f"/staff/moderation/{offer.id}/edit"
+    token = csrf_token(signed_in.get(url).get_data(as_text=True))
+    response = signed_in.post(
+        url,
+        data={
+            "csrf_token": token,
+            "title": "Ab",
+            "description": offer.description,
+            "language": "en",
+            "currency": "USD",
+            "amount_min": "10000",
+            "amount_max": "500000",
+        },
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="modalities-errors"' in html and 'id="title-errors"' in html
+    session.expire_all()
+    assert session.get(Offer, offer.id).modalities == ["grant"]

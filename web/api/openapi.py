@@ -7,6 +7,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 
 from web import schemas
+from web.api import feeds, work
 from web.api.blueprint import bp
 from web.api.catalog import RESOURCES
 from web.api.documents import OPENAPI_PATHS as DOCUMENT_PATHS
@@ -14,24 +15,13 @@ from web.api.documents import DocumentOut
 from web.api.matching import OPENAPI_PATHS
 
 ERROR_REF = {"$ref": "#/components/responses/Error"}
-LIST_PARAMS = {
-    "page": ("integer", "Page number, from 1."),
-    "per_page": ("integer", "Items per page (a maximum applies)."),
-    "q": ("string", "Free text over title and description (name for organisations)."),
-    "line": ("string", "Thematic line code."),
-    "modality": ("string", "Modality code."),
-    "status": ("string", "Status code."),
-    "kind": ("string", "Organisation kind."),
-    "side": ("string", "Organisation side (organisations only)."),
-    "organization_id": ("integer", "Only this organisation's items."),
-    "deadline_from": ("string", "Offers with a deadline on or after this date (YYYY-MM-DD)."),
-    "deadline_to": ("string", "Offers with a deadline on or before this date (YYYY-MM-DD)."),
-    "sort": ("string", "Field to sort by; prefix with '-' for descending."),
-}
+# Every operation can answer these: a malformed request (400), no or a bad token (401), a NUL
+# character or an out-of-range value (422), a body past the size limit (413), a rate limit (429).
+COMMON_ERRORS = (400, 401, 413, 422, 429)  # also in web/api/matching.py's _doc_errors
 
 
 def _errors(*codes: int) -> dict:
-    return {str(code): ERROR_REF for code in codes}
+    return {str(code): ERROR_REF for code in sorted({*COMMON_ERRORS, *codes})}
 
 
 def build_spec() -> APISpec:
@@ -59,7 +49,10 @@ def build_spec() -> APISpec:
     )
     for resource in RESOURCES:
         _add_resource(spec, resource)
-    for path, operations in OPENAPI_PATHS.items():
+    for component_schemas in (work.OPENAPI_SCHEMAS, feeds.OPENAPI_SCHEMAS):
+        for name, schema in component_schemas.items():
+            spec.components.schema(name, schema=schema)
+    for path, operations in {**OPENAPI_PATHS, **work.OPENAPI_PATHS, **feeds.OPENAPI_PATHS}.items():
         spec.path(path=path, operations=operations)
     spec.components.schema("DocumentOut", schema=DocumentOut)
     for path, item in DOCUMENT_PATHS.items():
@@ -72,23 +65,21 @@ def build_spec() -> APISpec:
 def _add_resource(spec: APISpec, resource) -> None:
     title = resource.name.capitalize()
     spec.components.schema(f"{title}In", schema=resource.schema_in)
+    spec.components.schema(f"{title}Patch", schema=resource.schema_in(partial=True))
     spec.components.schema(f"{title}Out", schema=resource.schema_out)
     spec.components.schema(f"{title}Page", schema=getattr(schemas, f"{title}Page"))
     body = {"required": True, "content": {"application/json": {"schema": f"{title}In"}}}
     one = {"description": title, "content": {"application/json": {"schema": f"{title}Out"}}}
+    patch_body = {"required": True, "content": {"application/json": {"schema": f"{title}Patch"}}}
     item_param = [
-        {"in": "path", "name": "item_id", "required": True, "schema": {"type": "integer"}}
-    ]
-    query = [
         {
-            "in": "query",
-            "name": name,
-            "required": False,
-            "description": text,
-            "schema": {"type": kind},
+            "in": "path",
+            "name": "item_id",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0, "maximum": schemas.MAX_ID},
         }
-        for name, (kind, text) in LIST_PARAMS.items()
     ]
+    query = [{"in": "query", "schema": resource.query}]
     tag = [resource.plural]
     spec.path(
         path=f"/{resource.plural}",
@@ -102,14 +93,14 @@ def _add_resource(spec: APISpec, resource) -> None:
                         "description": "A page",
                         "content": {"application/json": {"schema": f"{title}Page"}},
                     },
-                    **_errors(401, 403, 422),
+                    **_errors(403),
                 },
             },
             "post": {
                 "tags": tag,
                 "summary": f"Create a {resource.name}",
                 "requestBody": body,
-                "responses": {"201": one, **_errors(400, 401, 403, 409, 422)},
+                "responses": {"201": one, **_errors(403, 409)},
             },
         },
     )
@@ -120,24 +111,24 @@ def _add_resource(spec: APISpec, resource) -> None:
             "get": {
                 "tags": tag,
                 "summary": f"Read a {resource.name}",
-                "responses": {"200": one, **_errors(401, 403, 404)},
+                "responses": {"200": one, **_errors(403, 404)},
             },
             "put": {
                 "tags": tag,
                 "summary": f"Replace a {resource.name}",
                 "requestBody": body,
-                "responses": {"200": one, **_errors(400, 401, 403, 404, 409, 422)},
+                "responses": {"200": one, **_errors(403, 404, 409)},
             },
             "patch": {
                 "tags": tag,
                 "summary": f"Change some fields of a {resource.name}",
-                "requestBody": body,
-                "responses": {"200": one, **_errors(400, 401, 403, 404, 409, 422)},
+                "requestBody": patch_body,
+                "responses": {"200": one, **_errors(403, 404, 409)},
             },
             "delete": {
                 "tags": tag,
                 "summary": f"Delete a {resource.name}",
-                "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404, 409)},
+                "responses": {"204": {"description": "Deleted"}, **_errors(403, 404, 409)},
             },
         },
     )

@@ -189,7 +189,7 @@ def offer_matches(offer_id: int):
         offer = catalog.get(session, Offer, offer_id)
     except NotFound:
         abort(404)
-    if not current_user.is_staff and offer.organization_id != current_user.organization_id:
+    if not current_user.is_staff and not offer.belongs_to(current_user.organization_id):
         abort(403)
     page = queries.matches_of(session, offer_id=offer.id, per_page=100)
     return render_template("digest/offer_matches.html", offer=offer, matches=page.items)

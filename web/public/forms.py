@@ -138,7 +138,8 @@ class NewOfferForm(OfferFieldsForm):
 
     def chosen_organization_id(self) -> int | None:
         value = (self.organization_id.data or "").strip()
-        return int(value) if value.isdigit() else None
+        # ASCII digits only ("²".isdigit() is True, int("²") fails) and short enough for an id.
+        return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
     def organization_payload(self) -> dict | None:
         """Return the new organisation's fields, or None when an existing one is chosen."""

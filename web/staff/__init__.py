@@ -11,20 +11,24 @@ from web.staff import (  # noqa: F401  (routes register on import)
     alliance_views,
     dashboard_views,
     document_views,
+    feed_views,
     item_views,
     job_views,
     queue_views,
     user_views,
+    work_views,
 )
 from web.staff.blueprint import bp
 
 __all__ = ["NAV", "bp"]
 
 NAV = (
+    NavItem("staff.mine_page", _l("My work"), order=5),
     NavItem("staff.queue", _l("Review queue"), order=10),
     NavItem("staff.moderation", _l("Moderation"), order=20),
     NavItem("staff.alliances", _l("Alliances"), order=30),
     NavItem("staff.dashboard", _l("Dashboard"), order=40),
+    NavItem("staff.feeds", _l("Feeds"), order=70),
     NavItem("staff.jobs", _l("Jobs"), order=80),
     NavItem("staff.users", _l("Users"), roles=("admin",), order=90),
 )

@@ -10,7 +10,7 @@ from services import alliances, audit
 from services.errors import DomainError, NotFound
 from web import form_errors
 from web.db import db_session
-from web.staff import common
+from web.staff import common, work_views
 from web.staff.blueprint import bp
 from web.staff.forms import AllianceForm
 
@@ -40,4 +40,11 @@ def alliance(alliance_id: int):
             return redirect(url_for("staff.alliances") + f"#alliance-{item.id}")
     events = audit.trail(db_session(), "alliance", [item.id], limit=100)
     status = 400 if form.errors else 200
-    return render_template("staff/alliance.html", alliance=item, form=form, events=events), status
+    page = render_template(
+        "staff/alliance.html",
+        alliance=item,
+        form=form,
+        events=events,
+        **work_views.context("alliance", item),
+    )
+    return page, status

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from flask import Response, abort, render_template
 from flask_babel import format_currency, format_decimal
 from flask_babel import gettext as _
 
-from services import reports
+from services import csv_cells, reports
 from web import vocabulary
 from web.db import db_session
 from web.staff import charts, common
@@ -62,7 +61,7 @@ def dashboard_csv(chart: str):
         abort(404)
     bars = reports.chart(db_session(), chart, common.today())
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_cells.Writer(out)
     writer.writerow([chart, "label", "usd", "projects_impacted"])
     for bar in bars:
         writer.writerow([bar.key, _label(chart, bar.key), f"{bar.usd:.2f}", bar.projects])

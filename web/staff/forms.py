@@ -160,6 +160,17 @@ class DocumentForm(FlaskForm):
     next = HiddenField()
 
 
+class OwnerForm(FlaskForm):
+    """Who follows a record: a staff member, or nobody (0); choices set per request."""
+
+    owner_id = SelectField(_l("Owner"), coerce=int, choices=[])
+    next = HiddenField()
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_l("Note"), validators=[DataRequired()])
+
+
 class AllianceForm(FlaskForm):
     stage = SelectField(_l("Stage"), choices=vocabulary.choices("stage"))
     amount = DecimalField(

@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from marshmallow import ValidationError
 
 from models import Offer, Project
-from services import audit, catalog, moderation, opportunities, reviews
+from services import audit, catalog, jsonable, moderation, opportunities, reviews
 from services.documents import store
 from services.errors import DomainError, NotFound
-from web import form_errors
+from web import form_errors, schemas
 from web.db import db_session
-from web.staff import common
+from web.staff import common, work_views
 from web.staff.blueprint import bp
 from web.staff.forms import (
     ActionForm,
@@ -62,6 +63,8 @@ def project_page(item: Project, document_form: DocumentForm | None = None, statu
         matches=matches,
         events=events,
         by_id={m.id: m for m in matches},
+        project_events=audit.trail(db_session(), "project", [item.id], limit=50),
+        **work_views.context("project", item),
         **_documents(item, document_form),
     ), status
 
@@ -167,7 +170,14 @@ def edit_offer(offer_id: int):
     form = OfferEditForm(obj=item)
     if form.validate_on_submit():
         try:
-            moderation.edit(db_session(), item, current_user.id, _edit_values(form))
+            # The one schema every way in uses (API, public form, import): staff edits too.
+            values = schemas.OfferIn(partial=True).load(
+                jsonable.plain(_edit_values(form), decimal=jsonable.number)
+            )
+            moderation.edit(db_session(), item, current_user.id, values)
+        except ValidationError as exc:
+            db_session().refresh(item)
+            form_errors.show(form, exc.messages)
         except DomainError as exc:
             db_session().refresh(item)
             if not form_errors.show(form, exc.fields):

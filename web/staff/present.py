@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from babel.numbers import get_decimal_symbol
 from flask import g
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from markupsafe import Markup, escape
 
+from models import User
 from services import reviews
 from web import vocabulary
+from web.db import db_session
 from web.vocabulary import translate as _
 
 
@@ -92,7 +96,36 @@ def reject_options() -> list[tuple[str, str]]:
     return g._staff_reject_options
 
 
+# Web addresses in a note become links; what a link ends with is read as punctuation.
+URL = re.compile(r"https?://[^\s<>\"']+")
+TRAILING = ".,;:!?)]}'\""
+
+
+def note_html(body: str) -> Markup:
+    """A note's plain text, escaped, with its http(s) addresses as links (newlines kept by
+    the `note-body` class)."""
+    parts, last = [], 0
+    for found in URL.finditer(body):
+        address = found.group(0).rstrip(TRAILING)
+        end = found.start() + len(address)
+        parts.append(escape(body[last : found.start()]))
+        parts.append(
+            Markup('<a href="{0}" rel="nofollow noopener noreferrer">{0}</a>').format(address)
+        )
+        last = end
+    parts.append(escape(body[last:]))
+    return Markup("").join(parts)
+
+
+def person_name(user_id) -> str:
+    """A staff member's name (or email) by id, for audit values such as owners."""
+    person = db_session().get(User, user_id) if isinstance(user_id, int) else None
+    return (person.name or person.email) if person is not None else f"#{user_id}"
+
+
 HELPERS = {
+    "note_html": note_html,
+    "person_name": person_name,
     "reject_options": reject_options,
     "_": _,
     "score": score,
