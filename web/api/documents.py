@@ -13,13 +13,16 @@ from marshmallow import Schema, fields
 from models import Document, Offer, Project
 from services import catalog
 from services.documents import store
+from services.documents.formats import MEDIA_TYPES
 from services.errors import Invalid, NotFound
 from web import documents
 from web.api.auth import current_user, require_staff
 from web.api.blueprint import bp
 from web.db import db_session, settings
+from web.schemas import UtcDateTime
 
 TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
 
 
 class DocumentOut(Schema):
@@ -33,8 +36,8 @@ class DocumentOut(Schema):
     public = fields.Boolean()
     extraction_state = fields.Function(lambda d: str(d.extraction_state))
     extraction_error = fields.String(allow_none=True)
-    extracted_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
+    extracted_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
     links = fields.Function(
         lambda d: {
             "self": url_for("api.get_document", document_id=d.id),
@@ -68,6 +71,16 @@ def _list(model, item_id: int):
     return {"items": DocumentOut(many=True).dump(store.of(db_session(), _owner(model, item_id)))}
 
 
+def _public_flag() -> bool:
+    """The form's `public` value: absent is false; anything but a boolean word is a 422."""
+    raw = request.form.get("public")
+    if raw is None:
+        return False
+    if raw.strip().lower() not in TRUE | FALSE:
+        raise Invalid("public must be true or false", {"public": ["Give true or false."]})
+    return raw.strip().lower() in TRUE
+
+
 def _create(model, item_id: int):
     owner = _owner(model, item_id)
     upload = request.files.get("file")
@@ -82,7 +95,7 @@ def _create(model, item_id: int):
         owner,
         upload.filename,
         upload.stream,
-        public=(request.form.get("public") or "").lower() in TRUE,
+        public=_public_flag(),
         user_id=current_user().id,
     )
     location = url_for("api.get_document", document_id=document.id)
@@ -207,9 +220,8 @@ OPENAPI_PATHS = {
                 "200": {
                     "description": "The file",
                     "content": {
-                        "application/octet-stream": {
-                            "schema": {"type": "string", "format": "binary"}
-                        }
+                        media.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                        for media in MEDIA_TYPES.values()
                     },
                 },
                 "401": _ERR,
