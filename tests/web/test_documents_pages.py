@@ -242,6 +242,8 @@ def test_api_refusals_use_the_error_shape(client, session, app):
     assert refused.status_code == 422
     error = refused.json["error"]
     assert error["code"] == "validation_error" and "encrypted" in error["fields"]["file"][0]
+    maybe = api_upload(client, raw, url, "a.txt", b"words", public="maybe")
+    assert maybe.status_code == 422 and "public" in maybe.json["error"]["fields"]
     missing = client.post(url, headers=f.auth(raw), data={}, content_type="multipart/form-data")
     assert missing.status_code == 422 and "file" in missing.json["error"]["fields"]
     runtime = app.extensions["coopmatch"]
