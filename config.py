@@ -24,6 +24,8 @@ DEFAULT_TIMEZONE = "America/Bogota"
 DEFAULT_PER_PAGE = 20
 DEFAULT_MAX_PER_PAGE = 100
 DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+DEFAULT_DOCUMENT_MAX_MB = 20
+DOCUMENT_DIR_NAME = "documents"
 DEFAULT_USD_RATES = {"USD": 1.0, "EUR": 1.08, "COP": 0.00025}
 DEFAULT_REMINDER_DAYS = (14, 3)
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -113,6 +115,8 @@ class Settings:
     login_limit_ip: str = "20 per minute;200 per day"
     login_limit_account: str = "5 per 15 minutes"  # failures per (address, account)
     login_limit_account_total: str = "100 per hour"  # failures per account from anywhere
+    document_dir: Path | None = None  # call documents by content hash; None: instance/documents
+    document_max_mb: int = DEFAULT_DOCUMENT_MAX_MB  # per attached document
     # The agency as IATI names it (export-iati's reporting organisation) and its country
     # (where an ally's activities are "active here").
     iati_org_id: str = "XX-COOPMATCH"
@@ -153,8 +157,18 @@ class Settings:
     def mail_dir(self) -> Path:
         return self.instance_path / "mail"
 
+    @property
+    def documents_path(self) -> Path:
+        return self.document_dir or self.instance_path / DOCUMENT_DIR_NAME
+
+    @property
+    def document_max_bytes(self) -> int:
+        return self.document_max_mb * 1024 * 1024
+
     def check(self) -> None:
         """Refuse a configuration that would be unsafe to run."""
+        if self.document_max_mb <= 0:
+            raise ConfigError("COOPMATCH_DOCUMENT_MAX_MB must be a positive number of megabytes")
         if self.env not in ENVIRONMENTS:
             raise ConfigError(f"unknown environment {self.env!r}: use development or production")
         if not self.refit_drift > 0:
@@ -271,6 +285,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             login_limit_account_total=env.get(
                 "COOPMATCH_LOGIN_LIMIT_ACCOUNT_TOTAL", Settings.login_limit_account_total
             ),
+            document_dir=Path(env["COOPMATCH_DOCUMENT_DIR"])
+            if env.get("COOPMATCH_DOCUMENT_DIR")
+            else None,
+            document_max_mb=int(env.get("COOPMATCH_DOCUMENT_MAX_MB", DEFAULT_DOCUMENT_MAX_MB)),
             iati_org_id=env.get("COOPMATCH_IATI_ORG_ID", Settings.iati_org_id),
             agency_name=env.get("COOPMATCH_AGENCY_NAME", Settings.agency_name),
             agency_country=env.get("COOPMATCH_AGENCY_COUNTRY", Settings.agency_country).upper(),

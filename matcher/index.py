@@ -606,6 +606,36 @@ class MatchIndex:
             ranked = _merge(ranked, self._rank(queries, extra, *args), top_k)
         return ranked
 
+    def similar_supply(
+        self, supply: Sequence[Mapping] | None, top_k: int, min_score: float = 0.0
+    ) -> list[list[tuple[object, float]]]:
+        """Return, per supply item, the fitted supply items whose text is nearest, best first.
+
+        The text side only ("more like this"): the cosine of the whole-text rows (stems,
+        bigrams, glossary concepts, so it crosses languages), rounded to 6 decimals; an item
+        is never its own neighbour (same id), and scores <= `min_score` are left out.
+
+        Parameters
+        ----------
+        supply : items to find neighbours for (dicts with the JSONL fields), or None for every
+            fitted supply item, in the index's order
+        """
+        side = self.supply if supply is None else self.query_side(supply, as_supply=True)
+        if not len(side) or not len(self.supply) or top_k <= 0:
+            return [[] for _ in range(len(side))]
+        cols, vals = candidates(
+            side.rows, self.supply.transposed(), top_k + 1, threads=self.threads
+        )
+        out: list[list[tuple[object, float]]] = []
+        for own, row_cols, row_vals in zip(side.ids, cols.tolist(), vals.tolist(), strict=True):
+            found = [
+                (self.supply.ids[c], round(v, DEFAULT_SCORE_DECIMALS))
+                for c, v in zip(row_cols, row_vals, strict=True)
+                if c >= 0 and v > min_score and self.supply.ids[c] != own
+            ]
+            out.append(found[:top_k])
+        return out
+
     def _today(self) -> dt.date:
         return self.today or dt.date.today()
 

@@ -3,10 +3,12 @@
 from models.audit import AuditEvent
 from models.base import Base
 from models.digests import DigestMatchMark, DigestSend, Subscription
+from models.documents import Document
 from models.feeds import ActivityFunder, AllyActivity, Feed, FeedRun, OrgMapping
 from models.index_versions import IndexVersion, RebuildChunk
 from models.jobs import Job, Lock, OutboxMessage
 from models.matches import Alliance, Match
+from models.neighbours import OfferNeighbours
 from models.offers import Offer
 from models.organizations import Organization
 from models.projects import Project
@@ -28,6 +30,7 @@ __all__ = [
     "Lock",
     "Match",
     "Offer",
+    "OfferNeighbours",
     "Organization",
     "OutboxMessage",
     "Project",
@@ -40,6 +43,7 @@ __all__ = [
     "Note",
     "NoteMention",
     "DigestMatchMark",
+    "Document",
     "DigestSend",
     "Subscription",
 ]

@@ -155,3 +155,11 @@ class ScoringState(StrEnum):
     QUEUED = "queued"  # with the broker
     SCORED = "scored"
     FAILED = "failed"
+
+
+class ExtractionState(StrEnum):
+    """Where a call document's text extraction stands."""
+
+    PENDING = "pending"  # stored; its extraction task waits or runs
+    DONE = "done"
+    FAILED = "failed"  # the file is kept; extraction_error says why

@@ -86,6 +86,11 @@ class Offer(Scored, Timestamps, Base):
     # Derived from title and description (search_text_of), kept by the defaults and the
     # before_update hook below; never written by hand.
     search_text: Mapped[str] = mapped_column(sa.Text, default=_search_default, server_default="")
+    # The text of the offer's public call documents as search compares them (search_key),
+    # kept by services.documents.store; loaded only when read (it can be megabytes).
+    documents_text: Mapped[str] = mapped_column(
+        sa.Text, default="", server_default="", deferred=True
+    )
     # A feed's offers: the source's own id and page, the feed that brought it, and a
     # fingerprint of the record last read (equal means unchanged). Staff-entered ones have none.
     source_id: Mapped[str | None] = mapped_column(sa.String(200))
@@ -153,6 +158,12 @@ class Offer(Scored, Timestamps, Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        sa.Index(
+            "ix_offers_documents_text_trgm",
+            "documents_text",
+            postgresql_using="gin",
+            postgresql_ops={"documents_text": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
     )
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -152,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seed={seed} max_examples={args.max_examples}", flush=True)
 
     work = Path(args.keep or tempfile.mkdtemp(prefix="coopmatch-fuzz-"))
+    if args.keep:  # a kept folder from an earlier run would hold its databases: start empty
+        shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     env = _env(work / "instance")
     port = _free_port()

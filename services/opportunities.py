@@ -8,7 +8,8 @@ reach it, and the offer's contact email only when it is not marked private
 (`Offer.contact_private`, the default).
 
 Search. `q` is cut into at most MAX_TERMS words; each must appear (accents and case ignored,
-see models.offers.search_key) in the offer's title or description, or in its ally's name.
+see models.offers.search_key) in the offer's title or description, in its ally's name, or in
+the text of one of its public call documents (never an internal one).
 Relevance counts the words found in the title; ties go to the nearest deadline.
 """
 
@@ -23,10 +24,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Offer, Organization
+from models import Document, Offer, OfferNeighbours, Organization
 from models.enums import Line, Modality, OfferStatus, OrgKind, Side
 from models.offers import search_key
 from services.db import escape_like, json_list_has
+from services.documents.formats import KIND_OF_MEDIA
 from services.errors import Invalid, NotFound
 from services.pagination import Page
 
@@ -121,6 +123,16 @@ class Filters:
 
 
 @dataclass
+class PublicDocument:
+    """A call document anyone may download."""
+
+    id: int
+    name: str
+    kind: str  # pdf, docx, odt, txt
+    size: int
+
+
+@dataclass
 class PublicOffer:
     """An offer as anyone may see it."""
 
@@ -144,8 +156,7 @@ class PublicOffer:
     ally_country: str
     ally_website: str | None
     contact_email: str | None  # None when the contact is private
-    # The offer's public call documents. The call-documents work (issue 17) fills this list
-    # with what it lets anyone download; the offer's page already shows whatever is here.
+    # The offer's public call documents (PublicDocument), filled by `get` for the offer's page.
     documents: list = field(default_factory=list)
 
     @property
@@ -210,7 +221,11 @@ def allies_named(session: Session, terms: list[str]) -> dict[str, list[int]]:
 
 
 def _term_found(term: str, ally_ids: list[int]):
-    found = Offer.search_text.like(f"%{escape_like(term)}%", escape="\\")
+    pattern = f"%{escape_like(term)}%"
+    found = sa.or_(
+        Offer.search_text.like(pattern, escape="\\"),
+        Offer.documents_text.like(pattern, escape="\\"),  # its public call documents
+    )
     return sa.or_(found, Offer.organization_id.in_(ally_ids)) if ally_ids else found
 
 
@@ -358,7 +373,54 @@ def get(session: Session, offer_id: int, today: date) -> PublicOffer:
     ).one_or_none()
     if row is None:
         raise NotFound(f"opportunity {offer_id} is not open")
-    return _public(row)
+    offer = _public(row)
+    offer.documents = public_documents(session, offer_id)
+    return offer
+
+
+def public_documents(session: Session, offer_id: int) -> list[PublicDocument]:
+    """The offer's public documents, oldest first (the caller checked the offer is open)."""
+    rows = session.execute(
+        sa.select(Document.id, Document.filename, Document.media_type, Document.size)
+        .where(Document.offer_id == offer_id, Document.public.is_(True))
+        .order_by(Document.id)
+    )
+    return [
+        PublicDocument(
+            id=r.id,
+            name=r.filename,
+            kind=KIND_OF_MEDIA.get(r.media_type.split(";")[0], ""),
+            size=r.size,
+        )
+        for r in rows
+    ]
+
+
+def public_document(session: Session, offer_id: int, document_id: int, today: date) -> Document:
+    """The public document `document_id` of the open offer `offer_id`; NotFound otherwise
+    (an internal document, another offer's, or an offer no longer public)."""
+    document = session.scalar(
+        sa.select(Document)
+        .join(Offer, Offer.id == Document.offer_id)
+        .where(
+            Document.id == document_id,
+            Document.offer_id == offer_id,
+            Document.public.is_(True),
+            open_offers(today),
+        )
+    )
+    if document is None:
+        raise NotFound(f"document {document_id} is not public")
+    return document
+
+
+def more_like_this(session: Session, offer_id: int, today: date) -> list[PublicOffer]:
+    """The open offers nearest to `offer_id` by the matcher's text side, nearest first (as
+    kept when the offer was last scored, see services.matching.similar)."""
+    ids = session.scalar(
+        sa.select(OfferNeighbours.neighbour_ids).where(OfferNeighbours.offer_id == offer_id)
+    )
+    return load(session, [int(i) for i in ids or [] if int(i) != offer_id], today)
 
 
 def load(session: Session, offer_ids: list[int], today: date) -> list[PublicOffer]:

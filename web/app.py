@@ -17,6 +17,7 @@ from web import (
     cli,
     db,
     digest,
+    documents,
     errors,
     i18n,
     input_guard,
@@ -71,6 +72,7 @@ def create_app(
     # Tasks sent from this app: to Redis when configured, else run at once in this process.
     runtime.use_sender(workers.sender_for(runtime))
     db.init_app(app, runtime)
+    documents.init_app(app)  # before the CSRF check reads an upload's form
     _init_extensions(app, settings)
     sessions.init_app(app, settings)
     security.register(app, settings.production)

@@ -39,7 +39,7 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         message = MESSAGES.get(status) or exc.description or exc.name
         if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            limit = request.max_content_length or 0
             message = f"The request is too large: the limit is {limit // 1024} KB."
         response, status = error_response(status, exc.name.lower().replace(" ", "_"), message)
         for name, value in exc.get_headers():  # Allow on a 405, Retry-After on a 429...

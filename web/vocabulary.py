@@ -107,6 +107,9 @@ ACTIONS = {
     "publish": N_("Published"),
     "edit": N_("Edited"),
     "unlock": N_("Unlocked"),
+    "document_added": N_("Document attached"),
+    "document_removed": N_("Document removed"),
+    "document_visibility": N_("Document shown or hidden"),
     "assign": N_("Owner changed"),
 }
 # The dated steps of an alliance (services.work.mine.ALLIANCE_DATES).

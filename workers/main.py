@@ -16,6 +16,7 @@ from services import outbox
 from services.runtime import Runtime
 from workers import (  # noqa: F401  (registers tasks)
     digest_tasks,
+    document_tasks,
     feed_tasks,
     scoring_tasks,
     search_tasks,

@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 from config import Settings
 from matcher import MatchIndex, MatchWeights
 from matcher.index import META_FILE
-from models import IndexVersion
+from models import IndexVersion, Offer, Project
 from models.enums import IndexState
 from services import clock
 from services.db import committing
 from services.matching.items import (
     ally_records,
+    document_texts,
     offer_item,
     open_offers,
     open_projects,
@@ -67,10 +68,15 @@ NEWEST_FIRST = (IndexVersion.created_at.desc(), IndexVersion.fitted_at.desc(), I
 def read_items(session: Session, settings: Settings, today: date) -> tuple[list, list]:
     """Every published, not yet closed offer and every open project, as matcher items."""
     records = ally_records(session)
+    offer_docs = document_texts(session, Offer, None)
+    project_docs = document_texts(session, Project, None)
     supply = []
     for offer in session.scalars(open_offers(today)).unique():
-        supply.append(offer_item(offer, records.pop(offer.organization_id, None)))  # once each
-    demand = [project_item(p) for p in session.scalars(open_projects()).unique()]
+        record = records.pop(offer.organization_id, None)  # on one offer per ally
+        supply.append(offer_item(offer, record, offer_docs.get(offer.id)))
+    demand = [
+        project_item(p, project_docs.get(p.id)) for p in session.scalars(open_projects()).unique()
+    ]
     return supply, demand
 
 

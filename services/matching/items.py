@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from models import ActivityFunder, Alliance, AllyActivity, Match, Offer, OrgMapping, Project
-from models.enums import AllianceStage, MappingState, MatchStatus, OfferStatus, ProjectStatus
+from models import (
+    ActivityFunder,
+    Alliance,
+    AllyActivity,
+    Document,
+    Match,
+    Offer,
+    OrgMapping,
+    Project,
+)
+from models.enums import (
+    AllianceStage,
+    ExtractionState,
+    MappingState,
+    MatchStatus,
+    OfferStatus,
+    ProjectStatus,
+)
 from services import jsonable
 
 DEFAULT_RECORD_MAX = 100  # an ally's newest alliances the matcher learns what it funds from
+DEFAULT_PASSAGE_WORDS = 60  # words per passage of a document, at least
+DEFAULT_MAX_PASSAGES = 40  # passages per offer or project from all its documents
 DEFAULT_REJECTIONS_MAX = 2000  # the newest teaching rejections the matcher is given
 # A pair's rejection reason (the queue's codes, or older free text) as the matcher's teaching
 # reason: a pair rejected as a thematic mismatch is out of that offer's scope.
@@ -27,13 +47,23 @@ def _float(value: Decimal | None) -> float | None:
     return jsonable.plain(value, decimal=float)
 
 
-def offer_item(offer: Offer, record: list[str] | None = None) -> dict:
+def with_documents(description: str, documents: list[str] | None) -> str:
+    """The description followed by its documents' passages, one per line (the matcher reads
+    each line of a supply item as a passage)."""
+    extra = document_passages(documents or [])
+    return "\n".join([description, *extra]) if extra else description
+
+
+def offer_item(
+    offer: Offer, record: list[str] | None = None, documents: list[str] | None = None
+) -> dict:
     """The matcher's view of an offer; `ally` ties it to its organisation's record, which one
-    offer per organisation carries (see ally_records)."""
+    offer per organisation carries (see ally_records); `documents`: the texts of its call
+    documents (see document_texts), read as more passages of the offer."""
     item = {
         "id": offer.id,
         "title": offer.title,
-        "description": offer.description,
+        "description": with_documents(offer.description, documents),
         "lang": offer.language,
         "lines": list(offer.lines or []),
         "sdgs": list(offer.sdgs or []),
@@ -53,12 +83,13 @@ def offer_item(offer: Offer, record: list[str] | None = None) -> dict:
     return item
 
 
-def project_item(project: Project) -> dict:
-    """The matcher's view of a project; kind and country are its responsible entity's."""
+def project_item(project: Project, documents: list[str] | None = None) -> dict:
+    """The matcher's view of a project; kind and country are its responsible entity's;
+    `documents`: the texts of its documents, read with its description."""
     return {
         "id": project.id,
         "title": project.title,
-        "description": project.description,
+        "description": with_documents(project.description, documents),
         "lang": project.language,
         "lines": list(project.lines or []),
         "sdgs": list(project.sdgs or []),
@@ -190,4 +221,50 @@ def teaching_rejections(session: Session) -> list[dict]:
         )
         if len(out) >= DEFAULT_REJECTIONS_MAX:
             break
+    return out
+
+
+def document_passages(texts: Iterable[str], max_passages: int = DEFAULT_MAX_PASSAGES) -> list[str]:
+    """The documents' texts as at most `max_passages` passages of whole lines, each at least
+    DEFAULT_PASSAGE_WORDS words long (longer when the texts are long, so all of them count)."""
+    lines = [" ".join(line.split()) for text in texts for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    words = sum(len(line.split()) for line in lines)
+    if not words:
+        return []
+    size = max(DEFAULT_PASSAGE_WORDS, math.ceil(words / max_passages))
+    out: list[str] = []
+    current: list[str] = []
+    count = 0
+    for line in lines:
+        current.append(line)
+        count += len(line.split())
+        if count >= size:
+            out.append(" ".join(current))
+            current, count = [], 0
+    if current:
+        out.append(" ".join(current))
+    return out[:max_passages]
+
+
+def document_texts(session: Session, model: type[Offer] | type[Project], ids: Iterable[int] | None):
+    """Per owner (offer or project id), the extracted texts of its documents, oldest first.
+
+    `ids` None: every owner of that kind that has any.
+    """
+    key = Document.offer_id if model is Offer else Document.project_id
+    query = (
+        sa.select(key, Document.text)
+        .where(key.is_not(None), Document.extraction_state == ExtractionState.DONE)
+        .order_by(Document.id)
+    )
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return {}
+        query = query.where(key.in_(ids))
+    out: dict[int, list[str]] = {}
+    for owner_id, text in session.execute(query):
+        if text:
+            out.setdefault(owner_id, []).append(text)
     return out

@@ -30,9 +30,10 @@ from models.enums import JobStatus, MatchStatus, ProjectStatus, ScoringState
 from services import clock, jobs, locks, outbox, task_names
 from services.db import committing
 from services.errors import Conflict
+from services.matching import mentions, similar
 from services.matching.delta import since
 from services.matching.index_cache import IndexCache, fit_version
-from services.matching.items import open_offers, open_projects, project_item
+from services.matching.items import document_texts, open_offers, open_projects, project_item
 from services.matching.store import (
     flatten,
     kept_pairs,
@@ -194,9 +195,10 @@ def run_chunk(
     ids = chunk_ids(loaded.index.demand.ids, chunk, settings.rebuild_chunk)
     projects = session.scalars(open_projects().where(Project.id.in_(ids))).unique()
     delta = since(session, settings, loaded)  # offers added meanwhile are ranked too
+    docs = document_texts(session, Project, ids)
     pairs = flatten(
         loaded.index.rank_demand(
-            [project_item(p) for p in projects],
+            [project_item(p, docs.get(p.id)) for p in projects],
             top_k=settings.match_top_k,
             min_score=settings.match_min_score,
             explain=True,
@@ -204,6 +206,7 @@ def run_chunk(
             stale=delta.stale_offers,
         )
     )
+    mentions.DocumentWords(session).annotate(pairs)
     with committing(session):
         upsert_pairs(session, pairs, version)
         withdraw_missing(session, Match.project_id, ids, kept_pairs(pairs))
@@ -224,6 +227,7 @@ def finish_rebuild(
     job = jobs.get_job(session, job_id)
     if job.status == JobStatus.DONE:
         return job
+    indexes = indexes or IndexCache()
     done = _chunks_done(session, job_id)
     if done < job.total:
         raise Unfinished(f"rebuild {job_id}: {done} of {job.total} chunks done")
@@ -242,7 +246,9 @@ def finish_rebuild(
         # Only those not marked yet: each row rewritten also rewrites its search indexes.
         unmarked = still_open.where(Offer.scoring_state != ScoringState.SCORED)
         mark_scoring(session, Offer, unmarked, ScoringState.SCORED)
-        _rescore_added_offers(session, settings, job.subject, indexes or IndexCache())
+        _rescore_added_offers(session, settings, job.subject, indexes)
+        loaded = indexes.version(session, settings, job.subject)  # "more like this" for all
+        similar.keep(session, similar.neighbours(loaded.index, None), loaded.version)
         job.status = JobStatus.DONE
         job.done = job.total
         job.finished_at = clock.now()

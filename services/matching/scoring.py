@@ -14,9 +14,10 @@ from models import Match, Offer, Project
 from models.enums import OfferStatus, ProjectStatus, ScoringState
 from services import clock
 from services.db import committing
+from services.matching import mentions, similar
 from services.matching.delta import Delta, since
 from services.matching.index_cache import IndexCache, Loaded
-from services.matching.items import offer_item, project_item
+from services.matching.items import document_texts, offer_item, project_item
 from services.matching.rebuild import request_rebuild
 from services.matching.store import (
     flatten,
@@ -44,15 +45,19 @@ def score_offer(
         return _unmatch(session, offer, Match.offer_id)
     loaded = (indexes or IndexCache()).current(session, settings)
     delta = since(session, settings, loaded)
+    item = offer_item(offer, documents=document_texts(session, Offer, [offer.id]).get(offer.id))
     ranked = loaded.index.rank_supply(
-        [offer_item(offer)],
+        [item],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
         added=delta.projects,
         stale=delta.stale_projects,
     )
-    stored = _store(session, offer, Match.offer_id, flatten(ranked), loaded.version)
+    similar.keep(session, similar.neighbours(loaded.index, [item]), loaded.version)
+    pairs = flatten(ranked)
+    mentions.DocumentWords(session).annotate(pairs)
+    stored = _store(session, offer, Match.offer_id, pairs, loaded.version)
     _refit_on_drift(session, settings, loaded, delta)
     return stored
 
@@ -70,14 +75,16 @@ def score_project(
     loaded = (indexes or IndexCache()).current(session, settings)
     delta = since(session, settings, loaded)
     ranked = loaded.index.rank_demand(
-        [project_item(project)],
+        [project_item(project, document_texts(session, Project, [project.id]).get(project.id))],
         top_k=settings.match_top_k,
         min_score=settings.match_min_score,
         explain=True,
         added=delta.offers,
         stale=delta.stale_offers,
     )
-    stored = _store(session, project, Match.project_id, flatten(ranked), loaded.version)
+    pairs = flatten(ranked)
+    mentions.DocumentWords(session).annotate(pairs)
+    stored = _store(session, project, Match.project_id, pairs, loaded.version)
     _refit_on_drift(session, settings, loaded, delta)
     return stored
 

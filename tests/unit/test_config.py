@@ -102,3 +102,24 @@ def test_index_directory_and_drift(tmp_path):
     )
     with pytest.raises(config.ConfigError, match="COOPMATCH_REFIT_DRIFT"):
         refused.check()
+
+
+def test_document_settings(tmp_path):
+    default = config.from_env({"COOPMATCH_INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 20})
+    assert default.documents_path == tmp_path / "documents"
+    assert default.document_max_bytes == 20 * 1024 * 1024
+    chosen = config.from_env(
+        {
+            "COOPMATCH_INSTANCE_PATH": str(tmp_path),
+            "SECRET_KEY": "x" * 20,
+            "COOPMATCH_DOCUMENT_DIR": str(tmp_path / "files"),
+            "COOPMATCH_DOCUMENT_MAX_MB": "5",
+        }
+    )
+    assert chosen.documents_path == tmp_path / "files"
+    assert chosen.document_max_bytes == 5 * 1024 * 1024
+    zero = config.from_env(
+        {"COOPMATCH_INSTANCE_PATH": str(tmp_path), "COOPMATCH_DOCUMENT_MAX_MB": "0"}
+    )
+    with pytest.raises(config.ConfigError, match="COOPMATCH_DOCUMENT_MAX_MB"):
+        zero.check()

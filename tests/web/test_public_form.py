@@ -50,8 +50,13 @@ def send(client, lang: str = "es", **kw):
     """GET the form for its CSRF token, then POST it with `kw` over a valid offer."""
     headers = {"Accept-Language": lang}
     html = client.get("/offers/new", headers=headers).get_data(as_text=True)
+    data = {**valid_form(**kw), "csrf_token": csrf_token(html)}
+    multipart = "documents" in kw  # files are sent as multipart/form-data, as a browser does
     return client.post(
-        "/offers/new", headers=headers, data={**valid_form(**kw), "csrf_token": csrf_token(html)}
+        "/offers/new",
+        headers=headers,
+        data=data,
+        content_type="multipart/form-data" if multipart else None,
     )
 
 

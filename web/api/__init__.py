@@ -1,6 +1,15 @@
 """The JSON API under /api/v1."""
 
-from web.api import auth, catalog, feeds, health, matching, openapi, work  # noqa: F401  (routes register)
+from web.api import (  # noqa: F401  (routes register)
+    auth,
+    catalog,
+    documents,
+    feeds,
+    health,
+    matching,
+    openapi,
+    work,
+)
 from web.api.blueprint import bp
 
 __all__ = ["bp"]

@@ -10,6 +10,8 @@ from web import schemas
 from web.api import feeds, work
 from web.api.blueprint import bp
 from web.api.catalog import RESOURCES
+from web.api.documents import OPENAPI_PATHS as DOCUMENT_PATHS
+from web.api.documents import DocumentOut
 from web.api.matching import OPENAPI_PATHS
 
 ERROR_REF = {"$ref": "#/components/responses/Error"}
@@ -52,6 +54,10 @@ def build_spec() -> APISpec:
             spec.components.schema(name, schema=schema)
     for path, operations in {**OPENAPI_PATHS, **work.OPENAPI_PATHS, **feeds.OPENAPI_PATHS}.items():
         spec.path(path=path, operations=operations)
+    spec.components.schema("DocumentOut", schema=DocumentOut)
+    for path, item in DOCUMENT_PATHS.items():
+        operations = {k: v for k, v in item.items() if k != "parameters"}
+        spec.path(path=path, parameters=item.get("parameters"), operations=operations)
     spec.options["security"] = [{"bearer": []}]
     return spec
 

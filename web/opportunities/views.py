@@ -15,7 +15,7 @@ from services import clock, mail, opportunities
 from services.errors import Invalid, NotFound
 from services.searches import emails as search_emails
 from services.searches import store as saved_searches
-from web import form_errors, vocabulary
+from web import documents, form_errors, vocabulary
 from web.db import db_session, runtime
 from web.extensions import limiter
 from web.opportunities.blueprint import bp
@@ -139,7 +139,29 @@ def detail(offer_id: int):
         offer = opportunities.get(db_session(), offer_id, _today())
     except NotFound:
         abort(404)
-    return render_template("opportunities/detail.html", offer=offer, today=_today())
+    offer.documents = [
+        {
+            "url": url_for("opportunities.document", offer_id=offer.id, document_id=doc.id),
+            "name": doc.name,
+            "kind": doc.kind.upper(),
+            "size_text": documents.size_text(doc.size),
+        }
+        for doc in offer.documents
+    ]
+    similar = opportunities.more_like_this(db_session(), offer.id, _today())
+    return render_template(
+        "opportunities/detail.html", offer=offer, similar=similar, today=_today()
+    )
+
+
+@bp.get("/opportunities/<int:offer_id>/documents/<int:document_id>")
+def document(offer_id: int, document_id: int):
+    """A public document of an open offer, as a download; anything else is a 404."""
+    try:
+        found = opportunities.public_document(db_session(), offer_id, document_id, _today())
+    except NotFound:
+        abort(404)
+    return documents.send(found)
 
 
 @bp.get("/opportunities.atom", endpoint="feed")

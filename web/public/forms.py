@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -21,7 +22,7 @@ from wtforms import (
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget, NumberInput, URLInput
 
 from models.enums import SDGS, Currency, OrgKind
-from web import form_errors, vocabulary
+from web import documents, form_errors, vocabulary
 from web.schemas import MAX_DESCRIPTION, MAX_TITLE, OFFER_LANGUAGES
 
 SUPPLY_KINDS = [kind.value for kind in OrgKind if kind != OrgKind.LOCAL_PUBLIC]
@@ -109,6 +110,9 @@ class NewOfferForm(OfferFieldsForm):
     contact_public = BooleanField(
         _l("Show this email on the public opportunities page, for applicants to write to")
     )
+    documents = MultipleFileField(
+        _l("Call documents"), render_kw={"accept": documents.ACCEPT, "multiple": True}
+    )
     # The honeypot: hidden from people by CSS, filled by bots that fill every field.
     homepage = StringField(
         _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
@@ -127,6 +131,10 @@ class NewOfferForm(OfferFieldsForm):
         payload["contact_email"] = (self.contact_email.data or "").strip() or None
         payload["contact_private"] = not self.contact_public.data
         return payload
+
+    def uploads(self) -> list:
+        """The files chosen in the documents field (an empty file input sends none)."""
+        return [f for f in self.documents.data or [] if getattr(f, "filename", "")]
 
     def chosen_organization_id(self) -> int | None:
         value = (self.organization_id.data or "").strip()
@@ -154,6 +162,12 @@ class NewOfferForm(OfferFieldsForm):
     def show_organization_errors(self, errors: dict) -> None:
         names = {target: name for name, target in ORG_FIELDS.items()}
         form_errors.show(self, errors, rename=names, fallback="org_name")
+
+
+class DocumentForm(FlaskForm):
+    """One more call document for a submitted offer (services.documents judges the file)."""
+
+    file = FileField(_l("Document (PDF, DOCX, ODT or TXT)"), render_kw={"accept": documents.ACCEPT})
 
 
 class FollowLinkForm(FlaskForm):

@@ -14,13 +14,16 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from models import Offer
 from services import submissions
+from services.documents import formats, store
 from services.errors import Conflict, DomainError, Invalid, NotFound
+from web import documents as documents_web
 from web import schemas, vocabulary
-from web.db import db_session
+from web.db import db_session, settings
 from web.extensions import limiter
 from web.public import notify
 from web.public.blueprint import bp
 from web.public.forms import (
+    DocumentForm,
     FollowLinkForm,
     NewOfferForm,
     OfferFieldsForm,
@@ -141,6 +144,8 @@ def new_offer():
         form.show_errors(by_field or {"title": [exc.message]})
         return _render_new(form)
     token = notify.follow_token(result.offer)
+    if not result.duplicate:
+        _attach_documents(result.offer, form.uploads())
     if result.duplicate:
         flash(
             _(
@@ -158,6 +163,37 @@ def new_offer():
             "warning",
         )
     return redirect(url_for("public.submitted", token=token))
+
+
+def _attach_documents(offer: Offer, uploads: list) -> None:
+    """Attach the form's files to the saved offer; a refused one is named in a message (the
+    offer is kept whatever happens to its files)."""
+    for number, upload in enumerate(uploads):
+        name = formats.safe_filename(upload.filename)
+        if number >= documents_web.PUBLIC_FORM_FILES:
+            flash(
+                _(
+                    "Your offer is saved, but “%(name)s” was not attached: the form takes at "
+                    "most %(n)s files.",
+                    name=name,
+                    n=documents_web.PUBLIC_FORM_FILES,
+                ),
+                "warning",
+            )
+            continue
+        try:
+            store.attach(
+                db_session(), settings(), offer, upload.filename, upload.stream, public=True
+            )
+        except store.DocumentRefused as exc:
+            flash(
+                _(
+                    "Your offer is saved, but “%(name)s” was not attached: %(reason)s",
+                    name=name,
+                    reason=documents_web.refusal(exc),
+                ),
+                "warning",
+            )
 
 
 def _offer_from(token: str) -> Offer:
@@ -203,16 +239,25 @@ def _edit_data(offer: Offer) -> dict:
     }
 
 
-def _render_follow(offer: Offer, token: str, form: OfferFieldsForm | None = None):
+def _render_follow(
+    offer: Offer,
+    token: str,
+    form: OfferFieldsForm | None = None,
+    document_form: DocumentForm | None = None,
+    status: int | None = None,
+):
     editable = offer.status in submissions.EDITABLE
     if editable and form is None:
         form = OfferFieldsForm(data=_edit_data(offer))
-    status = 400 if form is not None and form.errors else 200
+    if status is None:
+        status = 400 if form is not None and form.errors else 200
     return render_template(
         "public/follow.html",
         offer=offer,
         token=token,
         form=form if editable else None,
+        documents=store.of(db_session(), offer),
+        document_form=(document_form or DocumentForm(formdata=None)) if editable else None,
         can_withdraw=offer.status in submissions.WITHDRAWABLE,
         rejection=submissions.rejection(db_session(), offer),
         reject_reasons=vocabulary.OFFER_REJECT_EXPLANATIONS,
@@ -229,6 +274,11 @@ def follow_offer(token: str):
     return _render_follow(offer, token)
 
 
+def _already_reviewed(token: str):
+    flash(_("This offer has already been reviewed and can no longer be changed."), "error")
+    return redirect(url_for("public.follow_offer", token=token))
+
+
 @bp.post("/follow/<token>/edit")
 @limiter.limit(SUBMIT_LIMIT_PER_IP)
 def edit_offer(token: str):
@@ -238,8 +288,7 @@ def edit_offer(token: str):
         return _link_problem(exc)
     form = OfferFieldsForm()
     if offer.status not in submissions.EDITABLE:
-        flash(_("This offer has already been reviewed and can no longer be changed."), "error")
-        return redirect(url_for("public.follow_offer", token=token))
+        return _already_reviewed(token)
     if not form.validate_on_submit():
         return _render_follow(offer, token, form)
     try:
@@ -252,9 +301,34 @@ def edit_offer(token: str):
         form.show_errors(exc.fields or {"title": [exc.message]})
         return _render_follow(offer, token, form)
     except Conflict:
-        flash(_("This offer has already been reviewed and can no longer be changed."), "error")
-        return redirect(url_for("public.follow_offer", token=token))
+        return _already_reviewed(token)
     flash(_("Your changes are saved."), "success")
+    return redirect(url_for("public.follow_offer", token=token))
+
+
+@bp.post("/follow/<token>/documents")
+@limiter.limit(SUBMIT_LIMIT_PER_IP)
+def add_document(token: str):
+    """One more call document for an offer still waiting for review."""
+    try:
+        offer = _offer_from(token)
+    except (NotFound, submissions.LinkExpired) as exc:
+        return _link_problem(exc)
+    if offer.status not in submissions.EDITABLE:
+        return _already_reviewed(token)
+    form = DocumentForm()
+    upload = form.file.data
+    if not form.validate_on_submit() or not getattr(upload, "filename", ""):
+        form.file.errors = [*form.file.errors, _("Choose a file to attach.")]
+        return _render_follow(offer, token, document_form=form, status=400)
+    try:
+        document = store.attach(
+            db_session(), settings(), offer, upload.filename, upload.stream, public=True
+        )
+    except store.DocumentRefused as exc:
+        form.file.errors = [documents_web.refusal(exc)]
+        return _render_follow(offer, token, document_form=form, status=exc.status)
+    flash(_("“%(name)s” is attached.", name=document.filename), "success")
     return redirect(url_for("public.follow_offer", token=token))
 
 
@@ -305,7 +379,7 @@ def _too_many(_exc):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_exc):
-    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    limit = request.max_content_length or 0
     return render_template("public/too_large.html", limit_kb=limit // 1024), 413
 
 
@@ -323,4 +397,7 @@ def _csrf(_exc):
 
 @bp.context_processor
 def _link_days() -> dict:
-    return {"link_days": submissions.DEFAULT_LINK_MAX_AGE.days}
+    return {
+        "link_days": submissions.DEFAULT_LINK_MAX_AGE.days,
+        "public_form_files": documents_web.PUBLIC_FORM_FILES,
+    }

@@ -10,6 +10,7 @@ from web.nav import NavItem
 from web.staff import (  # noqa: F401  (routes register on import)
     alliance_views,
     dashboard_views,
+    document_views,
     feed_views,
     item_views,
     job_views,

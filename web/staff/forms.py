@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -149,6 +150,14 @@ class OfferEditForm(FlaskForm):
         known = {choice.value for choice in countries}
         held = [c for c in (self.eligible_countries.data or []) if c not in known]
         self.eligible_countries.choices = [*countries, *(SelectChoice(c, c) for c in held)]
+
+
+class DocumentForm(FlaskForm):
+    """One document to attach; the service judges the file (services.documents)."""
+
+    file = FileField(_l("Document (PDF, DOCX, ODT or TXT)"), validators=[FileRequired()])
+    public = BooleanField(_l("Show it on the public opportunities page"))
+    next = HiddenField()
 
 
 class OwnerForm(FlaskForm):

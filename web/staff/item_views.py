@@ -8,13 +8,20 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from models import Offer, Project
-from services import audit, catalog, jsonable, moderation, reviews
+from services import audit, catalog, jsonable, moderation, opportunities, reviews
+from services.documents import store
 from services.errors import DomainError, NotFound
 from web import form_errors, schemas
 from web.db import db_session
 from web.staff import common, work_views
 from web.staff.blueprint import bp
-from web.staff.forms import ActionForm, DecisionForm, OfferEditForm, OfferRejectForm
+from web.staff.forms import (
+    ActionForm,
+    DecisionForm,
+    DocumentForm,
+    OfferEditForm,
+    OfferRejectForm,
+)
 
 
 def _get(model, item_id: int):
@@ -38,9 +45,16 @@ def _match_page(template: str, **context):
     )
 
 
-@bp.get("/projects/<int:project_id>")
-def project(project_id: int):
-    item = _get(Project, project_id)
+def _documents(item, form: DocumentForm | None) -> dict:
+    return {
+        "documents": store.of(db_session(), item),
+        "document_form": form or DocumentForm(formdata=None),
+        "action_form": ActionForm(),
+    }
+
+
+def project_page(item: Project, document_form: DocumentForm | None = None, status: int = 200):
+    """The project's page (`document_form`: an upload to show again with its errors)."""
     matches = reviews.ranked(db_session(), project_id=item.id)
     events = audit.trail(db_session(), "match", [m.id for m in matches])
     return _match_page(
@@ -51,12 +65,12 @@ def project(project_id: int):
         by_id={m.id: m for m in matches},
         project_events=audit.trail(db_session(), "project", [item.id], limit=50),
         **work_views.context("project", item),
-    )
+        **_documents(item, document_form),
+    ), status
 
 
-@bp.get("/offers/<int:offer_id>")
-def offer(offer_id: int):
-    item = _get(Offer, offer_id)
+def offer_page(item: Offer, document_form: DocumentForm | None = None, status: int = 200):
+    """The offer's page (`document_form`: an upload to show again with its errors)."""
     matches = reviews.ranked(db_session(), offer_id=item.id)
     events = audit.trail(db_session(), "offer", [item.id], limit=50)
     return _match_page(
@@ -66,8 +80,19 @@ def offer(offer_id: int):
         events=events,
         rejection=moderation.last_rejection(db_session(), item.id),
         reject_form=OfferRejectForm(),
-        action_form=ActionForm(),
-    )
+        similar=opportunities.more_like_this(db_session(), item.id, common.today()),
+        **_documents(item, document_form),
+    ), status
+
+
+@bp.get("/projects/<int:project_id>")
+def project(project_id: int):
+    return project_page(_get(Project, project_id))
+
+
+@bp.get("/offers/<int:offer_id>")
+def offer(offer_id: int):
+    return offer_page(_get(Offer, offer_id))
 
 
 @bp.get("/moderation", endpoint="moderation")
@@ -162,4 +187,11 @@ def edit_offer(offer_id: int):
             return redirect(url_for("staff.offer", offer_id=item.id))
     status = 400 if form.errors else 200
     org = item.organization
-    return render_template("staff/offer_edit.html", offer=item, form=form, org=org), status
+    return render_template(
+        "staff/offer_edit.html",
+        offer=item,
+        form=form,
+        org=org,
+        return_to=common.here(),
+        **_documents(item, None),
+    ), status

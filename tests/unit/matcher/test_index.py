@@ -459,3 +459,23 @@ def test_searched_side_idf_keeps_a_word_every_project_uses_telling():
     school = plain.vocab["school"]
     assert mixed.tfidf.idf_[covid] > plain.tfidf.idf_[covid]  # rare among the two searched
     assert mixed.tfidf.idf_[school] > plain.tfidf.idf_[school]  # absent from them: the most
+
+
+def test_similar_supply_finds_the_nearest_offers_by_text_across_languages():
+    supply = [
+        {"id": 1, "title": "Drinking water for hillside settlements", "description": "aqueducts"},
+        {"id": 2, "title": "Agua potable para barrios de ladera", "description": "acueductos"},
+        {"id": 3, "title": "Museum twinning", "description": "curators exchange programme"},
+        {"id": 4, "title": "Electric buses", "description": "clean mobility for cities"},
+    ]
+    index = MatchIndex.fit(supply, [{"id": 10, "title": "x", "description": "water"}])
+    fitted = index.similar_supply(None, top_k=2)
+    assert [ids for ids, _ in fitted[0]] == [2] and [ids for ids, _ in fitted[1]] == [1]
+    assert fitted[2] == [] and fitted[3] == []  # nothing shares their words: no neighbour
+    new = index.similar_supply([{"id": 99, "title": "Water", "description": "aqueducts"}], 1)
+    assert [ids for ids, _ in new[0]] == [1]
+    assert (
+        index.similar_supply([{"id": 1, "title": "Drinking water", "description": ""}], 3)[0][0][0]
+        == 2
+    )  # never itself
+    assert index.similar_supply(None, top_k=0) == [[], [], [], []]
