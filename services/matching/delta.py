@@ -13,7 +13,13 @@ from config import Settings
 from models import Alliance, Offer, Project
 from services import clock
 from services.matching.index_cache import Loaded
-from services.matching.items import offer_item, open_offers, open_projects, project_item
+from services.matching.items import (
+    document_texts,
+    offer_item,
+    open_offers,
+    open_projects,
+    project_item,
+)
 
 
 @dataclass
@@ -39,12 +45,16 @@ def since(session: Session, settings: Settings, loaded: Loaded) -> Delta:
     delta.stale_offers = set(session.scalars(changed))
     if delta.stale_offers:
         query = open_offers(today).where(Offer.id.in_(delta.stale_offers))
-        delta.offers = [offer_item(o) for o in session.scalars(query).unique()]
+        docs = document_texts(session, Offer, delta.stale_offers)
+        delta.offers = [
+            offer_item(o, documents=docs.get(o.id)) for o in session.scalars(query).unique()
+        ]
     changed = sa.select(Project.id).where(Project.updated_at >= loaded.since)
     delta.stale_projects = set(session.scalars(changed))
     if delta.stale_projects:
         query = open_projects().where(Project.id.in_(delta.stale_projects))
-        delta.projects = [project_item(p) for p in session.scalars(query).unique()]
+        docs = document_texts(session, Project, delta.stale_projects)
+        delta.projects = [project_item(p, docs.get(p.id)) for p in session.scalars(query).unique()]
     index = loaded.index
     delta.new = _unseen(index.supply, delta.offers) + _unseen(index.demand, delta.projects)
     alliances = sa.select(sa.func.count()).where(Alliance.updated_at >= loaded.since)
