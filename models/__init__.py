@@ -12,6 +12,7 @@ from models.neighbours import OfferNeighbours
 from models.offers import Offer
 from models.organizations import Organization
 from models.projects import Project
+from models.ranker_runs import RankerRun
 from models.searches import SavedSearch, SavedSearchSend
 from models.users import ApiToken, User
 from models.work import DeadlineReminder, Note, NoteMention
@@ -34,6 +35,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "Project",
+    "RankerRun",
     "RebuildChunk",
     "SavedSearch",
     "SavedSearchSend",

@@ -163,3 +163,19 @@ class ExtractionState(StrEnum):
     PENDING = "pending"  # stored; its extraction task waits or runs
     DONE = "done"
     FAILED = "failed"  # the file is kept; extraction_error says why
+
+
+class RankerRunState(StrEnum):
+    """Where a retrain of the learned ranker stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # compared: adopted or refused (ranker_runs.adopted)
+    FAILED = "failed"
+
+
+class RankerTrigger(StrEnum):
+    """Who asked for a retrain: the weekly schedule or an admin's button."""
+
+    WEEKLY = "weekly"
+    ADMIN = "admin"
