@@ -307,6 +307,14 @@ def load_json(stream: io.BufferedReader, what: str, max_bytes: int | None = None
         ) from exc
 
 
+def to_int(value: object) -> int | None:
+    """The value as an int, or None when it is not one (sources send counts as text too)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def describe_keys(doc: object) -> str:
     """Return what a decoded JSON document is, for WrongKind messages."""
     if isinstance(doc, dict):

@@ -102,13 +102,13 @@ def parse(source: Source, *, max_bytes: int = DEFAULT_MAX_JSON_BYTES) -> ParseRe
         doc = _input.load_json(stream, "an EU Funding & Tenders file")
     if isinstance(doc, dict) and isinstance(doc.get("TopicDetails"), dict):
         result = ParseResult(KIND, "EU Funding & Tenders topic details")
-        _add(result, _topic_details(doc["TopicDetails"]))
+        result.add(_topic_details(doc["TopicDetails"]))
         return result
     if isinstance(doc, dict) and isinstance(doc.get("results"), list) and "totalResults" in doc:
         result = ParseResult(
             KIND,
             "EU Funding & Tenders search response",
-            total_available=_int(doc.get("totalResults")),
+            total_available=_input.to_int(doc.get("totalResults")),
         )
         _search_results(result, doc["results"])
         return result
@@ -119,17 +119,6 @@ def parse(source: Source, *, max_bytes: int = DEFAULT_MAX_JSON_BYTES) -> ParseRe
     raise WrongKind(
         "not an EU Funding & Tenders search response or topic details: " + _input.describe_keys(doc)
     )
-
-
-def _add(result: ParseResult, item: FeedOffer | Skip) -> None:
-    (result.skipped if isinstance(item, Skip) else result.records).append(item)
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _first(meta: dict, key: str) -> str | None:
@@ -178,7 +167,7 @@ def _search_results(result: ParseResult, results: list) -> None:
             continue
         chosen[identifier] = (item, copy_lang)
     for identifier, (item, _lang) in chosen.items():
-        _add(result, _search_offer(identifier, item, item["metadata"]))
+        result.add(_search_offer(identifier, item, item["metadata"]))
 
 
 def _duplicate(item: dict, copy_lang: str) -> str:
@@ -394,7 +383,7 @@ def _budget(overview: object, identifier: str) -> dict:
             mins.append(low)
         if high := positive(decimal(entry.get("maxContribution"))):
             maxs.append(high)
-        grants += _int(entry.get("expectedGrants")) or 0
+        grants += _input.to_int(entry.get("expectedGrants")) or 0
     low = min(mins) if mins else None
     high = max(maxs) if maxs else None
     if low is not None and high is not None and low > high:

@@ -116,9 +116,11 @@ def _json(doc: object, today: date) -> ParseResult:
             "Grants.gov answered with errors: " + "; ".join(map(str, doc["errorMsgs"]))
         )
     if isinstance(doc, dict) and isinstance(doc.get("oppHits"), list):
-        result = ParseResult(KIND, "Grants.gov search", total_available=_int(doc.get("hitCount")))
+        result = ParseResult(
+            KIND, "Grants.gov search", total_available=_input.to_int(doc.get("hitCount"))
+        )
         for hit in doc["oppHits"]:
-            _add(result, _hit(hit))
+            result.add(_hit(hit))
         return result
     if (
         isinstance(doc, dict)
@@ -126,22 +128,11 @@ def _json(doc: object, today: date) -> ParseResult:
         and (isinstance(doc.get("synopsis"), dict) or isinstance(doc.get("forecast"), dict))
     ):
         result = ParseResult(KIND, "Grants.gov opportunity details")
-        _add(result, _detail(doc, today))
+        result.add(_detail(doc, today))
         return result
     raise WrongKind(
         "not a Grants.gov search or opportunity details answer: " + _input.describe_keys(doc)
     )
-
-
-def _add(result: ParseResult, item: FeedOffer | Skip) -> None:
-    (result.skipped if isinstance(item, Skip) else result.records).append(item)
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _hit(hit: object) -> FeedOffer | Skip:
@@ -278,7 +269,7 @@ def _offer(
         amount_max=ceiling,
         currency="USD" if floor or ceiling or total else None,
         total_budget=total,
-        expected_awards=_int(fields["awards"]) or None,
+        expected_awards=_input.to_int(fields["awards"]) or None,
         modalities=("grant",) if instruments & GRANT_INSTRUMENTS else (),
         eligible_kinds=kinds,
         eligible_countries=() if foreign else ("US",),
@@ -365,7 +356,7 @@ def _extract(stream, source: Source, today: date) -> ParseResult:
         _input.check_no_doctype(events.root.getroottree())
         _check_root(events.root)
     for item in records.values():
-        _add(result, item)
+        result.add(item)
     return result
 
 

@@ -98,10 +98,7 @@ def parse(source: Source, *, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> ParseRes
     """
     result = ParseResult(kind=KIND, document="IATI XML")
     for item in iter_records(source, max_bytes=max_bytes, document=result):
-        if isinstance(item, Skip):
-            result.skipped.append(item)
-        else:
-            result.records.append(item)
+        result.add(item)
     return result
 
 

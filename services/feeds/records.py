@@ -294,6 +294,10 @@ class ParseResult:
     skipped: list[Skip] = field(default_factory=list)
     total_available: int | None = None
 
+    def add(self, item: Record | Skip) -> None:
+        """Keep a parsed record, or an item skipped with its reason."""
+        (self.skipped if isinstance(item, Skip) else self.records).append(item)
+
     @property
     def offers(self) -> list[FeedOffer]:
         """Return the FeedOffer records."""

@@ -91,19 +91,14 @@ def parse(source: Source, *, max_bytes: int = DEFAULT_MAX_JSON_BYTES) -> ParseRe
         item = _project(record)
         if isinstance(item, FeedActivity) and item.source_id in seen:
             item = Skip(item.source_id, "the same project appears again")
-        if isinstance(item, Skip):
-            result.skipped.append(item)
-        else:
+        if not isinstance(item, Skip):
             seen.add(item.source_id)
-            result.records.append(item)
+        result.add(item)
     return result
 
 
 def _int(value: object) -> int | None:
-    try:
-        return int(str(value).replace(",", ""))
-    except (TypeError, ValueError):
-        return None
+    return _input.to_int(str(value).replace(",", ""))
 
 
 def _text(value: object) -> str:
