@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from seeding import KINDS, LINES, MODALITIES, WORDS, percentile  # noqa: E402
 
 import config as app_config  # noqa: E402
 from models import Offer, Organization, migrate  # noqa: E402
@@ -45,55 +46,10 @@ DEFAULT_SEED = 17
 CHUNK = 2_000
 # The indexes this page relies on (migration 0017a); --compare drops them for a second run.
 INDEXES = ("ix_offers_open_deadline", "ix_offers_search_text_trgm")
-LINES = [
-    "social_inclusion",
-    "economic_development",
-    "sustainable_territory",
-    "human_development",
-    "governance_peace",
-]
-MODALITIES = ["grant", "loan", "technical_assistance", "knowledge_exchange", "in_kind"]
-KINDS = ["bilateral", "multilateral", "foundation", "city_network", "company", "university", "ngo"]
 COUNTRIES = ["CO", "PE", "EC", "MX", "BR", "AR", "CL", "BO", "PA", "CR"]
 # Topic words: each offer names a few, so a searched word fits roughly one offer in ten.
 TOPICS = [
-    "movilidad",
-    "eléctrica",
-    "agua",
-    "potable",
-    "educación",
-    "inicial",
-    "empleo",
-    "juvenil",
-    "seguridad",
-    "ciudadana",
-    "resiliencia",
-    "climática",
-    "vivienda",
-    "salud",
-    "mental",
-    "emprendimiento",
-    "cultura",
-    "deporte",
-    "paz",
-    "transport",
-    "climate",
-    "resilience",
-    "water",
-    "education",
-    "youth",
-    "employment",
-    "housing",
-    "health",
-    "peace",
-    "innovation",
-    "digital",
-    "governance",
-    "gender",
-    "inclusion",
-    "migrants",
-    "nutrition",
-    "energy",
+    *WORDS,
     "forests",
     "rivers",
     "heat",
@@ -242,11 +198,6 @@ def fill(engine: sa.Engine, n_offers: int, n_allies: int, seed: int) -> int:
         )
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
 def measure(url: str, repeat: int, offer_id: int) -> list[tuple[str, float, float, int, int]]:
     """Time each scenario; return (name, median ms, p95 ms, statements, response bytes)."""
     from web.app import create_app
@@ -278,7 +229,7 @@ def measure(url: str, repeat: int, offer_id: int) -> list[tuple[str, float, floa
                 (
                     name,
                     statistics.median(timings),
-                    _percentile(timings, 0.95),
+                    percentile(timings, 0.95),
                     statements[0],
                     len(response.data),
                 )

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from seeding import KINDS, LINES, MODALITIES, WORDS, percentile  # noqa: E402
 
 import config as app_config  # noqa: E402
 from models import Match, Offer, Organization, Project, migrate  # noqa: E402
@@ -40,54 +41,6 @@ DEFAULT_WARMUP = 3
 DEFAULT_SEED = 11
 CHUNK = 5_000
 PASSWORD = "bench-password-1"
-LINES = [
-    "social_inclusion",
-    "economic_development",
-    "sustainable_territory",
-    "human_development",
-    "governance_peace",
-]
-MODALITIES = ["grant", "loan", "technical_assistance", "knowledge_exchange", "in_kind"]
-KINDS = ["bilateral", "multilateral", "foundation", "city_network", "company", "university", "ngo"]
-WORDS = (
-    "movilidad",
-    "eléctrica",
-    "agua",
-    "potable",
-    "educación",
-    "inicial",
-    "empleo",
-    "juvenil",
-    "seguridad",
-    "ciudadana",
-    "resiliencia",
-    "climática",
-    "vivienda",
-    "salud",
-    "mental",
-    "emprendimiento",
-    "cultura",
-    "deporte",
-    "paz",
-    "transport",
-    "climate",
-    "resilience",
-    "water",
-    "education",
-    "youth",
-    "employment",
-    "housing",
-    "health",
-    "peace",
-    "innovation",
-    "digital",
-    "governance",
-    "gender",
-    "inclusion",
-    "migrants",
-    "nutrition",
-    "energy",
-)
 # The single filters timed, plus the unfiltered queue; values chosen to be typical, not easy.
 FILTERS = [
     ("none", {}),
@@ -222,11 +175,6 @@ def fill(engine: sa.Engine, n_matches: int, n_projects: int, n_offers: int, seed
         conn.execute(sa.text("ANALYZE"))
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
 def measure(url: str, repeat: int, explain: bool) -> list[tuple[str, float, float, int]]:
     """Time the first queue page per filter; return (name, median ms, p95 ms, rows)."""
     from services import user_admin
@@ -253,7 +201,7 @@ def measure(url: str, repeat: int, explain: bool) -> list[tuple[str, float, floa
                 if attempt >= DEFAULT_WARMUP:
                     timings.append(elapsed)
             rows = response.get_data(as_text=True).count('class="match-row"')
-            results.append((name, statistics.median(timings), _percentile(timings, 0.95), rows))
+            results.append((name, statistics.median(timings), percentile(timings, 0.95), rows))
         if explain:
             _explain(engine, settings)
         _count_cost(factory, repeat)

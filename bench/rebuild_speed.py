@@ -27,6 +27,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from seeding import LINES, MODALITIES  # noqa: E402
+
 import config as app_config  # noqa: E402
 from models import Job, Match, Offer, Organization, Project  # noqa: E402
 from models import migrate as migrations  # noqa: E402
@@ -37,14 +39,6 @@ from services.matching import rebuild as matching_rebuild  # noqa: E402
 DEFAULT_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-LINES = [
-    "social_inclusion",
-    "economic_development",
-    "sustainable_territory",
-    "human_development",
-    "governance_peace",
-]
-MODALITIES = ["grant", "loan", "technical_assistance", "knowledge_exchange", "in_kind"]
 
 
 def scratch_database(admin_url: str) -> tuple[sa.Engine, str, str]:
