@@ -56,6 +56,9 @@ DEFAULT_EXHAUSTIVE_MAX = 4000
 DEFAULT_EXHAUSTIVE_BLOCK = 128
 DEFAULT_CANDIDATE_FACTOR = 1
 DEFAULT_CANDIDATE_EXTRA = 10
+# From this many demand queries on, rank_demand looks whether they are the fitted items (a
+# rebuild) and reuses their rows; a few new items are read as they are.
+DEFAULT_REUSE_MIN = 32
 DEFAULT_PAIR_CHUNK = 16_384
 DEFAULT_GRID_MAX = 20_000_000
 DEFAULT_SCORE_DECIMALS = 6
@@ -199,6 +202,8 @@ class MatchIndex:
     group_rows: sparse.csr_matrix | None = None  # one text row per group of supply items
     group_names: list | None = None  # per group row, its name (or key)
     ranker: rk.LearnedRanker | None = None  # learned from the office's decisions, if given
+    # per fitted demand item, a digest of its fields: a query equal to a fitted item reuses its rows
+    demand_digests: np.ndarray | None = None
     rejections: fb.Rejections | None = None  # rejections that teach (not eligible, out of scope)
 
     # -- fitting -----------------------------------------------------------------------------
@@ -271,8 +276,10 @@ class MatchIndex:
         index.record_top = float(np.nanmax(excess)) if np.isfinite(excess).any() else 0.0
         index.supply.transposed()
         index.demand.transposed()
+        d_dumps = [_dump(item) for item in demand]
+        index.demand_digests = _digests(d_dumps)
         index.version = _version(
-            __version__, supply, demand, weights, today, rates, glossary, decisions or ()
+            __version__, supply, demand, weights, today, rates, glossary, decisions or (), d_dumps
         )
         if decisions:
             index._fit_rejections(decisions)
@@ -567,8 +574,28 @@ class MatchIndex:
         """
         if not demand:
             return []
-        queries = self.query_side(demand, as_supply=False)
+        rows = self._fitted_demand_rows(demand)
+        if rows is not None:  # the fitted items themselves (a rebuild): no need to read them again
+            queries = _side_rows(self.demand, rows)
+        else:
+            queries = self.query_side(demand, as_supply=False)
         return self._rank_with_added(queries, top_k, min_score, explain, True, added, stale)
+
+    def _fitted_demand_rows(self, demand: Sequence[Mapping]) -> np.ndarray | None:
+        """Return the fitted demand rows of these items when every one of them is a fitted item
+        with the same fields (by digest), else None."""
+        if self.demand_digests is None or len(demand) < DEFAULT_REUSE_MIN:
+            return None
+        rows = np.fromiter(
+            (self.demand.position(item.get("id")) if "id" in item else None for item in demand),
+            object,
+            count=len(demand),
+        )
+        if any(r is None for r in rows):
+            return None
+        rows = rows.astype(np.int64)
+        same = _digests([_dump(item) for item in demand]) == self.demand_digests[rows]
+        return rows if same.all() else None
 
     def rank_supply(
         self,
@@ -1102,8 +1129,12 @@ def _version(
     rates: Mapping[str, float],
     glossary: Glossary,
     decisions: Sequence[Mapping] = (),
+    demand_dumps: Sequence[bytes] | None = None,
 ) -> str:
-    """Return a stable id of a fitted state: matcher version plus a hash of its inputs."""
+    """Return a stable id of a fitted state: matcher version plus a hash of its inputs.
+
+    demand_dumps: the demand items already serialised by `_dump`, when the caller has them.
+    """
     h = hashlib.sha256()
     for part in (
         matcher_version,
@@ -1114,8 +1145,26 @@ def _version(
         json.dumps(glossary.terms, sort_keys=True),
     ):
         h.update(part.encode())
-    for tag, items in (("s", supply), ("d", demand), ("x", decisions)):
-        for item in items:
+    if demand_dumps is None:
+        demand_dumps = [_dump(item) for item in demand]
+    for tag, dumps in (
+        ("s", map(_dump, supply)),
+        ("d", demand_dumps),
+        ("x", map(_dump, decisions)),
+    ):
+        for dump in dumps:
             h.update(tag.encode())
-            h.update(json.dumps(item, sort_keys=True, default=str).encode())
+            h.update(dump)
     return f"{matcher_version}-{h.hexdigest()[:16]}"
+
+
+def _dump(item: Mapping) -> bytes:
+    """Return an item's fields as canonical JSON bytes (what versions and digests hash)."""
+    return json.dumps(item, sort_keys=True, default=str).encode()
+
+
+def _digests(dumps: Sequence[bytes]) -> np.ndarray:
+    """Return a 64-bit digest of each serialised item."""
+    return np.frombuffer(
+        b"".join(hashlib.blake2b(d, digest_size=8).digest() for d in dumps), np.uint64
+    ).copy()

@@ -69,7 +69,10 @@ _HASH_MASK = (1 << 64) - 1
 
 def normalise(text: str) -> str:
     """Return text case-folded, compatibility-decomposed and stripped of accents."""
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    folded = text.casefold()
+    if folded.isascii():  # nothing to decompose or strip (most English texts): skip both passes
+        return folded
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", folded))
 
 
 def tokenize(text: str) -> list[str]:
@@ -491,7 +494,7 @@ def _surface_ids(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarra
     unit_parts: list[np.ndarray] = []
     for start in range(0, len(texts), DEFAULT_CHUNK_UNITS):
         chunk = texts[start : start + DEFAULT_CHUNK_UNITS]
-        tokens = _TOKEN.findall(normalise(_UNIT_MARK.join(chunk)))
+        tokens = _TOKEN.findall(_UNIT_MARK.join(map(normalise, chunk)))
         for token in dict.fromkeys(tokens):
             position.setdefault(token, len(position))
         # int32 streams (half the memory of int64) whenever the ids fit
