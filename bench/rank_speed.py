@@ -162,7 +162,11 @@ def in_child(func, *args) -> dict:
         result = func(*args)
         seconds = time.perf_counter() - start
         _, peak = memory_mib()
+        # its own forked helpers (the matcher's text readers): the largest peak RSS among them,
+        # pages shared with this process at the fork included
+        helpers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         out = {
+            "helpers_peak_mib": helpers,
             "seconds": seconds,
             "peak_mib": peak,
             "start_mib": start_rss,
@@ -209,10 +213,16 @@ def main() -> None:
         print(
             f"{name:9s} {run['seconds']:8.1f} s   own peak {run['own_peak_mib']:7.0f} MiB   "
             f"(raw peak RSS {run['peak_mib']:.0f} MiB, {run['start_mib']:.0f} at start)"
+            + (
+                f"; its forked text readers' peak RSS {run['helpers_peak_mib']:.0f} MiB each"
+                " (shared pages included)"
+                if run["helpers_peak_mib"]
+                else ""
+            )
         )
     if "baseline" in runs:
         ratio = runs["matcher"]["seconds"] / runs["baseline"]["seconds"]
-        print(f"ratio matcher/baseline: {ratio:.2f}")
+        print(f"ratio matcher/baseline: {ratio:.3f}")
     one = in_child(single, supply, demand, args.top, args.single_runs)["result"]
     print(
         f"single new item against the fitted index: median {one['median_ms']:.1f} ms, "

@@ -229,7 +229,9 @@ class MatchIndex:
         weights = weights or MatchWeights()
         glossary = glossary if glossary is not None else load_glossary()
         rates = dict(rates or st.DEFAULT_USD_RATES)
-        vec = TextVectorizer(concepts=list(glossary.concepts), phrases=glossary.phrases)
+        vec = TextVectorizer(
+            concepts=list(glossary.concepts), phrases=glossary.phrases, threads=threads
+        )
         s_docs, s_titles, s_langs = _docs(supply, passages=True)
         d_docs, d_titles, d_langs = _docs(demand, passages=False)
         v_docs, v_titles, v_langs, _ = _version_docs(supply)
@@ -704,22 +706,12 @@ class MatchIndex:
             q_list, o_list = qi[take].tolist(), oj[take].tolist()
             s_list = scores[take].tolist()
             c_lists = [(c, v[take].tolist()) for c, v in comps.items()]
+            d_ids, s_ids, places = d_side.ids, s_side.ids, DEFAULT_SCORE_DECIMALS
             for k, (qrow, orow) in enumerate(zip(q_list, o_list, strict=True)):
-                values = {c: v[k] for c, v in c_lists if v[k] == v[k]}  # NaN: not present
-                results[qrow].append(
-                    self._pair(
-                        d_side,
-                        s_side,
-                        queries,
-                        others,
-                        qrow,
-                        orow,
-                        s_list[k],
-                        values,
-                        explain,
-                        demand_is_query,
-                    )
-                )
+                values = {c: round(v[k], places) for c, v in c_lists if v[k] == v[k]}  # NaN: absent
+                di, sj = (qrow, orow) if demand_is_query else (orow, qrow)
+                why = self.explain_pair(d_side, s_side, di, sj, values) if explain else None
+                results[qrow].append(ScoredPair(d_ids[di], s_ids[sj], s_list[k], values, why))
         return results
 
     def _candidates(
@@ -835,25 +827,6 @@ class MatchIndex:
         return out
 
     # -- explanations ------------------------------------------------------------------------
-
-    def _pair(
-        self,
-        d: Side,
-        s: Side,
-        queries: Side,
-        others: Side,
-        qrow: int,
-        orow: int,
-        score: float,
-        comps: dict[str, float],
-        explain: bool,
-        demand_is_query: bool,
-    ) -> ScoredPair:
-        """Build one ScoredPair (with its explanation when asked)."""
-        di, sj = (qrow, orow) if demand_is_query else (orow, qrow)
-        comps = {k: round(v, DEFAULT_SCORE_DECIMALS) for k, v in comps.items()}
-        why = self.explain_pair(d, s, di, sj, comps) if explain else None
-        return ScoredPair(d.ids[di], s.ids[sj], score, comps, why)
 
     def explain_pair(self, d: Side, s: Side, di: int, sj: int, comps: dict[str, float]) -> dict:
         """Return the terms, concepts and per-component phrases (en, es) behind a pair."""

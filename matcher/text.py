@@ -8,9 +8,12 @@ bigrams and, when a glossary is given, shared bilingual concept ids.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,7 +104,7 @@ def phrase_space(lang: str) -> int:
     return PHRASE_SPACES.index(lang) if lang in PHRASE_SPACES else len(PHRASE_SPACES)
 
 
-def phrase_hash(ids: np.ndarray, space: int = 0) -> int:
+def phrase_hash(ids: Sequence[int] | np.ndarray, space: int = 0) -> int:
     """Return the rolling hash the vectoriser uses for word feature ids read in a stemmer space."""
     h = space + 1
     for value in ids:  # plain ints modulo 2**64: the same value as uint64 arithmetic, faster
@@ -159,6 +162,9 @@ class TextVectorizer:
     phrase_first: np.ndarray = field(default_factory=lambda: np.zeros(1, bool))
     tfidf: TfidfTransformer | None = None
     fitted: bool = False
+    # cores used: chunks of text read by as many processes, blocks of counts built by as many
+    # threads (numpy releases the GIL in their sorts)
+    threads: int = 1
     _cache: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
     last_units: Units | None = field(default=None, repr=False)
@@ -200,7 +206,7 @@ class TextVectorizer:
 
         Each unit's language comes from `_unit_languages` (given, detected, or corrected).
         """
-        words, ids, unit = _surface_ids(texts)
+        words, ids, unit = _surface_ids(texts, self.threads)
         langs = _unit_languages(list(langs), words, ids, unit, groups)
         lang_codes = sorted(set(langs))
         lang_of_unit = np.array([lang_codes.index(x) for x in langs], np.int64)
@@ -302,8 +308,12 @@ class TextVectorizer:
         tokenised = [tokenize(text) for text, _ in self.phrases]
         words = [len(_WORD.findall(normalise(text))) for text, _ in self.phrases]
         flat = [t for toks in tokenised for t in toks]
+        distinct = list(dict.fromkeys(flat))  # stemmed once each, in order of first use
+        where = {t: k for k, t in enumerate(distinct)}
+        flat_pos = [where[t] for t in flat]
         for space, lang in enumerate((*PHRASE_SPACES, "")):  # "": no stemmer
-            ids = self._word_ids(flat, lang, grow=True)
+            distinct_ids = self._word_ids(distinct, lang, grow=True)
+            ids = [distinct_ids[k] for k in flat_pos]
             start = 0
             for toks, n_words, (_, concept) in zip(tokenised, words, self.phrases, strict=True):
                 kept = [i for i in ids[start : start + len(toks)] if i >= 0]
@@ -311,7 +321,7 @@ class TextVectorizer:
                 if len(kept) == 1 < n_words:
                     continue  # "co-funding", "open call", "e-government": what is left is generic
                 if kept and len(kept) <= DEFAULT_MAX_PHRASE_LEN:
-                    table.setdefault(phrase_hash(np.array(kept), space), concept)
+                    table.setdefault(phrase_hash(kept, space), concept)
                     lengths.add(len(kept))
                     firsts.add(kept[0])
         keys = np.array(sorted(table), np.uint64)
@@ -336,12 +346,18 @@ class TextVectorizer:
         cuts = np.arange(0, units.n_units + DEFAULT_CHUNK_UNITS, DEFAULT_CHUNK_UNITS)
         cuts[-1] = units.n_units
         token_cuts = np.searchsorted(units.unit, cuts)  # units are numbered in stream order
-        parts = []
-        for a, b, lo, hi in zip(cuts[:-1], cuts[1:], token_cuts[:-1], token_cuts[1:], strict=True):
-            block = Units(
-                units.features[lo:hi], units.unit[lo:hi] - a, int(b - a), units.langs[a:b]
+
+        def block(a: int, b: int, lo: int, hi: int) -> sparse.csr_matrix:
+            return self._counts_block(
+                Units(units.features[lo:hi], units.unit[lo:hi] - a, int(b - a), units.langs[a:b])
             )
-            parts.append(self._counts_block(block))
+
+        bounds = (cuts[:-1], cuts[1:], token_cuts[:-1], token_cuts[1:])
+        if self.threads > 1:  # blocks are independent and only read the fitted tables
+            with ThreadPoolExecutor(self.threads) as pool:
+                parts = list(pool.map(block, *bounds))
+        else:
+            parts = list(map(block, *bounds))
         m = sparse.vstack(parts, format="csr")
         del parts
         m.sum_duplicates()  # already canonical: this only checks and sets the flag
@@ -484,31 +500,60 @@ class TextVectorizer:
         return doc_x, self._weight(counts[rows]), owners
 
 
-def _surface_ids(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _surface_ids(
+    texts: Sequence[str], processes: int = 1
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Return distinct surface tokens, the token id stream and its unit index, chunk by chunk.
 
     Working in chunks keeps only one chunk's token strings alive at a time (bounded memory).
+    With `processes` > 1 and more than one chunk, chunks are read by forked processes (regular
+    expressions hold the GIL, so threads would not help); each sends back its own token list
+    and id stream, which are renumbered here in chunk order: the same ids as read in one process.
     """
     position: dict[str, int] = {_UNIT_MARK.strip(): 0}
     id_parts: list[np.ndarray] = []
     unit_parts: list[np.ndarray] = []
-    for start in range(0, len(texts), DEFAULT_CHUNK_UNITS):
-        chunk = texts[start : start + DEFAULT_CHUNK_UNITS]
-        tokens = _TOKEN.findall(_UNIT_MARK.join(map(normalise, chunk)))
-        for token in dict.fromkeys(tokens):
-            position.setdefault(token, len(position))
-        # int32 streams (half the memory of int64) whenever the ids fit
-        id_type = np.int32 if len(position) < 2**31 else np.int64
-        unit_type = np.int32 if len(texts) < 2**31 else np.int64
-        ids = np.fromiter(map(position.__getitem__, tokens), id_type, count=len(tokens))
-        del tokens
-        is_mark = ids == 0
-        id_parts.append(ids[~is_mark])
-        unit_parts.append((np.cumsum(is_mark, dtype=unit_type) + unit_type(start))[~is_mark])
+    starts = range(0, len(texts), DEFAULT_CHUNK_UNITS)
+    chunks = (texts[start : start + DEFAULT_CHUNK_UNITS] for start in starts)
+    # int32 streams (half the memory of int64) whenever the ids fit
+    unit_type = np.int32 if len(texts) < 2**31 else np.int64
+    with _chunk_pool(processes if len(starts) > 1 else 1) as pool:
+        read = pool.map(_chunk_tokens, chunks) if pool is not None else map(_chunk_tokens, chunks)
+        for start, (words, local) in zip(starts, read, strict=True):
+            remap = np.fromiter(
+                (position.setdefault(w, len(position)) for w in words), np.int64, len(words)
+            )
+            id_type = np.int32 if len(position) < 2**31 else np.int64
+            ids = remap.astype(id_type)[local]
+            del local
+            is_mark = ids == 0
+            id_parts.append(ids[~is_mark])
+            unit_parts.append((np.cumsum(is_mark, dtype=unit_type) + unit_type(start))[~is_mark])
     words = list(position)
     if not id_parts:
         return words, np.zeros(0, np.int64), np.zeros(0, np.int64)
     return words, np.concatenate(id_parts), np.concatenate(unit_parts)
+
+
+def _chunk_tokens(chunk: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Return a chunk's distinct tokens (the unit mark first) and its stream of their ids."""
+    tokens = _TOKEN.findall(_UNIT_MARK.join(map(normalise, chunk)))
+    local: dict[str, int] = {_UNIT_MARK.strip(): 0}
+    for token in dict.fromkeys(tokens):
+        local.setdefault(token, len(local))
+    id_type = np.int32 if len(local) < 2**31 else np.int64
+    ids = np.fromiter(map(local.__getitem__, tokens), id_type, count=len(tokens))
+    return list(local), ids
+
+
+@contextmanager
+def _chunk_pool(processes: int) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of forked processes, or None when one process will do (or fork is not there)."""
+    if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool
 
 
 def _sorted_unique(
