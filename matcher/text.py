@@ -548,8 +548,14 @@ def _chunk_tokens(chunk: Sequence[str]) -> tuple[list[str], np.ndarray]:
 
 @contextmanager
 def _chunk_pool(processes: int) -> Iterator[ProcessPoolExecutor | None]:
-    """A pool of forked processes, or None when one process will do (or fork is not there)."""
-    if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    """A pool of forked processes, or None when one process will do: one asked for, no fork
+    (not Linux), or a daemonic process, such as a Celery worker's pool process, which may not
+    have children (there the workers are the parallelism)."""
+    if (
+        processes <= 1
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or multiprocessing.current_process().daemon
+    ):
         yield None
         return
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:

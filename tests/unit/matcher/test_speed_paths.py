@@ -2,6 +2,7 @@
 forked processes, count blocks built by threads, and fitted demand items ranked from their
 fitted rows."""
 
+import multiprocessing
 import random
 
 from matcher import MatchIndex
@@ -101,3 +102,22 @@ def test_fitted_demand_reuses_its_rows_and_changed_items_are_read_again(monkeypa
     assert first_edited != reused[0]
     monkeypatch.setattr(mi, "DEFAULT_REUSE_MIN", 10**9)
     assert reused == _plain(index.rank_demand(demand, 5, explain=True))
+
+
+def _read_in_daemon(queue) -> None:
+    words, ids, unit = mt._surface_ids(["agua potable", "water supply", "salud"], 2)
+    queue.put(([words[i] for i in ids], unit.tolist()))
+
+
+def test_a_daemonic_process_reads_its_chunks_itself(monkeypatch):
+    """A Celery worker's pool process is daemonic and may not fork children of its own."""
+    monkeypatch.setattr(mt, "DEFAULT_CHUNK_UNITS", 1)  # three chunks: a pool would be asked
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_read_in_daemon, args=(queue,), daemon=True)
+    child.start()
+    tokens, units = queue.get(timeout=30)
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert tokens == ["agua", "potable", "water", "supply", "salud"]
+    assert units == [0, 0, 1, 1, 2]
