@@ -59,6 +59,7 @@ DEFAULT_CANDIDATE_EXTRA = 10
 # From this many demand queries on, rank_demand looks whether they are the fitted items (a
 # rebuild) and reuses their rows; a few new items are read as they are.
 DEFAULT_REUSE_MIN = 32
+DEFAULT_COMPARE_TOP = 10  # rankers are compared by MRR@10 on held-out decisions
 DEFAULT_PAIR_CHUNK = 16_384
 DEFAULT_GRID_MAX = 20_000_000
 DEFAULT_SCORE_DECIMALS = 6
@@ -219,11 +220,16 @@ class MatchIndex:
         glossary: Glossary | None = None,
         threads: int = DEFAULT_THREADS,
         decisions: Sequence[Mapping] | None = None,
+        ranker: rk.LearnedRanker | None = None,
     ) -> MatchIndex:
         """Fit the index on all open supply and demand items (dicts with the JSONL fields).
 
         decisions: the office's decisions on pairs, `{"demand_id", "supply_id", "accepted":
         bool, "reason"}`; with enough accepted ones a ranker is learned from them (ranker.py).
+        ranker: a ranker learned before (from an earlier fit's decisions, saved with
+        `to_bytes`), used instead of the weighted mean (and of one learned from `decisions`):
+        its features are the components, the score, the acceptance prior by ally key and the
+        project's text size, so it applies to any later fit.
         """
 
         weights = weights or MatchWeights()
@@ -281,11 +287,22 @@ class MatchIndex:
         d_dumps = [_dump(item) for item in demand]
         index.demand_digests = _digests(d_dumps)
         index.version = _version(
-            __version__, supply, demand, weights, today, rates, glossary, decisions or (), d_dumps
+            __version__,
+            supply,
+            demand,
+            weights,
+            today,
+            rates,
+            glossary,
+            decisions or (),
+            d_dumps,
+            ranker.model_id if ranker is not None else "",
         )
         if decisions:
             index._fit_rejections(decisions)
             index._fit_ranker(decisions)
+        if ranker is not None:
+            index.ranker = ranker
         return index
 
     @staticmethod
@@ -297,6 +314,7 @@ class MatchIndex:
         rates: Mapping[str, float] | None = None,
         glossary: Glossary | None = None,
         decisions: Sequence[Mapping] | None = None,
+        ranker: rk.LearnedRanker | None = None,
     ) -> str:
         """Return the version id `fit` would give these inputs, without fitting."""
         return _version(
@@ -308,7 +326,44 @@ class MatchIndex:
             dict(rates or st.DEFAULT_USD_RATES),
             glossary if glossary is not None else load_glossary(),
             decisions or (),
+            ranker_id=ranker.model_id if ranker is not None else "",
         )
+
+    def reciprocal_ranks(
+        self,
+        held_out: Mapping[object, set],
+        rankers: Mapping[str, rk.LearnedRanker | None],
+        known: Mapping[object, set] | None = None,
+        top_k: int = DEFAULT_COMPARE_TOP,
+    ) -> dict[str, dict[object, float]]:
+        """Compare rankers on held-out decisions: per ranker, per fitted project of `held_out`,
+        1 / rank of the first of its accepted offers within the top_k (0 if none).
+
+        held_out: project id -> ids of the offers accepted for it (after a cutoff);
+        known: project id -> ids of offers already decided for it (before the cutoff), left
+        out of its ranking; rankers: name -> a ranker, or None for the weighted mean. Projects
+        or offers not in the index are skipped.
+        """
+        known = known or {}
+        ids = [d for d in held_out if self.demand.position(d) is not None]
+        if not ids:
+            return {name: {} for name in rankers}
+        queries = _side_rows(self.demand, np.array([self.demand.position(d) for d in ids]))
+        extra = max((len(known.get(d, ())) for d in ids), default=0)
+        out: dict[str, dict[object, float]] = {}
+        saved = self.ranker
+        try:
+            for name, ranker in rankers.items():
+                self.ranker = ranker
+                ranked = self._rank(queries, self.supply, top_k + extra, 0.0, False, True)
+                out[name] = {}
+                for d, row in zip(ids, ranked, strict=True):
+                    kept = [p.supply_id for p in row if p.supply_id not in known.get(d, ())]
+                    first = next((r for r, x in enumerate(kept[:top_k]) if x in held_out[d]), None)
+                    out[name][d] = 0.0 if first is None else 1.0 / (first + 1)
+        finally:
+            self.ranker = saved
+        return out
 
     def _fit_rejections(self, decisions: Sequence[Mapping]) -> None:
         """Keep the rejections whose reason teaches (feedback.py) with both sides' text rows.
@@ -1103,10 +1158,12 @@ def _version(
     glossary: Glossary,
     decisions: Sequence[Mapping] = (),
     demand_dumps: Sequence[bytes] | None = None,
+    ranker_id: str = "",
 ) -> str:
     """Return a stable id of a fitted state: matcher version plus a hash of its inputs.
 
-    demand_dumps: the demand items already serialised by `_dump`, when the caller has them.
+    demand_dumps: the demand items already serialised by `_dump`, when the caller has them;
+    ranker_id: the model id of a ranker given to the fit (none: the id is as without).
     """
     h = hashlib.sha256()
     for part in (
@@ -1118,6 +1175,8 @@ def _version(
         json.dumps(glossary.terms, sort_keys=True),
     ):
         h.update(part.encode())
+    if ranker_id:
+        h.update(f"ranker:{ranker_id}".encode())
     if demand_dumps is None:
         demand_dumps = [_dump(item) for item in demand]
     for tag, dumps in (

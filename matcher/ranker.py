@@ -22,11 +22,16 @@ meaning. Nothing here depends on a benchmark: what it learns comes from the deci
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+
+from ._version import __version__
 
 DEFAULT_RANKER_CANDIDATES = 200  # per decided project in a large index: its best candidates
 DEFAULT_RANKER_MIN_ACCEPTED = 20  # fewer accepted pairs than this: no ranker, the weights stay
@@ -51,6 +56,7 @@ class LearnedRanker:
     n_rows: int
     importance: dict[str, float]  # feature -> loss increase when it is shuffled
     columns: np.ndarray | None = None  # the feature columns used (others never vary)
+    model_id: str = ""  # the digest of its saved bytes (from_bytes), part of an index's version
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -71,6 +77,32 @@ class LearnedRanker:
     def explain(self) -> list[tuple[str, float]]:
         """Return the features by how much the ranker leans on them, most first."""
         return sorted(self.importance.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def to_bytes(self) -> bytes:
+        """Return the ranker saved as bytes (a pickle: keep them where only the service writes)."""
+        return pickle.dumps((__version__, dataclasses.replace(self, model_id="")), protocol=5)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LearnedRanker:
+        """Return a ranker saved by `to_bytes`, its model_id the digest of the bytes.
+
+        Raises ValueError when the bytes are not a ranker or were saved by another matcher
+        version (the components it reads may differ).
+        """
+        try:
+            version, ranker = pickle.loads(data)  # noqa: S301 - our own bytes (see to_bytes)
+        except Exception as exc:  # noqa: BLE001 - whatever unpickling raises
+            raise ValueError(f"not a saved ranker: {exc}") from exc
+        if not isinstance(ranker, cls):
+            raise ValueError("not a saved ranker")
+        if version != __version__:
+            raise ValueError(f"a ranker of matcher {version}, not {__version__}")
+        return dataclasses.replace(ranker, model_id=model_id_of(data))
+
+
+def model_id_of(data: bytes) -> str:
+    """Return the id of a saved ranker: the first 16 hex digits of the SHA-256 of its bytes."""
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def rows(

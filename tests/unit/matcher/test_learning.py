@@ -1,5 +1,7 @@
 """Learning from the office's decisions: rejections that teach, and the learned ranker."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -191,3 +193,51 @@ def test_rejections_and_ranker_together(glossary):
     before = {p.supply_id: p for p in alone.rank_demand(demand[:1], 20)[0]}
     assert pair.components["feedback"] == pytest.approx(1 - fb.DEFAULT_PENALTY)
     assert pair.score < before[rejected["supply_id"]].score
+
+
+def test_a_saved_ranker_is_given_to_a_later_fit(glossary):
+    supply, demand, decisions = _ranker_corpus()
+    learned = MatchIndex.fit(supply, demand, glossary=glossary, decisions=decisions[:40])
+    data = learned.ranker.to_bytes()
+    ranker = rk.LearnedRanker.from_bytes(data)
+    assert ranker.model_id == rk.model_id_of(data) and len(ranker.model_id) == 16
+    # a later fit on other items (the last 20 projects only) uses it without decisions
+    later = MatchIndex.fit(supply, demand[40:], glossary=glossary, ranker=ranker)
+    plain = MatchIndex.fit(supply, demand[40:], glossary=glossary)
+    assert later.ranker is ranker
+    assert later.version != plain.version
+    assert later.version == MatchIndex.version_for(
+        supply, demand[40:], glossary=glossary, ranker=ranker
+    )
+    assert plain.version == MatchIndex.version_for(supply, demand[40:], glossary=glossary)
+    firsts = [row[0].supply_id for row in later.rank_demand(demand[40:], 1)]
+    assert firsts == [row[0].supply_id for row in learned.rank_demand(demand[40:], 1)]
+    assert all(f.endswith("-3") for f in firsts)
+
+
+def test_saved_ranker_bytes_are_checked():
+    with pytest.raises(ValueError, match="not a saved ranker"):
+        rk.LearnedRanker.from_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="not a saved ranker"):
+        rk.LearnedRanker.from_bytes(pickle.dumps(("1.4.0", {"a": 1})))
+
+
+def test_reciprocal_ranks_compare_rankers_on_held_out_projects(glossary):
+    supply, demand, decisions = _ranker_corpus()
+    learned = MatchIndex.fit(supply, demand, glossary=glossary, decisions=decisions[:40])
+    held_out = {d["demand_id"]: {d["supply_id"]} for d in decisions[40:]}
+    rr = learned.reciprocal_ranks(
+        {**held_out, "gone": {"x"}}, {"current": None, "candidate": learned.ranker}
+    )
+    assert set(rr) == {"current", "candidate"} and set(rr["candidate"]) == set(held_out)
+    assert all(v == 1.0 for v in rr["candidate"].values())  # the office's line first
+    assert np.mean(list(rr["current"].values())) < 1.0
+    assert learned.ranker is not None  # put back after the comparison
+    # offers decided before the cutoff are left out of a project's ranking
+    first = decisions[40]
+    top = learned.rank_demand([d for d in demand if d["id"] == first["demand_id"]], 1)[0][0]
+    known = {first["demand_id"]: {top.supply_id}}
+    again = learned.reciprocal_ranks(
+        {first["demand_id"]: {first["supply_id"]}}, {"candidate": learned.ranker}, known
+    )
+    assert again["candidate"][first["demand_id"]] < 1.0
