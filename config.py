@@ -96,6 +96,8 @@ class Settings:
     search_interval: int = 300  # seconds between runs of saved-search emails ("immediate")
     reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS  # days before a deadline, to remind
     reminder_hour: int = 7  # local hour of the daily reminder run
+    retrain_weekday: int = 0  # the weekly retrain of the learned ranker: 0 = Sunday ... 6
+    retrain_hour: int = 3  # its local hour (after the nightly rebuild)
     mail_server: str | None = None
     mail_port: int = 587
     mail_starttls: bool = True
@@ -256,6 +258,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             search_interval=int(env.get("COOPMATCH_SEARCH_INTERVAL", Settings.search_interval)),
             reminder_days=_days(env.get("COOPMATCH_REMINDER_DAYS")),
             reminder_hour=int(env.get("COOPMATCH_REMINDER_HOUR", Settings.reminder_hour)),
+            retrain_weekday=int(env.get("COOPMATCH_RETRAIN_WEEKDAY", Settings.retrain_weekday)),
+            retrain_hour=int(env.get("COOPMATCH_RETRAIN_HOUR", Settings.retrain_hour)),
             mail_server=env.get("COOPMATCH_MAIL_SERVER") or None,
             mail_port=int(env.get("COOPMATCH_MAIL_PORT", 587)),
             mail_starttls=_bool(env.get("COOPMATCH_MAIL_STARTTLS"), True),

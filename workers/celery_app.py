@@ -51,6 +51,7 @@ def celery_settings(settings: app_config.Settings) -> dict:
             "feeds.*": {"queue": "feeds"},
             task_names.REBUILD_CHUNK: {"queue": "rebuild"},
             task_names.REBUILD_FINISH: {"queue": "rebuild"},
+            task_names.RETRAIN: {"queue": "rebuild"},  # minutes of fitting: not before scoring
         },
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -79,7 +80,7 @@ def celery_settings(settings: app_config.Settings) -> dict:
 
 def beat_schedule(settings: app_config.Settings) -> dict:
     """Nightly rebuild, daily expiry, the outbox sweep, the weekly digest, saved-search emails,
-    deadline reminders and the feeds due, in agency time."""
+    deadline reminders, the feeds due and the weekly retrain of the ranker, in agency time."""
     return {
         "nightly-rebuild": {
             "task": task_names.NIGHTLY_REBUILD,
@@ -105,6 +106,12 @@ def beat_schedule(settings: app_config.Settings) -> dict:
             "schedule": crontab(hour=settings.reminder_hour, minute=30),
         },
         "feeds": {"task": task_names.FEEDS_RUN_DUE, "schedule": FEEDS_CHECK_EVERY},
+        "weekly-retrain": {
+            "task": task_names.WEEKLY_RETRAIN,
+            "schedule": crontab(
+                day_of_week=settings.retrain_weekday, hour=settings.retrain_hour, minute=30
+            ),
+        },
     }
 
 

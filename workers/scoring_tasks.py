@@ -7,7 +7,7 @@ import os
 from celery import chord
 
 from services import outbox, task_names
-from services.matching import rebuild, scoring
+from services.matching import rebuild, retrain, scoring
 from workers.celery_app import app, runtime
 
 
@@ -82,6 +82,25 @@ def nightly_rebuild() -> str:
     rt = runtime()
     with rt.session() as session:
         return rebuild.request_nightly_rebuild(session, rt.settings).id
+
+
+@app.task(name=task_names.WEEKLY_RETRAIN)
+def weekly_retrain() -> int:
+    """Ask for the week's retrain (coalesced with one already queued or running)."""
+    rt = runtime()
+    with rt.session() as session:
+        return retrain.request_weekly_retrain(session).id
+
+
+@app.task(name=task_names.RETRAIN)
+def retrain_ranker(run_id: int) -> str:
+    """Retrain the learned ranker on the staff's decisions; "adopted", "refused" or "failed"."""
+    rt = runtime()
+    with rt.session() as session:
+        run = retrain.run_retrain(session, rt.settings, run_id)
+        if run.adopted:
+            return "adopted"
+        return "failed" if run.adopted is None else "refused"
 
 
 @app.task(name=task_names.EXPIRE_OFFERS)

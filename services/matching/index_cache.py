@@ -38,6 +38,7 @@ from services.matching.items import (
     project_item,
     teaching_rejections,
 )
+from services.matching.ranker_runs import adopted_ranker
 
 DEFAULT_KEEP = 2  # versions kept on disk: the current one and the one before
 # SQLite stamps updated_at to the second: items changed this long before a fit read them count
@@ -86,8 +87,11 @@ def _fit_args(session: Session, settings: Settings, today: date) -> dict:
         "today": today,
         "rates": settings.usd_rates,
         # The staff's rejections as not eligible or out of scope lower similar pairs of that
-        # ally (rejections only: no ranker is adopted here).
+        # ally (rejections only: a ranker is learned by the retrain, not by every fit).
         "decisions": teaching_rejections(session),
+        # The ranker the last retrain adopted (None: the weighted mean); its id is part of
+        # the version id, so an adoption makes the next fit a new version.
+        "ranker": adopted_ranker(session),
     }
 
 
