@@ -14,6 +14,7 @@ from web.staff import (  # noqa: F401  (routes register on import)
     feed_views,
     item_views,
     job_views,
+    quality_actions,
     queue_views,
     user_views,
     work_views,
