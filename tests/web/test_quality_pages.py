@@ -215,12 +215,14 @@ def test_the_model_in_use_and_the_history_of_retrains(client, people, session):
     assert "120 accepted and 340 rejected decisions" in box
     assert "31 accepted and 80 rejected decisions on 22 projects" in box
     assert "0.61 with the model it replaced → 0.66" in box
-    assert box.index("prior") < box.index("Text")  # largest importance first
+    # largest importance first
+    assert box.index("The ally&#39;s share of accepted matches") < box.index("Weighted-mean score")
+    assert box.index("Weighted-mean score") < box.index("Text")
     assert "better on held-out decisions" in box
     history = html[html.index('id="history"') :]
     rows = history.split('<tr id="run-')[1:]
     assert len(rows) == 3
-    assert "Failed" in rows[0] and "the worker stopped" in rows[0] and "Weekly" in rows[0]
+    assert "Did not finish" in rows[0] and "the worker stopped" in rows[0] and "Weekly" in rows[0]
     assert "Refused" in rows[1] and "Bea Boss" in rows[1] and "Administrator" in rows[1]
     assert "0.66 → 0.64" in rows[1]
     assert "Adopted" in rows[2] and "120 / 340" in rows[2] and "31 / 80" in rows[2]
