@@ -91,6 +91,9 @@ def test_periods_count_decisions_by_their_day(session, decisions):
         "0.9": (2, 1),
     }
     assert quality.report(session, None, NOW, ZONE).period == quality.DEFAULT_PERIOD
+    summed, counted = quality.report(session, "all", NOW, ZONE).total, quality.total(session, None)
+    assert (summed.decided, summed.accepted) == (counted.decided, counted.accepted) == (10, 5)
+    assert summed.mean_score == pytest.approx(counted.mean_score)
 
 
 def test_acceptance_per_line_counts_a_match_in_each_line_of_its_project(session, decisions):
