@@ -4,7 +4,8 @@ and the learned ranker's retrains (`ranker_runs`). Each breakdown is one SQL agg
 
 Decided: a match accepted or rejected by staff (status `accepted` or `rejected`, with its
 `decided_at`). Proposed and shortlisted matches wait for a decision, and withdrawn ones left the
-queue without one (their project or offer closed), so none of them counts. A decision counts in
+queue without one (the matcher no longer suggests them, or their project or offer closed), so
+none of them counts. A decision counts in
 the period by its `decided_at`; months are the agency's (services.clock). A match counts toward
 each thematic line of its project, so the lines add up to more than the total when a project
 has several.
@@ -90,7 +91,12 @@ def _aggregates():
 
 
 def _decided(query: sa.Select, start: datetime | None, end: datetime | None = None) -> sa.Select:
-    query = query.where(Match.status.in_(DECIDED), Match.decided_at.is_not(None))
+    # The statuses as literals in the SQL, not parameters: then the database can prove the
+    # partial index ix_matches_decisions applies, whatever plan it caches.
+    statuses = sa.bindparam(
+        "decided_statuses", [s.value for s in DECIDED], expanding=True, literal_execute=True
+    )
+    query = query.where(Match.status.in_(statuses), Match.decided_at.is_not(None))
     if start is not None:
         query = query.where(Match.decided_at >= start)
     if end is not None:
