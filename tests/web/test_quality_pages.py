@@ -231,3 +231,16 @@ def test_the_model_in_use_and_the_history_of_retrains(client, people, session):
 def test_an_admin_sees_the_page_too(client, people, session):
     sign_in(client, "boss@example.org")
     assert client.get("/staff/quality").status_code == 200
+
+
+def test_the_history_shows_the_50_newest_runs_and_says_how_many_there_are(client, people, session):
+    now = clock.now()
+    session.add_all(
+        RankerRun(trigger="weekly", state="failed", created_at=now - timedelta(days=i))
+        for i in range(51)
+    )
+    session.commit()
+    sign_in(client, "rev@example.org")
+    html = client.get("/staff/quality").get_data(as_text=True)
+    assert html.count('<tr id="run-') == 50
+    assert "The 50 newest of 51 retrains." in html

@@ -138,11 +138,8 @@ def quality_csv(chart: str):
     try:
         period = quality.check_period(request.args.get("period"))
     except Invalid:
-        return Response(
-            "Unknown period: use one of " + ", ".join(quality.PERIODS) + ".\n",
-            status=400,
-            mimetype="text/plain",
-        )
+        message = _("Unknown period: use one of %(periods)s.", periods=", ".join(quality.PERIODS))
+        return Response(message + "\n", status=400, mimetype="text/plain")
     rows = quality.chart(db_session(), chart, period, clock.now(), common.settings().timezone)
     out = io.StringIO()
     writer = csv_cells.Writer(out)
