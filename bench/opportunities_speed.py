@@ -16,7 +16,6 @@ Usage: python bench/opportunities_speed.py [--offers N] [--repeat R] [--compare]
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -29,14 +28,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from seeding import KINDS, LINES, MODALITIES, WORDS, percentile  # noqa: E402
+from seeding import (  # noqa: E402
+    KINDS,
+    LINES,
+    MODALITIES,
+    WORDS,
+    percentile,
+    scratch_database,
+)
 
 import config as app_config  # noqa: E402
-from models import Offer, Organization, migrate  # noqa: E402
+from models import Offer, Organization  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from models.offers import search_text_of  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_DB = "coopmatch_bench_opportunities"
 DEFAULT_OFFERS = 10_000  # open ones; about 15 % more are closed, submitted or past
 DEFAULT_ALLIES = 300
@@ -268,14 +273,7 @@ def main() -> int:
     parser.add_argument("--compare", action="store_true", help="run again without INDEXES")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
-    server = app_config._normalise_db_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_URL))
-    admin = make_engine(server, isolation_level="AUTOCOMMIT")
-    url = admin.url.set(database=DEFAULT_DB).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DEFAULT_DB}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{DEFAULT_DB}"'))
-    try:
-        migrate.upgrade(url)
+    with scratch_database(DEFAULT_DB, keep=args.keep) as url:
         start = time.perf_counter()
         offer_id = fill(make_engine(url), args.offers, args.allies, DEFAULT_SEED)
         took = time.perf_counter() - start
@@ -285,11 +283,6 @@ def main() -> int:
         if args.compare:
             _drop_indexes(url)
             without = measure(url, args.repeat, offer_id)
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DEFAULT_DB}" WITH (FORCE)'))
-        admin.dispose()
     _print(
         f"public pages, {args.repeat} requests each, Flask test client, signed out:",
         results,

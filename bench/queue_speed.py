@@ -12,7 +12,6 @@ Usage: python bench/queue_speed.py [--matches N] [--repeat R] [--explain] [--kee
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -25,13 +24,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from seeding import KINDS, LINES, MODALITIES, WORDS, percentile  # noqa: E402
+from seeding import (  # noqa: E402
+    KINDS,
+    LINES,
+    MODALITIES,
+    WORDS,
+    percentile,
+    query_plan,
+    scratch_database,
+)
 
 import config as app_config  # noqa: E402
-from models import Match, Offer, Organization, Project, migrate  # noqa: E402
+from models import Match, Offer, Organization, Project  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_DB = "coopmatch_bench_queue"
 DEFAULT_MATCHES = 200_000
 DEFAULT_PROJECTS = 2_000
@@ -255,14 +261,7 @@ def _explain(engine: sa.Engine, settings) -> None:
             if query is None:
                 print(f"\n-- {name}: no project or offer fits")
                 continue
-            compiled = query.limit(51).compile(
-                dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
-            )
-            plan = (
-                session.connection()
-                .exec_driver_sql("EXPLAIN ANALYZE " + str(compiled), compiled.params)
-                .scalars()
-            )
+            plan = query_plan(session, query.limit(51))
             print(f"\n-- {name}\n" + "\n".join(plan))
 
 
@@ -275,14 +274,7 @@ def main() -> int:
     parser.add_argument("--explain", action="store_true", help="print each query's plan")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
-    server = app_config._normalise_db_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_URL))
-    admin = make_engine(server, isolation_level="AUTOCOMMIT")
-    url = admin.url.set(database=DEFAULT_DB).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DEFAULT_DB}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{DEFAULT_DB}"'))
-    try:
-        migrate.upgrade(url)
+    with scratch_database(DEFAULT_DB, keep=args.keep) as url:
         start = time.perf_counter()
         fill(make_engine(url), args.matches, args.projects, args.offers, DEFAULT_SEED)
         print(
@@ -290,11 +282,6 @@ def main() -> int:
             f"{args.offers:,} offers in {time.perf_counter() - start:.1f} s"
         )
         results = measure(url, args.repeat, args.explain)
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DEFAULT_DB}" WITH (FORCE)'))
-        admin.dispose()
     print(f"\nfirst queue page (50 rows), {args.repeat} requests each, Flask test client:")
     print(f"{'filter':<20} {'median ms':>10} {'p95 ms':>8} {'rows':>5}")
     for name, median, p95, rows in results:

@@ -48,6 +48,17 @@ class Match(Timestamps, Base):
         sa.CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
         sa.Index("ix_matches_status_score", "status", "score"),
         sa.Index("ix_matches_score_id", "score", "id"),  # the review queue's order (migration 0003)
+        # Decisions only, with every column services/quality.py reads (migration 0023).
+        sa.Index(
+            "ix_matches_decisions",
+            "decided_at",
+            "status",
+            "score",
+            "project_id",
+            "offer_id",
+            postgresql_where=sa.text("status IN ('accepted', 'rejected')"),
+            sqlite_where=sa.text("status IN ('accepted', 'rejected')"),
+        ),
     )
 
 

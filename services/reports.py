@@ -59,11 +59,18 @@ def totals(session: Session) -> Totals:
     return Totals(usd=float(row[0] or 0), projects=int(row[1] or 0), alliances=int(row[2] or 0))
 
 
-def _codes(values: list[str]) -> sa.Subquery:
-    # A portable inline table of codes (SQLite has no column aliases on VALUES).
+def codes_table(values: list[str]) -> sa.Subquery:
+    """A portable inline table of `values` in a column `code` (SQLite has no column aliases on
+    VALUES), to join a JSON list column against with `holds_code`."""
     return sa.union_all(
         *[sa.select(sa.literal(v, sa.String()).label("code")) for v in values]
     ).subquery("codes")
+
+
+def holds_code(column, codes: sa.Subquery):
+    """The JSON list `column` holds the row's `codes.c.code` (its text has the quoted code)."""
+    pattern = sa.literal('%"', sa.String()) + codes.c.code + sa.literal('"%', sa.String())
+    return sa.cast(column, sa.String).like(pattern)
 
 
 def _bars(rows, keys: list[str]) -> list[Bar]:
@@ -88,13 +95,12 @@ def per_year(session: Session, today: date) -> list[Bar]:
 
 
 def _per_json_code(session: Session, column, values: list[str], join_model) -> list[Bar]:
-    codes = _codes(values)
-    pattern = sa.literal('%"', sa.String()) + codes.c.code + sa.literal('"%', sa.String())
+    codes = codes_table(values)
     query = _counted(sa.select(codes.c.code, _usd(), sa.func.count(sa.distinct(Match.project_id))))
     key = Match.project_id if join_model is Project else Match.offer_id
     query = (
         query.join(join_model, key == join_model.id)
-        .join(codes, sa.cast(column, sa.String).like(pattern))
+        .join(codes, holds_code(column, codes))
         .group_by(codes.c.code)
     )
     return _bars(session.execute(query).all(), values)

@@ -130,6 +130,21 @@ COMPONENTS = {
     "feedback": N_("Past rejections"),
     "eligibility": N_("Eligibility"),
 }
+# The learned ranker's retrains (models.ranker_runs): how a run started, where it stands.
+RANKER_TRIGGERS = {"weekly": N_("Weekly"), "admin": N_("Administrator")}
+RANKER_STATES = {
+    "queued": N_("Queued"),
+    "running": N_("Running"),
+    "done": N_("Done"),
+    "failed": N_("Did not finish"),
+}
+# What a learned ranker leans on (matcher/ranker.py EXTRA_FEATURES besides the components).
+RANKER_FEATURES = {
+    **COMPONENTS,
+    "score": N_("Weighted-mean score"),
+    "prior": N_("The ally's share of accepted matches"),
+    "query_terms": N_("Size of the project's text"),
+}
 CHARTS = {
     "year": N_("Per year"),
     "line": N_("Per thematic line"),
@@ -238,6 +253,9 @@ ALL = {
     "alliance_date": ALLIANCE_DATES,
     "component": COMPONENTS,
     "chart": CHARTS,
+    "ranker_trigger": RANKER_TRIGGERS,
+    "ranker_state": RANKER_STATES,
+    "ranker_feature": RANKER_FEATURES,
     "offer_reject_explanation": OFFER_REJECT_EXPLANATIONS,
     "subscription_status": SUBSCRIPTION_STATUSES,
     "sdg": SDGS,

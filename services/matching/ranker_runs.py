@@ -11,14 +11,19 @@ from models import RankerRun
 from models.enums import RankerRunState
 
 
-def model_in_use(session: Session) -> RankerRun | None:
-    """The newest adopted run (its model ranks every fit), or None: the weighted mean."""
-    return session.scalar(
+def adopted() -> sa.Select:
+    """The run whose model is in use: the newest adopted one (by when it finished)."""
+    return (
         sa.select(RankerRun)
         .where(RankerRun.state == RankerRunState.DONE, RankerRun.adopted.is_(True))
         .order_by(RankerRun.finished_at.desc(), RankerRun.id.desc())
         .limit(1)
     )
+
+
+def model_in_use(session: Session) -> RankerRun | None:
+    """The newest adopted run (its model ranks every fit), or None: the weighted mean."""
+    return session.scalar(adopted())
 
 
 def adopted_ranker(session: Session) -> rk.LearnedRanker | None:

@@ -17,6 +17,8 @@ PAGES = [
     "/staff/alliances",
     "/staff/dashboard",
     "/staff/dashboard/year.csv",
+    "/staff/quality",
+    "/staff/quality/band.csv",
     "/staff/users",
 ]
 ACTIONS = [
@@ -102,6 +104,7 @@ def test_unknown_items_are_404_pages(client, rows):
         "/staff/offers/999999",
         "/staff/alliances/999999",
         "/staff/dashboard/nonsense.csv",
+        "/staff/quality/nonsense.csv",
     ):
         response = client.get(url)
         assert response.status_code == 404, url

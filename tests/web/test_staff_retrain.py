@@ -57,3 +57,13 @@ def test_partners_and_strangers_are_kept_out(client, session):
     response = client.post("/staff/quality/retrain", data={"csrf_token": _token(client)})
     assert response.status_code == 403
     assert session.scalar(sa.select(sa.func.count()).select_from(RankerRun)) == 0
+
+
+def test_the_button_is_on_the_quality_page_for_admins_only(client, session):
+    _signed_in(client, session, "admin")
+    page = client.get("/staff/quality").get_data(as_text=True)
+    assert 'action="/staff/quality/retrain"' in page
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+    _signed_in(client, session, "staff")
+    page = client.get("/staff/quality").get_data(as_text=True)
+    assert "/staff/quality/retrain" not in page

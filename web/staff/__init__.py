@@ -1,5 +1,6 @@
 """The staff workspace: review queue, project and offer pages, moderation, alliances,
-dashboard and (for administrators) user management. Server-rendered, in Spanish and English.
+dashboard, the suggestions' quality and (for administrators) user management. Server-rendered,
+in Spanish and English.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from web.staff import (  # noqa: F401  (routes register on import)
     item_views,
     job_views,
     quality_actions,
+    quality_views,
     queue_views,
     user_views,
     work_views,
@@ -29,6 +31,7 @@ NAV = (
     NavItem("staff.moderation", _l("Moderation"), order=20),
     NavItem("staff.alliances", _l("Alliances"), order=30),
     NavItem("staff.dashboard", _l("Dashboard"), order=40),
+    NavItem("staff.quality", _l("Suggestion quality"), order=45),
     NavItem("staff.feeds", _l("Feeds"), order=70),
     NavItem("staff.jobs", _l("Jobs"), order=80),
     NavItem("staff.users", _l("Users"), roles=("admin",), order=90),
