@@ -5,7 +5,8 @@ time at a cutoff (the newest DEFAULT_HELD_OUT_SHARE of the accepted decisions an
 decided with them are held out), fits one index over the open items and the items of every
 decided pair, learns a candidate ranker from the decisions before the cutoff, and ranks the
 held-out projects with the model in use and with the candidate (MRR@10 of the offers accepted
-for them after the cutoff; offers decided for them before it are left out of their ranking).
+for them after the cutoff; offers decided for them before it are left out of their ranking). The
+cutoff is never before the model in use's own: both are measured on decisions neither saw.
 The candidate is adopted only if it beats the model in use overall (by DEFAULT_MIN_GAIN at
 least, and with the 95 % paired bootstrap interval of the gain, projects resampled, above 0: a
 few dozen held-out projects make chance gains of several points) and no guard slice (project
@@ -49,7 +50,7 @@ from services.matching.items import (
     project_item,
     teaching_rejections,
 )
-from services.matching.ranker_runs import adopted_ranker
+from services.matching.ranker_runs import adopted_ranker, model_in_use
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,11 @@ def _compare(session: Session, settings: Settings) -> dict:
     """Fit the candidate and measure it against the model in use; the run's new fields."""
     decisions = read_decisions(session)
     cutoff = cutoff_of(decisions)
+    in_use = model_in_use(session)
+    if cutoff is not None and in_use is not None and in_use.cutoff is not None:
+        # the model in use learned from what came before its own cutoff: measure both on
+        # decisions it never saw
+        cutoff = max(cutoff, clock.aware(in_use.cutoff))
     n_accepted = sum(d.accepted for d in decisions)
     needed = rk.DEFAULT_RANKER_MIN_ACCEPTED + DEFAULT_MIN_HELD_OUT
     if cutoff is None or n_accepted < needed:

@@ -52,6 +52,11 @@ def test_decisions_that_favour_the_money_are_learned_and_adopted(session, settin
     version = index_cache.fit_version(session, settings)
     assert IndexCache().load(settings, version.id).ranker.model_id == run.model_id
     assert _first(session, settings, fresh) == world["money"]["water"].id
+    # nothing decided since: the same decisions teach the same model, which is no better
+    again = _run(session, settings)
+    assert again.cutoff == run.cutoff and again.adopted is False
+    assert again.reason.startswith("refused: not better (1.000 → 1.000")
+    assert ranker_runs.model_in_use(session).id == run.id
 
 
 def test_noise_is_refused_and_the_model_in_use_stays(session, settings):
