@@ -691,7 +691,11 @@ class MatchIndex:
         return ranked
 
     def similar_supply(
-        self, supply: Sequence[Mapping] | None, top_k: int, min_score: float = 0.0
+        self,
+        supply: Sequence[Mapping] | None,
+        top_k: int,
+        min_score: float = 0.0,
+        rows: slice | None = None,
     ) -> list[list[tuple[object, float]]]:
         """Return, per supply item, the fitted supply items whose text is nearest, best first.
 
@@ -703,15 +707,19 @@ class MatchIndex:
         ----------
         supply : items to find neighbours for (dicts with the JSONL fields), or None for every
             fitted supply item, in the index's order
+        rows : with supply None, only these fitted supply items (a rebuild's chunk of them)
         """
-        side = self.supply if supply is None else self.query_side(supply, as_supply=True)
-        if not len(side) or not len(self.supply) or top_k <= 0:
-            return [[] for _ in range(len(side))]
-        cols, vals = candidates(
-            side.rows, self.supply.transposed(), top_k + 1, threads=self.threads
-        )
+        if supply is None:
+            picked = rows or slice(None)
+            ids, matrix = self.supply.ids[picked], self.supply.rows[picked]
+        else:
+            side = self.query_side(supply, as_supply=True)
+            ids, matrix = side.ids, side.rows
+        if not len(ids) or not len(self.supply) or top_k <= 0:
+            return [[] for _ in range(len(ids))]
+        cols, vals = candidates(matrix, self.supply.transposed(), top_k + 1, threads=self.threads)
         out: list[list[tuple[object, float]]] = []
-        for own, row_cols, row_vals in zip(side.ids, cols.tolist(), vals.tolist(), strict=True):
+        for own, row_cols, row_vals in zip(ids, cols.tolist(), vals.tolist(), strict=True):
             found = [
                 (self.supply.ids[c], round(v, DEFAULT_SCORE_DECIMALS))
                 for c, v in zip(row_cols, row_vals, strict=True)

@@ -207,10 +207,15 @@ def run_chunk(
         )
     )
     mentions.DocumentWords(session).annotate(pairs)
+    # "more like this": this chunk's share of the fitted offers (all chunks cover them all)
+    chunks = math.ceil(len(loaded.index.demand.ids) / max(settings.rebuild_chunk, 1))
+    rows = similar.chunk_rows(len(loaded.index.supply.ids), chunk, chunks)
+    neighbours = similar.neighbours(loaded.index, None, rows)
     with committing(session):
         upsert_pairs(session, pairs, version)
         withdraw_missing(session, Match.project_id, ids, kept_pairs(pairs))
         mark_scoring(session, Project, ids, ScoringState.SCORED)
+        similar.keep(session, neighbours, loaded.version)
         session.add(RebuildChunk(job_id=job_id, chunk=chunk, rows=len(pairs), worker=worker))
         session.flush()
         session.execute(sa.update(Job).where(Job.id == job_id).values(done=Job.done + 1))
@@ -247,8 +252,9 @@ def finish_rebuild(
         unmarked = still_open.where(Offer.scoring_state != ScoringState.SCORED)
         mark_scoring(session, Offer, unmarked, ScoringState.SCORED)
         _rescore_added_offers(session, settings, job.subject, indexes)
-        loaded = indexes.version(session, settings, job.subject)  # "more like this" for all
-        similar.keep(session, similar.neighbours(loaded.index, None), loaded.version)
+        if not job.total:  # no projects, no chunks: "more like this" for every offer here
+            loaded = indexes.version(session, settings, job.subject)
+            similar.keep(session, similar.neighbours(loaded.index, None), loaded.version)
         job.status = JobStatus.DONE
         job.done = job.total
         job.finished_at = clock.now()

@@ -21,12 +21,23 @@ DEFAULT_SIMILAR_MIN = 0.05  # cosine at or below this is not "like"
 
 
 def neighbours(
-    index: MatchIndex, items: list[dict] | None
+    index: MatchIndex, items: list[dict] | None, rows: slice | None = None
 ) -> dict[int, list[tuple[object, float]]]:
-    """Per offer (matcher items, or None: every fitted offer), its nearest offers."""
-    found = index.similar_supply(items, DEFAULT_SIMILAR_K, DEFAULT_SIMILAR_MIN)
-    ids = index.supply.ids if items is None else [item["id"] for item in items]
+    """Per offer (matcher items, or None: every fitted offer, or those of `rows`), its nearest
+    offers."""
+    found = index.similar_supply(items, DEFAULT_SIMILAR_K, DEFAULT_SIMILAR_MIN, rows=rows)
+    if items is not None:
+        ids = [item["id"] for item in items]
+    else:
+        ids = index.supply.ids[rows or slice(None)]
     return {int(i): pairs for i, pairs in zip(ids, found, strict=True)}
+
+
+def chunk_rows(n_items: int, chunk: int, chunks: int) -> slice:
+    """The fitted offers whose neighbours chunk number `chunk` of `chunks` keeps: an equal share
+    (the last ones get one fewer), so every rebuild chunk does its part on some worker."""
+    size = -(-n_items // max(chunks, 1))
+    return slice(chunk * size, min((chunk + 1) * size, n_items))
 
 
 def keep(session: Session, found: Mapping[int, list[tuple[object, float]]], version: str) -> None:

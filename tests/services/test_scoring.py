@@ -136,6 +136,31 @@ def test_rebuild_scores_everything_with_progress(session, corpus, low_threshold)
     assert rebuild.run_rebuild(session, low_threshold, job.id).status == JobStatus.DONE
 
 
+def test_every_chunk_keeps_its_share_of_more_like_this(session, corpus, low_threshold):
+    from dataclasses import replace
+
+    from models import OfferNeighbours, RebuildChunk
+
+    extra = [f.offer(session, title=f"Water and sanitation {n}") for n in range(3)]
+    settings = replace(low_threshold, rebuild_chunk=1)  # two projects: two chunks
+    job = rebuild.request_rebuild(session)
+    plan = rebuild.start_rebuild(session, settings, job.id, IndexCache())
+    assert plan.chunks == 2
+
+    def kept():
+        session.expire_all()
+        return {n.offer_id: n for n in session.scalars(sa.select(OfferNeighbours))}
+
+    rebuild.run_chunk(session, settings, job.id, plan.version, 0, IndexCache())
+    assert len(kept()) == 3  # five offers over two chunks: three, then two
+    rebuild.run_chunk(session, settings, job.id, plan.version, 1, IndexCache())
+    offers = [corpus["o_water"], corpus["o_child"], *extra]
+    assert set(kept()) == {o.id for o in offers}
+    assert corpus["o_water"].id in kept()[extra[0].id].neighbour_ids
+    rebuild.finish_rebuild(session, settings, job.id, IndexCache())
+    assert [c.chunk for c in session.scalars(sa.select(RebuildChunk))] == [0, 1]
+
+
 def test_only_one_rebuild_at_a_time_and_requests_meanwhile_coalesce(session, corpus, low_threshold):
     first = rebuild.request_rebuild(session, dedupe_key="a")
     assert rebuild.request_rebuild(session, dedupe_key="a").id == first.id
