@@ -26,7 +26,7 @@ import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -59,6 +59,7 @@ DEFAULT_MIN_HELD_OUT = 5  # held-out projects with an accepted offer, at least
 DEFAULT_SLICE_MIN = 5  # a guard slice counts from this many held-out projects
 DEFAULT_MIN_GAIN = 0.005  # MRR@10 the candidate must gain over the model in use
 DEFAULT_TOLERANCE = 1e-9  # a slice is worse when its MRR drops by more than rounding
+DEFAULT_STALE = timedelta(hours=6)  # a run queued or running this long is taken as lost
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def request_retrain(
     session: Session, trigger: RankerTrigger, user: User | None = None
 ) -> RankerRun:
     """Record a queued retrain and send it to a worker after the commit; a run already queued
-    or running is returned instead (requests coalesce). An admin's request is audited."""
+    or running is returned instead (requests coalesce), unless it has waited DEFAULT_STALE: then
+    it is marked failed and a new one is asked. An admin's request is audited."""
     waiting = session.scalar(
         sa.select(RankerRun)
         .where(RankerRun.state.in_([RankerRunState.QUEUED, RankerRunState.RUNNING]))
@@ -93,7 +95,15 @@ def request_retrain(
         .limit(1)
     )
     if waiting is not None:
-        return waiting
+        since = clock.aware(waiting.started_at or waiting.created_at)
+        if clock.now() - since < DEFAULT_STALE:
+            return waiting
+        with committing(session):  # its worker died and no other took it: let a new one run
+            waiting.state, waiting.finished_at = RankerRunState.FAILED, clock.now()
+            waiting.reason = (
+                f"failed: not finished {DEFAULT_STALE.total_seconds() / 3600:.0f} hours after it "
+                f"was {'started' if waiting.started_at else 'asked for'}"
+            )
     with committing(session):
         run = RankerRun(
             trigger=trigger,

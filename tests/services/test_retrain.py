@@ -133,3 +133,19 @@ def test_a_model_of_another_matcher_version_is_not_used(session, settings):
     run.matcher_version = "0.9.0"
     session.commit()
     assert ranker_runs.adopted_ranker(session) is None
+
+
+def test_a_run_lost_for_hours_does_not_block_the_next(session, settings):
+    from datetime import timedelta
+
+    from services import clock
+
+    lost = retrain.request_retrain(session, RankerTrigger.WEEKLY)
+    lost.state, lost.started_at = RankerRunState.RUNNING, clock.now() - timedelta(hours=7)
+    session.commit()
+    fresh = retrain.request_retrain(session, RankerTrigger.WEEKLY)
+    assert fresh.id != lost.id and fresh.state == RankerRunState.QUEUED
+    session.refresh(lost)
+    assert lost.state == RankerRunState.FAILED
+    assert lost.reason == "failed: not finished 6 hours after it was started"
+    assert retrain.request_retrain(session, RankerTrigger.WEEKLY).id == fresh.id
