@@ -16,7 +16,7 @@ from services import clock, csv_cells, quality
 from services.errors import Invalid
 from web import vocabulary
 from web.db import db_session
-from web.staff import charts, common
+from web.staff import charts, common, run_reasons
 from web.staff.blueprint import bp
 from web.staff.present import score
 
@@ -112,6 +112,7 @@ def _page(period: str | None, status: int = 200, error: str | None = None, repor
             runs=runs,
             run_count=quality.run_count(session) if len(runs) >= quality.DEFAULT_HISTORY else None,
             leaned_on=quality.leaned_on,
+            reason_text=run_reasons.reason_text,
             row_label=row_label,
             rate=lambda value: format_percent(value) if value is not None else "—",
             is_admin=current_user.role == Role.ADMIN,
