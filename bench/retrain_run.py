@@ -1,6 +1,8 @@
 """Time the weekly retrain on an office made from a benchmark set, and print what it recorded.
 
     python bench/retrain_run.py [--data ../shared/benchdata/dac_sectors/dev] [--seed 1]
+    python bench/retrain_run.py --demo
+
 
 Each supply item becomes an ally (organisation) with one published offer; each demand item a
 project of the city. The labels become the staff's decisions: the projects in a random order
@@ -9,7 +11,8 @@ three best other offers of a plain TF-IDF ranking rejected (reason "other": it t
 by itself). Then `services.matching.retrain.run_retrain` runs on that database (a temporary
 SQLite file) as the weekly task does, and the script prints its wall time, peak RSS and the run:
 sizes, the model in use (none: the weighted mean) against the candidate on the held-out
-projects, the guard slices, adopted or not and why.
+projects, the guard slices, adopted or not and why. With --demo the office is the bundled demo
+data instead (`flask load-demo`: its alliances are the accepted decisions, none rejected).
 
 Nothing here tunes the matcher: it shows what an office with this many decisions would get from
 the retrain, on decisions it never learned from (the held-out newest quarter).
@@ -36,6 +39,7 @@ from matcher.jsonl import read_items  # noqa: E402
 from models import Match, Offer, Organization, Project, migrate  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from models.enums import OrgKind, RankerTrigger  # noqa: E402
+from services import demo  # noqa: E402
 from services.matching import retrain  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchdata" / "dac_sectors" / "dev"
@@ -117,9 +121,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--demo", action="store_true", help="the bundled demo data as the office")
     args = parser.parse_args()
-    supply = read_items(args.data / "supply.jsonl")
-    demand = read_items(args.data / "demand.jsonl")
+    if not args.demo:
+        supply = read_items(args.data / "supply.jsonl")
+        demand = read_items(args.data / "demand.jsonl")
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/retrain.sqlite3"
         migrate.upgrade(url)
@@ -128,11 +134,13 @@ def main() -> int:
         settings = app_config.Settings(instance_path=Path(tmp), database_url=url)
         with factory() as session:
             started = time.perf_counter()
-            n = seed(session, supply, demand, random.Random(args.seed))
-            print(
-                f"office: {len(supply)} offers, {len(demand)} projects, {n} decisions "
-                f"(seeded in {time.perf_counter() - started:.1f} s)"
-            )
+            if args.demo:
+                counts = demo.load(session, demo.DEFAULT_DEMO_PATH, today=date.today())
+                office = ", ".join(f"{v} {k}" for k, v in counts.items())
+            else:
+                n = seed(session, supply, demand, random.Random(args.seed))
+                office = f"{len(supply)} offers, {len(demand)} projects, {n} decisions"
+            print(f"office: {office} (seeded in {time.perf_counter() - started:.1f} s)")
             run = retrain.request_retrain(session, RankerTrigger.WEEKLY)
             started = time.perf_counter()
             run = retrain.run_retrain(session, settings, run.id)

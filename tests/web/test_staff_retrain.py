@@ -23,7 +23,7 @@ def _token(client) -> str:
 def test_an_admin_retrains_now_and_the_run_is_recorded_and_audited(client, session):
     admin = _signed_in(client, session, "admin")
     response = client.post("/staff/quality/retrain", data={"csrf_token": _token(client)})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/staff/quality"
     run = session.scalar(sa.select(RankerRun))
     # the embedded default runs it at once: nothing decided yet, so it is refused
     assert run.trigger == RankerTrigger.ADMIN and run.requested_by_id == admin.id

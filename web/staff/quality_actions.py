@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -31,6 +31,4 @@ def quality_retrain():
         flash(_("Retrain %(id)s done: the new model is in use.", id=run.id), "success")
     else:
         flash(_("Retrain %(id)s done: the model in use stays.", id=run.id), "info")
-    # the quality page shows the runs; without it, the jobs page
-    page = "staff.quality" if "staff.quality" in current_app.view_functions else "staff.jobs"
-    return redirect(url_for(page))
+    return redirect(url_for("staff.quality"))  # it shows the runs
