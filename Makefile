@@ -54,6 +54,9 @@ bench-all: bench
 	$(BIN)/python bench/load.py --restart-redis-at 40
 	$(BIN)/python bench/opportunities_speed.py
 	$(BIN)/python bench/feed_import.py
+	$(BIN)/python bench/quality_speed.py
+	$(BIN)/python bench/retrain_run.py
+	$(BIN)/python bench/retrain_run.py --data ../shared/benchdata/iati_covid_donors/dev
 
 # Style and the layer contract (pyproject.toml [tool.importlinter]); CI runs it before the tests.
 lint: install
