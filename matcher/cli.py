@@ -16,6 +16,7 @@ from .jsonl import InputError, read_items
 from .structured import FieldError
 
 DEFAULT_TOP = 10
+LEARN_FROM = ("decisions", "alliances")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,8 +37,16 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="SPLITS",
-        help="also learn a ranker from half the labels (as the office's decisions) and "
-        "measure it on the other half, for SPLITS random splits",
+        help="also learn from half the labels and measure on the other half, for SPLITS "
+        "random splits (what: --learn-from)",
+    )
+    evaluate.add_argument(
+        "--learn-from",
+        choices=LEARN_FROM,
+        default="decisions",
+        help="decisions: the half's labels are the office's accepted decisions (a learned "
+        "ranker); alliances: they are its alliances, each supply item's record of the projects "
+        "it was allied with (learned profiles), as the service gives them",
     )
     tune = sub.add_parser("tune", help="learn the component weights from labelled matches")
     tune.add_argument("--supply", required=True)
@@ -71,12 +80,16 @@ def rank(supply_path: str, demand_path: str, top: int, explain: bool) -> None:
         )
 
 
-def evaluate(supply_path: str, demand_path: str, learn_halves: int = 0) -> None:
+def evaluate(
+    supply_path: str, demand_path: str, learn_halves: int = 0, learn_from: str = "decisions"
+) -> None:
     """Print metrics of the matcher and the plain TF-IDF baseline, overall and per slice.
 
     With learn_halves, then for each of that many random splits of the demand in two halves,
-    and each half in turn: a ranker learned from the other half's labels (given to `fit` as
-    accepted decisions), against the matcher without decisions, on this half only.
+    and each half in turn: the matcher fitted with the other half's labels as the office's
+    accepted decisions (learn_from "decisions": a learned ranker) or as its alliances
+    ("alliances": each supply item's record, see evaluate.with_alliances), against the matcher
+    without them, on this half only.
     """
     supply = read_items(supply_path)
     demand = read_items(demand_path, require=("id", "true_supply_ids"))
@@ -92,25 +105,30 @@ def evaluate(supply_path: str, demand_path: str, learn_halves: int = 0) -> None:
         order = np.random.default_rng(split + 1).permutation(len(demand))
         halves = (order[: len(order) // 2], order[len(order) // 2 :])
         for h, (test, learn) in enumerate((halves, halves[::-1])):  # h: the half measured
-            decisions = [
+            pairs = [
                 {"demand_id": demand[i]["id"], "supply_id": t, "accepted": True}
                 for i in learn.tolist()
                 for t in demand[i]["true_supply_ids"]
             ]
-            learned = MatchIndex.fit(supply, demand, decisions=decisions)
+            if learn_from == "alliances":
+                office = ev.with_alliances(supply, [demand[i] for i in learn.tolist()])
+                learned, name = MatchIndex.fit(office, demand), "alliances"
+                about = f"records of {len(pairs)} alliances of the other half"
+            else:
+                learned, name = MatchIndex.fit(supply, demand, decisions=pairs), "ranker"
+                rows = learned.ranker.n_rows if learned.ranker else 0
+                about = (
+                    f"ranker learned from {len(pairs)} accepted pairs of the other half "
+                    f"({rows} rows)"
+                )
             part = [demand[i] for i in test.tolist()]
             top = ev.DEFAULT_MRR_CUTOFF
             systems = {
-                "ranker": [[p.supply_id for p in r] for r in learned.rank_demand(part, top)],
+                name: [[p.supply_id for p in r] for r in learned.rank_demand(part, top)],
                 "matcher": [ranked[i] for i in test.tolist()],
                 "tfidf": [base[i] for i in test.tolist()],
             }
-            about = learned.ranker
-            print(
-                f"split {split + 1} half {h + 1}: ranker learned from {len(decisions)} "
-                f"accepted pairs of the other half ({about.n_rows if about else 0} rows), "
-                f"measured on {len(part)} demand items"
-            )
+            print(f"split {split + 1} half {h + 1}: {about}, measured on {len(part)} demand items")
             for line in ev.report(supply, part, systems):
                 print(line)
 
@@ -150,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rank":
             rank(args.supply, args.demand, args.top, args.explain)
         elif args.command == "evaluate":
-            evaluate(args.supply, args.demand, args.learn_halves)
+            evaluate(args.supply, args.demand, args.learn_halves, args.learn_from)
         else:
             tune(args.supply, args.demand, args.folds, args.candidates)
     except (InputError, FieldError) as exc:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from .profiles import DEFAULT_PROFILE_MIN_PASSAGES
 from .topk import candidates
 
 DEFAULT_CUTOFFS = (1, 5, 10)
@@ -14,6 +15,7 @@ DEFAULT_MRR_CUTOFF = 10
 DEFAULT_BOOTSTRAP_ROUNDS = 2000
 DEFAULT_BOOTSTRAP_SEED = 0
 POOLED_FUND_KIND = "pooled-fund"
+DEFAULT_ALLIANCE_RECORD = 100  # as services.matching.items.DEFAULT_RECORD_MAX
 
 
 def metrics(ranked: Sequence[Sequence[object]], truths: Sequence[set]) -> dict[str, float]:
@@ -91,6 +93,36 @@ def slices(
     if any("self_reported" in d for d in demand):
         out["hard"] = hard
     out["cross-lingual"] = cross
+    return out
+
+
+def with_alliances(
+    supply: Sequence[Mapping], learned: Sequence[Mapping], cap: int = DEFAULT_ALLIANCE_RECORD
+) -> list[dict]:
+    """Return the supply as an office whose alliances are the learned demand items' labels.
+
+    What the service gives the matcher for an office with a history (services.matching.items.
+    ally_records): each supply item is its own ally (`ally`, unless it has one) and carries as
+    `record` the projects it was allied with ("title: description", at most `cap`), after the
+    lines of its own text when it has enough of them to learn from (a funder's history, as the
+    feeds' activities are). Items nobody chose keep no record.
+    """
+    chosen: dict[object, list[str]] = {}
+    for d in learned:
+        text = f"{d.get('title') or ''}: {d.get('description') or ''}"
+        for t in d["true_supply_ids"]:
+            chosen.setdefault(t, []).append(text)
+    out = []
+    for item in supply:
+        copy = dict(item)
+        copy.setdefault("ally", f"item-{item['id']}")
+        projects = chosen.get(item["id"], [])[:cap]
+        if projects:
+            own = list(item.get("record") or ()) or [
+                x for x in str(item.get("description") or "").split("\n") if x.strip()
+            ]
+            copy["record"] = (own if len(own) >= DEFAULT_PROFILE_MIN_PASSAGES else []) + projects
+        out.append(copy)
     return out
 
 

@@ -146,6 +146,7 @@ class Side:
     version_ptr: np.ndarray | None = None  # item i's versions: version_ptr[i]:version_ptr[i + 1]
     group_of: np.ndarray | None = None  # supply: row of its group in MatchIndex.groups (-1 none)
     keys: list | None = None  # supply: ally key, or the item's id (what decisions teach about)
+    listed: np.ndarray | None = None  # supply: record size counted from the ally's `record`
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -168,7 +169,10 @@ class Side:
     def record_excess(self) -> np.ndarray:
         """Return (and keep) per item its record beyond the passages of its text (log)."""
         if self.excess is None:
-            self.excess = st.record_excess(self.fields.record, np.diff(self.passage_ptr))
+            shown = np.diff(self.passage_ptr)
+            if self.listed is not None:  # a record list is apart from the item's own text
+                shown = np.where(self.listed, 1, shown)
+            self.excess = st.record_excess(self.fields.record, shown)
         return self.excess
 
     def transposed(self) -> sparse.csr_matrix:
@@ -199,6 +203,8 @@ class MatchIndex:
     sectors: dict[str, int] = field(default_factory=dict)
     record_top: float = 0.0
     ally_cols: dict | None = None  # ally key -> profile column learned from its record
+    # ally key (or item id) -> how many texts its `record` lists; None: no item has a record
+    record_sizes: dict | None = None
     group_keys: dict | None = None  # group key -> row of group_rows
     group_rows: sparse.csr_matrix | None = None  # one text row per group of supply items
     group_names: list | None = None  # per group row, its name (or key)
@@ -271,6 +277,7 @@ class MatchIndex:
             today=today,
             threads=threads,
         )
+        index.record_sizes = _record_sizes(supply)
         index.supply = index._side(supply, s_docs, s_titles, s_langs, True, s_units)
         index._fit_groups(supply)
         index._fit_profiles(s_docs, supply)
@@ -494,6 +501,11 @@ class MatchIndex:
         if passages:  # supply: its versions in other languages, read in their own language
             side.versions, side.version_ptr = self._versions(items)
             side.keys = [_ally_key(item) or item["id"] for item in items]
+            if self.record_sizes is not None:  # the size of an ally's record, where not given
+                unknown = np.isnan(fields.record)
+                sizes = [self.record_sizes.get(k, 0) for k in side.keys]
+                fields.record[unknown] = np.asarray(sizes, np.float64)[unknown]
+                side.listed = unknown
         return side
 
     def _versions(self, items: Sequence[Mapping]) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -1078,6 +1090,17 @@ def _ally_records(supply: Sequence[Mapping]) -> tuple[list[str], dict[str, list[
             records[key] = [str(t) for t in item["record"] if str(t).strip()]
     allies = [a for a, r in records.items() if len(r) >= DEFAULT_PROFILE_MIN_PASSAGES]
     return allies, {a: records[a] for a in allies}
+
+
+def _record_sizes(supply: Sequence[Mapping]) -> dict | None:
+    """Return per ally key (or item id, for an item without an ally) how many texts its
+    `record` lists (the first non-empty one), or None when no item has a record."""
+    sizes: dict = {}
+    for item in supply:
+        key = _ally_key(item) or item["id"]
+        if key not in sizes and item.get("record"):
+            sizes[key] = sum(1 for t in item["record"] if str(t).strip())
+    return sizes or None
 
 
 def _csr_row(matrix: sparse.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:

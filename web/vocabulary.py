@@ -125,8 +125,10 @@ COMPONENTS = {
     "amount": N_("Amount"),
     "time": N_("Time"),
     "place": N_("Place"),
+    "sector": N_("Sectors"),
     "profile": N_("Track record"),
     "group": N_("Group"),
+    "record": N_("Size of record"),
     "feedback": N_("Past rejections"),
     "eligibility": N_("Eligibility"),
 }

@@ -1,5 +1,7 @@
 """The match index: ranking, filters, explanations, ties, empty input, determinism, persistence."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -336,6 +338,32 @@ def test_ally_record_teaches_a_profile_shared_by_its_items(glossary):
         "sus actividades anteriores no se parecen a este proyecto (aprendido de 6)"
         in by_id["e1"].explanation["es"]
     )
+
+
+def test_record_lists_are_the_record_prior_when_no_size_is_given(glossary):
+    supply, demand = _record_world()
+    supply.append({"id": "n1", "title": "Open call", "description": "Support for rural towns."})
+    index = MatchIndex.fit(supply, demand, glossary=glossary)
+    record = {p.supply_id: p.components["record"] for p in index.rank_demand(demand, 5)[0]}
+    # six texts each for both funds (h2 shares its ally's), two for the new ally, none for n1:
+    # log of the record's length against the longest, whatever the item's own text
+    assert record["h1"] == record["h2"] == record["e1"] == 1.0
+    assert record["x1"] == pytest.approx(math.log(2) / math.log(6), abs=1e-6)
+    assert record["n1"] == 0.0
+    fresh = [
+        {"id": "h9", "title": "New call", "description": "Rural towns.", "ally": "health-fund"},
+        {"id": "z9", "title": "New call", "description": "Rural towns.", "ally": "unknown"},
+    ]
+    known, unknown = index.rank_supply(fresh, 1)
+    assert (known[0].components["record"], unknown[0].components["record"]) == (1.0, 0.0)
+    # a record size given on an item is its own; without any record list nothing changes
+    supply[0]["record_size"] = 36
+    sized = MatchIndex.fit(supply, demand, glossary=glossary)
+    record = {p.supply_id: p.components["record"] for p in sized.rank_demand(demand, 5)[0]}
+    assert record["h1"] == 1.0 and record["e1"] == pytest.approx(0.5, abs=1e-6)
+    bare = [{k: v for k, v in x.items() if k != "record"} for x in supply[1:]]
+    plain = MatchIndex.fit(bare, demand, glossary=glossary)
+    assert all("record" not in p.components for p in plain.rank_demand(demand, 5)[0])
 
 
 def test_new_item_of_a_known_ally_gets_its_profile_without_refit(glossary):
