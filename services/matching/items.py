@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -148,11 +148,12 @@ def activity_records(session: Session, limit: int = DEFAULT_RECORD_MAX) -> dict[
     return records
 
 
-def ally_records(session: Session) -> dict[int, list[str]]:
+def ally_records(session: Session, decided_before: datetime | None = None) -> dict[int, list[str]]:
     """Per organisation, what it has funded, for the matcher to learn its profile from: the
     projects of its alliances ("title: description", newest first), then the activities the
-    feeds read for it; at most DEFAULT_RECORD_MAX."""
-    rows = session.execute(
+    feeds read for it; at most DEFAULT_RECORD_MAX. With `decided_before`, only the alliances
+    of matches accepted before then (what the office knew at that time)."""
+    query = (
         sa.select(Offer.organization_id, Project.id, Project.title, Project.description)
         .select_from(Alliance)
         .join(Match, Alliance.match_id == Match.id)
@@ -161,6 +162,9 @@ def ally_records(session: Session) -> dict[int, list[str]]:
         .where(Alliance.stage != AllianceStage.DROPPED)  # a dropped alliance funded nothing
         .order_by(Offer.organization_id, Alliance.started_on.desc(), Alliance.id.desc())
     )
+    if decided_before is not None:
+        query = query.where(Match.decided_at < decided_before)
+    rows = session.execute(query)
     records: dict[int, list[str]] = {}
     seen: set[tuple[int, int]] = set()
     for org_id, project_id, title, description in rows:

@@ -15,9 +15,13 @@ projects gets worse. Every run is recorded in `ranker_runs`, adopted or not and 
 adoption a rebuild is asked, and every later fit is given the adopted model
 (`index_cache._fit_args`), so every index version carries it.
 
-The retrain index leaves out allies' records (their alliances are these very decisions: a
-profile learned from them would find its own answers, see training_labels) and deadlines (a
-decision was taken while its offer was open).
+The candidate is learned on an index without allies' records (their alliances are these very
+decisions: a profile learned from them would find its own answers, and a ranker trained on such
+pairs leans on it). Both models are then measured on an index with the records the office had at
+the cutoff (alliances of matches accepted before it, and the feeds' activities), as every fit
+serves them: a ranker learned without profiles may rank worse than the weighted mean that uses
+them, and must then be refused. Deadlines are left out (a decision was taken while its offer
+was open).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from services.db import committing
 from services.errors import NotFound
 from services.matching import rebuild
 from services.matching.items import (
+    ally_records,
     offer_item,
     open_offers,
     open_projects,
@@ -237,23 +242,30 @@ def _compare(session: Session, settings: Settings) -> dict:
         "n_heldout_rejected": sum(not d.accepted for d in held),
         "n_heldout_projects": len(held_out),
     }
-    supply, demand, kinds = _items(session, settings, decisions)
+    supply, served, demand, kinds = _items(session, settings, decisions, cutoff)
     pairs = {(d.project_id, d.offer_id) for d in train}
-    index = MatchIndex.fit(
+    # rejections that teach, of the training period only (both models use them)
+    teaching = [
+        r for r in teaching_rejections(session) if (r["demand_id"], r["supply_id"]) in pairs
+    ]
+    fit_args = {
+        "weights": MatchWeights.from_mapping(settings.match_weights),
+        "today": clock.agency_today(settings.timezone),
+        "rates": settings.usd_rates,
+    }
+    learned = MatchIndex.fit(
         supply,
         demand,
-        weights=MatchWeights.from_mapping(settings.match_weights),
-        today=clock.agency_today(settings.timezone),
-        rates=settings.usd_rates,
-        decisions=[  # rejections that teach, of the training period only (both models use them)
-            *(r for r in teaching_rejections(session) if (r["demand_id"], r["supply_id"]) in pairs),
+        decisions=[
+            *teaching,
             *(
                 {"demand_id": d.project_id, "supply_id": d.offer_id, "accepted": d.accepted}
                 for d in train
             ),
         ],
+        **fit_args,
     )
-    candidate = index.ranker
+    candidate = learned.ranker
     if candidate is None:
         return {
             **counts,
@@ -264,6 +276,14 @@ def _compare(session: Session, settings: Settings) -> dict:
             ),
         }
     current = adopted_ranker(session)
+    # Both are measured as they would be served: with the profiles of the alliances made
+    # before the cutoff, when the office has any (a ranker that ignores what the profiles know
+    # would otherwise be adopted over a weighted mean that uses it).
+    index = (
+        learned
+        if served is None
+        else MatchIndex.fit(served, demand, decisions=teaching, **fit_args)
+    )
     rr = index.reciprocal_ranks(held_out, {"current": current, "candidate": candidate}, known=known)
     measured = list(rr["candidate"])
     overall = _measure(rr, measured)
@@ -358,17 +378,26 @@ def _slices(
 
 
 def _items(
-    session: Session, settings: Settings, decisions: list[Decision]
-) -> tuple[list, list, dict[int, str]]:
+    session: Session, settings: Settings, decisions: list[Decision], cutoff: datetime
+) -> tuple[list, list | None, list, dict[int, str]]:
     """The retrain's items: open offers and projects plus those of every decision (closed ones
-    too), without records or deadlines; and each offer's organisation kind."""
+    too), without deadlines; the offers without records (to learn from) and with the records
+    the office had at the cutoff, on one offer per ally as every fit gives them (to measure on;
+    None when no ally has one); and each offer's organisation kind."""
     today = clock.agency_today(settings.timezone)
     offers = _with(session, Offer, open_offers(today), {d.offer_id for d in decisions})
     projects = _with(session, Project, open_projects(), {d.project_id for d in decisions})
     supply = [dict(offer_item(offers[k]), deadline=None) for k in sorted(offers)]
+    records = ally_records(session, decided_before=cutoff)
+    served = None
+    if records:
+        served = [
+            dict(offer_item(offers[k], records.pop(offers[k].organization_id, None)), deadline=None)
+            for k in sorted(offers)
+        ]
     demand = [project_item(projects[k]) for k in sorted(projects)]
     kinds = {k: str(o.organization.kind) for k, o in offers.items()}
-    return supply, demand, kinds
+    return supply, served, demand, kinds
 
 
 def _with(session: Session, model: type[Offer | Project], open_rows: sa.Select, ids: set[int]):

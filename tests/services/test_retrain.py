@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from matcher import ranker as rk
-from models import AuditEvent, OutboxMessage, RankerRun
-from models.enums import RankerRunState, RankerTrigger
+from models import Alliance, AuditEvent, Match, OutboxMessage, RankerRun
+from models.enums import MatchStatus, RankerRunState, RankerTrigger
 from services import task_names
 from services.matching import index_cache, items, ranker_runs, retrain
 from services.matching.index_cache import IndexCache
@@ -57,6 +57,35 @@ def test_decisions_that_favour_the_money_are_learned_and_adopted(session, settin
     assert again.cutoff == run.cutoff and again.adopted is False
     assert again.reason.startswith("refused: not better (1.000 → 1.000")
     assert ranker_runs.model_in_use(session).id == run.id
+
+
+def _alliances(session) -> list:
+    """An alliance for every accepted match, started the day it was accepted."""
+    accepted = session.scalars(sa.select(Match).where(Match.status == MatchStatus.ACCEPTED))
+    rows = [Alliance(match_id=m.id, started_on=m.decided_at.date()) for m in accepted]
+    session.add_all(rows)
+    session.commit()
+    return rows
+
+
+def test_both_models_are_measured_with_the_profiles_the_office_had_at_the_cutoff(session, settings):
+    # the same office, whose accepted matches became alliances: the funds' records (their
+    # projects) teach their profiles what the candidate learns from the decisions, so the
+    # weighted mean as served already puts the money first and the candidate is no better
+    world = retrain_world.build(session, pattern="amount")
+    _alliances(session)
+    run = _run(session, settings)
+    assert run.state == RankerRunState.DONE and run.adopted is False, run.reason
+    assert run.reason.startswith("refused: not better"), run.reason
+    assert run.current_score >= 0.9 and run.n_heldout_projects == 25
+    # the held-out projects' own alliances (after the cutoff) are not in the records measured on
+    records = items.ally_records(session, decided_before=run.cutoff)
+    texts = [t for r in records.values() for t in r]
+    held_out = world["projects"][75:]
+    assert len(texts) == 75 and not any(
+        t.startswith(f"{p.title}:") for p in held_out for t in texts
+    )
+    assert len([t for r in items.ally_records(session).values() for t in r]) == 100
 
 
 def test_noise_is_refused_and_the_model_in_use_stays(session, settings):
