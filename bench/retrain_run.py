@@ -2,6 +2,7 @@
 
     python bench/retrain_run.py [--data ../shared/benchdata/dac_sectors/dev] [--seed 1]
     python bench/retrain_run.py --demo
+    python bench/retrain_run.py --alliances [--data ...]
 
 
 Each supply item becomes an ally (organisation) with one published offer; each demand item a
@@ -12,7 +13,10 @@ by itself). Then `services.matching.retrain.run_retrain` runs on that database (
 SQLite file) as the weekly task does, and the script prints its wall time, peak RSS and the run:
 sizes, the model in use (none: the weighted mean) against the candidate on the held-out
 projects, the guard slices, adopted or not and why. With --demo the office is the bundled demo
-data instead (`flask load-demo`: its alliances are the accepted decisions, none rejected).
+data instead (`flask load-demo`: its alliances are the accepted decisions, none rejected). With
+--alliances each accepted match is also an alliance, as in an office that records them: the
+retrain measures both models with the profiles those allies' records teach (alliances before the
+cutoff only).
 
 Nothing here tunes the matcher: it shows what an office with this many decisions would get from
 the retrain, on decisions it never learned from (the held-out newest quarter).
@@ -36,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 import config as app_config  # noqa: E402
 from matcher.evaluate import baseline_rank  # noqa: E402
 from matcher.jsonl import read_items  # noqa: E402
-from models import Match, Offer, Organization, Project, migrate  # noqa: E402
+from models import Alliance, Match, Offer, Organization, Project, migrate  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from models.enums import OrgKind, RankerTrigger  # noqa: E402
 from services import demo  # noqa: E402
@@ -48,8 +52,11 @@ BASE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 KINDS = {k.value for k in OrgKind}
 
 
-def seed(session, supply: list[dict], demand: list[dict], rng: random.Random) -> int:
-    """Write the office; return the number of decisions."""
+def seed(
+    session, supply: list[dict], demand: list[dict], rng: random.Random, alliances: bool = False
+) -> int:
+    """Write the office (with alliances: an alliance for each accepted match, started the day
+    it was accepted); return the number of decisions."""
     city = Organization(name="City", kind="local_public", side="demand", country="CO")
     session.add(city)
     offer_of: dict[str, int] = {}
@@ -100,18 +107,19 @@ def seed(session, supply: list[dict], demand: list[dict], rng: random.Random) ->
         truths = [t for t in item["true_supply_ids"] if t in offer_of]
         others = [s for s in plain[k] if s not in truths][:DEFAULT_REJECTED]
         for sid, accepted in [*((t, True) for t in truths), *((s, False) for s in others)]:
-            session.add(
-                Match(
-                    project_id=project.id,
-                    offer_id=offer_of[sid],
-                    score=0.5,
-                    components={},
-                    status="accepted" if accepted else "rejected",
-                    decision_reason=None if accepted else "other",
-                    decided_at=at,
-                    matcher_version="bench",
-                )
+            match = Match(
+                project_id=project.id,
+                offer_id=offer_of[sid],
+                score=0.5,
+                components={},
+                status="accepted" if accepted else "rejected",
+                decision_reason=None if accepted else "other",
+                decided_at=at,
+                matcher_version="bench",
             )
+            session.add(match)
+            if accepted and alliances:
+                session.add(Alliance(match=match, started_on=at.date()))
             decisions += 1
     session.commit()
     return decisions
@@ -122,6 +130,11 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--demo", action="store_true", help="the bundled demo data as the office")
+    parser.add_argument(
+        "--alliances",
+        action="store_true",
+        help="each accepted match also became an alliance (the allies' records teach profiles)",
+    )
     args = parser.parse_args()
     if not args.demo:
         supply = read_items(args.data / "supply.jsonl")
@@ -138,7 +151,7 @@ def main() -> int:
                 counts = demo.load(session, demo.DEFAULT_DEMO_PATH, today=date.today())
                 office = ", ".join(f"{v} {k}" for k, v in counts.items())
             else:
-                n = seed(session, supply, demand, random.Random(args.seed))
+                n = seed(session, supply, demand, random.Random(args.seed), args.alliances)
                 office = f"{len(supply)} offers, {len(demand)} projects, {n} decisions"
             print(f"office: {office} (seeded in {time.perf_counter() - started:.1f} s)")
             run = retrain.request_retrain(session, RankerTrigger.WEEKLY)

@@ -132,3 +132,28 @@ def test_evaluate_learn_halves_measures_a_ranker_on_the_half_it_never_saw(tmp_pa
     assert all("measured on 48 demand items" in h for h in heads)
     header = lines[lines.index(heads[0]) + 1]
     assert "ranker MRR@10" in header and "matcher MRR@10" in header and "tfidf MRR@10" in header
+
+
+def test_evaluate_learn_halves_from_alliances_gives_each_item_its_projects_as_record(tmp_path):
+    topics = ["water", "roads", "schools", "clinics"]
+    s = _write(
+        tmp_path / "s.jsonl",
+        [{"id": t, "title": t.title(), "description": f"{t} works"} for t in topics],
+    )
+    d = _write(
+        tmp_path / "d.jsonl",
+        [
+            {"id": n, "title": topics[n % 4], "description": "", "true_supply_ids": [topics[n % 4]]}
+            for n in range(96)
+        ],
+    )
+    args = ("--learn-halves", "1", "--learn-from", "alliances")
+    out = _run("evaluate", "--supply", s, "--demand", d, *args)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    heads = [x for x in lines if x.startswith("split ")]
+    assert all("records of 48 alliances of the other half" in h for h in heads), heads
+    header = lines[lines.index(heads[0]) + 1]
+    assert "alliances MRR@10" in header and "matcher MRR@10" in header
+    bad = _run("evaluate", "--supply", s, "--demand", d, "--learn-from", "gossip")
+    assert bad.returncode == 2 and "invalid choice: 'gossip'" in bad.stderr

@@ -366,6 +366,26 @@ def test_record_lists_are_the_record_prior_when_no_size_is_given(glossary):
     assert all("record" not in p.components for p in plain.rank_demand(demand, 5)[0])
 
 
+def test_with_alliances_makes_the_learned_labels_each_items_record():
+    from matcher.evaluate import with_alliances
+
+    history = "\n".join(f"Funded activity {k}: clinics" for k in range(5))
+    supply = [
+        {"id": "f", "title": "Funder", "description": history},  # a funder's history
+        {"id": "c", "title": "Code", "description": "One line", "ally": "codes"},
+        {"id": "n", "title": "Nobody's", "description": "One line"},
+    ]
+    learned = [
+        {"id": k, "title": f"P{k}", "description": "d", "true_supply_ids": ["f", "c"]}
+        for k in range(3)
+    ]
+    out = with_alliances(supply, learned, cap=2)
+    assert out[0]["ally"] == "item-f" and out[1]["ally"] == "codes"
+    assert out[0]["record"] == [*history.split("\n"), "P0: d", "P1: d"]  # own lines first
+    assert out[1]["record"] == ["P0: d", "P1: d"]  # a single line is not a history
+    assert "record" not in out[2] and "record" not in supply[0]  # the input is not changed
+
+
 def test_new_item_of_a_known_ally_gets_its_profile_without_refit(glossary):
     supply, demand = _record_world()
     index = MatchIndex.fit(supply, demand, glossary=glossary)
