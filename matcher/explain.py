@@ -8,6 +8,7 @@ DEFAULT_MAX_TERMS = 5
 DEFAULT_MAX_CONCEPTS = 5
 DEFAULT_PROFILE_SIMILAR = 0.5  # a profile score from here on reads "has funded similar projects"
 DEFAULT_GROUP_FITS = 0.3  # a group score from here on reads "in the group ..., which fits"
+DEFAULT_RECORD_MENTION = 5  # a record list this long or longer is named in the explanation
 
 LINE_LABELS = {
     "social_inclusion": ("social inclusion", "inclusión social"),
@@ -121,6 +122,17 @@ def profile_phrase(n_passages: int, score: float) -> tuple[str, str]:
     return (
         f"its past activities are unlike this project (learned from {n_passages})",
         f"sus actividades anteriores no se parecen a este proyecto (aprendido de {n_passages})",
+    )
+
+
+def record_phrase(n: int) -> tuple[str, str] | None:
+    """Return the phrase naming the size of an ally's record list (the office's alliances with
+    it and the activities the feeds read for it), when it is long enough to count."""
+    if n < DEFAULT_RECORD_MENTION:
+        return None
+    return (
+        f"{n} past projects and activities on record",
+        f"{n} proyectos y actividades anteriores en su historial",
     )
 
 

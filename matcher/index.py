@@ -939,6 +939,8 @@ class MatchIndex:
         if "profile" in comps:
             col = int(s.profile_col[sj])
             out.append(ex.profile_phrase(int(self.profiles.n_passages[col]), comps["profile"]))
+        if "record" in comps and s.listed is not None and s.listed[sj]:
+            out.append(ex.record_phrase(int(sf.record[sj])))
         if "feedback" in comps:
             counts = self.rejection_counts(d, s, np.array([di]), np.array([sj]))
             out.append(fb.phrase({r: int(v[0]) for r, v in counts.items()}))

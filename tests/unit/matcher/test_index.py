@@ -344,7 +344,11 @@ def test_record_lists_are_the_record_prior_when_no_size_is_given(glossary):
     supply, demand = _record_world()
     supply.append({"id": "n1", "title": "Open call", "description": "Support for rural towns."})
     index = MatchIndex.fit(supply, demand, glossary=glossary)
-    record = {p.supply_id: p.components["record"] for p in index.rank_demand(demand, 5)[0]}
+    ranked = {p.supply_id: p for p in index.rank_demand(demand, 5, explain=True)[0]}
+    record = {k: p.components["record"] for k, p in ranked.items()}
+    assert "6 past projects and activities on record" in ranked["h2"].explanation["en"]
+    assert "6 proyectos y actividades anteriores en su historial" in ranked["h2"].explanation["es"]
+    assert not any("on record" in x for x in ranked["x1"].explanation["en"])  # 2: too few
     # six texts each for both funds (h2 shares its ally's), two for the new ally, none for n1:
     # log of the record's length against the longest, whatever the item's own text
     assert record["h1"] == record["h2"] == record["e1"] == 1.0
