@@ -29,6 +29,7 @@ QUEUES = ("scoring", "email", "feeds", "rebuild")
 SWEEP_EVERY = timedelta(seconds=60)
 FEEDS_CHECK_EVERY = timedelta(seconds=60)  # how often beat looks for feeds whose time has come
 RETRY_BACKOFF_MAX = 600
+DEFAULT_RESTORE_LOCK_SECONDS = 60  # a dead worker's hold on kombu's restore scan expires then
 
 
 def celery_settings(settings: app_config.Settings) -> dict:
@@ -65,6 +66,12 @@ def celery_settings(settings: app_config.Settings) -> dict:
         "broker_transport_options": {
             "visibility_timeout": settings.visibility_timeout,
             "max_retries": 0,
+            # How soon a worker looks for such tasks: kombu scans every interval x throttle
+            # seconds (10 x 10 by default), so a dead worker's task waited up to 100 s past its
+            # visibility timeout, and up to 5 minutes when it died holding the scan's lock.
+            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout)),
+            "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": DEFAULT_RESTORE_LOCK_SECONDS,
         },
         # Sending a task subscribes to its result; with Redis down that must fail at once too.
         "result_backend_transport_options": {
