@@ -390,11 +390,11 @@ def _items(
     supply = [dict(offer_item(offers[k]), deadline=None) for k in sorted(offers)]
     records = ally_records(session, decided_before=cutoff)
     served = None
-    if records:
-        served = [
-            dict(offer_item(offers[k], records.pop(offers[k].organization_id, None)), deadline=None)
-            for k in sorted(offers)
-        ]
+    if records:  # the same items, an organisation's record on its first offer (as read_items)
+        served = []
+        for k, item in zip(sorted(offers), supply, strict=True):
+            record = records.pop(offers[k].organization_id, None)
+            served.append(dict(item, record=record) if record else item)
     demand = [project_item(projects[k]) for k in sorted(projects)]
     kinds = {k: str(o.organization.kind) for k, o in offers.items()}
     return supply, served, demand, kinds

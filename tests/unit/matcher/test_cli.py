@@ -110,7 +110,8 @@ def test_evaluate_prints_slices_with_a_paired_interval(tmp_path):
     assert any(x.startswith("supply kind=bank") for x in lines)
 
 
-def test_evaluate_learn_halves_measures_a_ranker_on_the_half_it_never_saw(tmp_path):
+def _topic_files(tmp_path):
+    """Four one-topic offers and 96 projects, each labelled with its topic's offer."""
     topics = ["water", "roads", "schools", "clinics"]
     s = _write(
         tmp_path / "s.jsonl",
@@ -123,6 +124,11 @@ def test_evaluate_learn_halves_measures_a_ranker_on_the_half_it_never_saw(tmp_pa
             for n in range(96)
         ],
     )
+    return s, d
+
+
+def test_evaluate_learn_halves_measures_a_ranker_on_the_half_it_never_saw(tmp_path):
+    s, d = _topic_files(tmp_path)
     out = _run("evaluate", "--supply", s, "--demand", d, "--learn-halves", "1")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
@@ -135,18 +141,7 @@ def test_evaluate_learn_halves_measures_a_ranker_on_the_half_it_never_saw(tmp_pa
 
 
 def test_evaluate_learn_halves_from_alliances_gives_each_item_its_projects_as_record(tmp_path):
-    topics = ["water", "roads", "schools", "clinics"]
-    s = _write(
-        tmp_path / "s.jsonl",
-        [{"id": t, "title": t.title(), "description": f"{t} works"} for t in topics],
-    )
-    d = _write(
-        tmp_path / "d.jsonl",
-        [
-            {"id": n, "title": topics[n % 4], "description": "", "true_supply_ids": [topics[n % 4]]}
-            for n in range(96)
-        ],
-    )
+    s, d = _topic_files(tmp_path)
     args = ("--learn-halves", "1", "--learn-from", "alliances")
     out = _run("evaluate", "--supply", s, "--demand", d, *args)
     assert out.returncode == 0, out.stderr
