@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from .history import CODE_FIELDS
 from .profiles import DEFAULT_PROFILE_MIN_PASSAGES
 from .topk import candidates
 
@@ -108,10 +109,13 @@ def with_alliances(
     feeds' activities are). Items nobody chose keep no record.
     """
     chosen: dict[object, list[str]] = {}
+    filed: dict[object, list[dict]] = {}
     for d in learned:
         text = f"{d.get('title') or ''}: {d.get('description') or ''}"
+        fields = {k: d[k] for k, _ in CODE_FIELDS if d.get(k)}
         for t in d["true_supply_ids"]:
             chosen.setdefault(t, []).append(text)
+            filed.setdefault(t, []).append(fields)
     out = []
     for item in supply:
         copy = dict(item)
@@ -122,6 +126,7 @@ def with_alliances(
                 x for x in str(item.get("description") or "").split("\n") if x.strip()
             ]
             copy["record"] = (own if len(own) >= DEFAULT_PROFILE_MIN_PASSAGES else []) + projects
+            copy["record_fields"] = filed[item["id"]][:cap]
         out.append(copy)
     return out
 

@@ -9,6 +9,7 @@ DEFAULT_MAX_CONCEPTS = 5
 DEFAULT_PROFILE_SIMILAR = 0.5  # a profile score from here on reads "has funded similar projects"
 DEFAULT_GROUP_FITS = 0.3  # a group score from here on reads "in the group ..., which fits"
 DEFAULT_RECORD_MENTION = 5  # a record list this long or longer is named in the explanation
+DEFAULT_HISTORY_MENTION = 2  # allied projects sharing a code, from which the history is named
 
 LINE_LABELS = {
     "social_inclusion": ("social inclusion", "inclusión social"),
@@ -133,6 +134,25 @@ def record_phrase(n: int) -> tuple[str, str] | None:
     return (
         f"{n} past projects and activities on record",
         f"{n} proyectos y actividades anteriores en su historial",
+    )
+
+
+def history_phrase(code: str, count: int, size: int) -> tuple[str, str] | None:
+    """Return the phrase naming how many of an ally's allied projects share one of the
+    project's codes ("sector:12220", "line:social_inclusion", "sdg:3"), from a few on."""
+    if count < DEFAULT_HISTORY_MENTION:
+        return None
+    kind, _, value = code.partition(":")
+    if kind == "line":
+        en_label, es_label = LINE_LABELS.get(value, (value, value))
+        what = (f"line {en_label}", f"la línea {es_label}")
+    elif kind == "sdg":
+        what = (f"SDG {value}", f"el ODS {value}")
+    else:
+        what = (f"sector {value}", f"el sector {value}")
+    return (
+        f"{count} of the {size} projects allied with it share this project's {what[0]}",
+        f"{count} de los {size} proyectos aliados con él comparten {what[1]} de este proyecto",
     )
 
 

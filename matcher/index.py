@@ -7,6 +7,8 @@ Scoring a (demand, supply) pair combines components in [0, 1]:
 - profile: for suppliers with a record of past activities (their own passages, or their ally's
   `record` shared by all its items), a learned linear profile;
 - place: IDF-weighted share of the project's countries where the supplier works;
+- history: for allies with `record_fields` (the office's allied projects), the smoothed share
+  of those projects that share a sector, line or SDG with the project (history.py);
 - modality, thematic (lines and SDGs), amount (range against remaining need in USD), time.
 
 The score is the weighted mean of the components that apply to the pair (weights renormalised
@@ -30,6 +32,7 @@ from scipy import sparse
 
 from . import explain as ex
 from . import feedback as fb
+from . import history as hs
 from . import ranker as rk
 from . import structured as st
 from ._version import __version__
@@ -48,6 +51,7 @@ DEFAULT_AMOUNT_WEIGHT = 0.10
 DEFAULT_TIME_WEIGHT = 0.05
 DEFAULT_SECTOR_WEIGHT = 0.10
 DEFAULT_RECORD_WEIGHT = 0.10
+DEFAULT_HISTORY_WEIGHT = 0.20
 DEFAULT_GROUP_WEIGHT = 0.20
 DEFAULT_WHOLE_SHARE = 0.5
 DEFAULT_PASSAGE_TOP = 3
@@ -71,6 +75,7 @@ COMPONENTS = (
     "place",
     "sector",
     "record",
+    "history",
     "group",
     "modality",
     "thematic",
@@ -92,6 +97,7 @@ class MatchWeights:
     time: float = DEFAULT_TIME_WEIGHT
     sector: float = DEFAULT_SECTOR_WEIGHT
     record: float = DEFAULT_RECORD_WEIGHT
+    history: float = DEFAULT_HISTORY_WEIGHT
     group: float = DEFAULT_GROUP_WEIGHT
 
     @classmethod
@@ -147,6 +153,8 @@ class Side:
     group_of: np.ndarray | None = None  # supply: row of its group in MatchIndex.groups (-1 none)
     keys: list | None = None  # supply: ally key, or the item's id (what decisions teach about)
     listed: np.ndarray | None = None  # supply: record size counted from the ally's `record`
+    history_rows: np.ndarray | None = None  # supply: row of its ally in MatchIndex.history
+    history_codes: sparse.csr_matrix | None = None  # demand: its codes (MatchIndex.history)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -212,6 +220,7 @@ class MatchIndex:
     # per fitted demand item, a digest of its fields: a query equal to a fitted item reuses its rows
     demand_digests: np.ndarray | None = None
     rejections: fb.Rejections | None = None  # rejections that teach (not eligible, out of scope)
+    history: hs.History | None = None  # what the allies' allied projects were filed under
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -278,6 +287,7 @@ class MatchIndex:
             threads=threads,
         )
         index.record_sizes = _record_sizes(supply)
+        index.history = hs.fit_history(_history_records(supply))
         index.supply = index._side(supply, s_docs, s_titles, s_langs, True, s_units)
         index._fit_groups(supply)
         index._fit_profiles(s_docs, supply)
@@ -506,6 +516,11 @@ class MatchIndex:
                 sizes = [self.record_sizes.get(k, 0) for k in side.keys]
                 fields.record[unknown] = np.asarray(sizes, np.float64)[unknown]
                 side.listed = unknown
+        if self.history is not None:
+            if passages:
+                side.history_rows = self.history.rows_of(side.keys)
+            else:
+                side.history_codes = self.history.encode(items)
         return side
 
     def _versions(self, items: Sequence[Mapping]) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -821,6 +836,7 @@ class MatchIndex:
         comps["place"] = st.place_fit(d.fields.places, s.fields.places, self.place_idf, di, sj)
         comps["sector"] = st.sector_fit(d.fields.sectors, s.fields.sectors, di, sj)
         comps["record"] = st.record_fit(s.record_excess(), sj, self.record_top)
+        comps["history"] = self._history(d, s, di, sj)
         comps["group"] = self._group(d, s, di, sj)
         df, sf = d.fields, s.fields
         comps["modality"] = st.overlap_fit(df.modalities[di], sf.modalities[sj])
@@ -886,6 +902,12 @@ class MatchIndex:
             out[have] = np.clip(vals, 0.0, 1.0) ** DEFAULT_TEXT_POWER
         return out
 
+    def _history(self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray) -> np.ndarray:
+        """Return the history component (NaN: the ally has no history, or the project no code)."""
+        if self.history is None or d.history_codes is None or s.history_rows is None:
+            return np.full(len(di), np.nan)
+        return self.history.fit_values(d.history_codes, s.history_rows, di, sj)
+
     def _profile(self, d: Side, s: Side, di: np.ndarray, sj: np.ndarray) -> np.ndarray:
         """Return the learned-profile component (NaN for suppliers without a profile)."""
         out = np.full(len(di), np.nan)
@@ -941,6 +963,10 @@ class MatchIndex:
             out.append(ex.profile_phrase(int(self.profiles.n_passages[col]), comps["profile"]))
         if "record" in comps and s.listed is not None and s.listed[sj]:
             out.append(ex.record_phrase(int(sf.record[sj])))
+        if "history" in comps:
+            row = int(s.history_rows[sj])
+            best = self.history.best_code(_csr_row(d.history_codes, di)[0], row)
+            out.append(ex.history_phrase(*best) if best else None)
         if "feedback" in comps:
             counts = self.rejection_counts(d, s, np.array([di]), np.array([sj]))
             out.append(fb.phrase({r: int(v[0]) for r, v in counts.items()}))
@@ -1094,6 +1120,20 @@ def _ally_records(supply: Sequence[Mapping]) -> tuple[list[str], dict[str, list[
     return allies, {a: records[a] for a in allies}
 
 
+def _history_records(supply: Sequence[Mapping]) -> dict:
+    """Return per ally key (or item id, for an item without an ally) the fields of its allied
+    projects (`record_fields`, the first non-empty list; entries that are not mappings skipped)."""
+    records: dict = {}
+    for item in supply:
+        key = _ally_key(item) or item["id"]
+        fields = item.get("record_fields")
+        if key not in records and isinstance(fields, (list, tuple)):
+            projects = [f for f in fields if isinstance(f, Mapping)]
+            if projects:
+                records[key] = projects
+    return records
+
+
 def _record_sizes(supply: Sequence[Mapping]) -> dict | None:
     """Return per ally key (or item id, for an item without an ally) how many texts its
     `record` lists (the first non-empty one), or None when no item has a record."""
@@ -1159,7 +1199,8 @@ def _group_top_mean(values: np.ndarray, groups: np.ndarray, n_groups: int, m: in
 
 
 def _side_rows(side: Side, rows: np.ndarray) -> Side:
-    """Return the demand side restricted to some rows (text rows, fields and profile rows)."""
+    """Return the demand side restricted to some rows (text rows, fields, profile rows and
+    history codes)."""
     f = side.fields
     fields = st.Encoded(
         *(
@@ -1178,6 +1219,8 @@ def _side_rows(side: Side, rows: np.ndarray) -> Side:
     )
     if side.profile_feats is not None:
         out.profile_feats = side.profile_feats[rows]
+    if side.history_codes is not None:
+        out.history_codes = side.history_codes[rows]
     return out
 
 

@@ -129,6 +129,7 @@ COMPONENTS = {
     "profile": N_("Track record"),
     "group": N_("Group"),
     "record": N_("Size of record"),
+    "history": N_("Past alliances in this field"),
     "feedback": N_("Past rejections"),
     "eligibility": N_("Eligibility"),
 }

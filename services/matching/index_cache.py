@@ -30,6 +30,7 @@ from models.enums import IndexState
 from services import clock
 from services.db import committing
 from services.matching.items import (
+    ally_history,
     ally_records,
     document_texts,
     offer_item,
@@ -69,12 +70,14 @@ NEWEST_FIRST = (IndexVersion.created_at.desc(), IndexVersion.fitted_at.desc(), I
 def read_items(session: Session, settings: Settings, today: date) -> tuple[list, list]:
     """Every published, not yet closed offer and every open project, as matcher items."""
     records = ally_records(session)
+    history = ally_history(session)
     offer_docs = document_texts(session, Offer, None)
     project_docs = document_texts(session, Project, None)
     supply = []
     for offer in session.scalars(open_offers(today)).unique():
         record = records.pop(offer.organization_id, None)  # on one offer per ally
-        supply.append(offer_item(offer, record, offer_docs.get(offer.id)))
+        fields = history.pop(offer.organization_id, None)
+        supply.append(offer_item(offer, record, offer_docs.get(offer.id), fields))
     demand = [
         project_item(p, project_docs.get(p.id)) for p in session.scalars(open_projects()).unique()
     ]

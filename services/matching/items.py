@@ -55,11 +55,15 @@ def with_documents(description: str, documents: list[str] | None) -> str:
 
 
 def offer_item(
-    offer: Offer, record: list[str] | None = None, documents: list[str] | None = None
+    offer: Offer,
+    record: list[str] | None = None,
+    documents: list[str] | None = None,
+    history: list[dict] | None = None,
 ) -> dict:
     """The matcher's view of an offer; `ally` ties it to its organisation's record, which one
-    offer per organisation carries (see ally_records); `documents`: the texts of its call
-    documents (see document_texts), read as more passages of the offer."""
+    offer per organisation carries (see ally_records), and to the lines and SDGs of its allied
+    projects (`history`, see ally_history); `documents`: the texts of its call documents (see
+    document_texts), read as more passages of the offer."""
     item = {
         "id": offer.id,
         "title": offer.title,
@@ -80,6 +84,8 @@ def offer_item(
     }
     if record:
         item["record"] = record
+    if history:
+        item["record_fields"] = history
     return item
 
 
@@ -153,8 +159,33 @@ def ally_records(session: Session, decided_before: datetime | None = None) -> di
     projects of its alliances ("title: description", newest first), then the activities the
     feeds read for it; at most DEFAULT_RECORD_MAX. With `decided_before`, only the alliances
     of matches accepted before then (what the office knew at that time)."""
+    records: dict[int, list[str]] = {}
+    for org_id, project in _allied_projects(session, decided_before):
+        records.setdefault(org_id, []).append(f"{project.title}: {project.description}")
+    for org_id, activities in activity_records(session).items():
+        texts = records.setdefault(org_id, [])
+        texts.extend(activities[: max(0, DEFAULT_RECORD_MAX - len(texts))])
+    return records
+
+
+def ally_history(session: Session, decided_before: datetime | None = None) -> dict[int, list[dict]]:
+    """Per organisation, the thematic lines and SDGs of the projects of its alliances, one
+    mapping per project, the same projects as ally_records' (newest first, at most
+    DEFAULT_RECORD_MAX; with `decided_before`, only those accepted before then)."""
+    history: dict[int, list[dict]] = {}
+    for org_id, project in _allied_projects(session, decided_before):
+        fields = {"lines": list(project.lines or []), "sdgs": list(project.sdgs or [])}
+        history.setdefault(org_id, []).append(fields)
+    return history
+
+
+def _allied_projects(
+    session: Session, decided_before: datetime | None
+) -> Iterable[tuple[int, Project]]:
+    """Yield (organisation id, project) for each alliance not dropped, per organisation newest
+    first, each project once and at most DEFAULT_RECORD_MAX per organisation."""
     query = (
-        sa.select(Offer.organization_id, Project.id, Project.title, Project.description)
+        sa.select(Offer.organization_id, Project)
         .select_from(Alliance)
         .join(Match, Alliance.match_id == Match.id)
         .join(Offer, Match.offer_id == Offer.id)
@@ -164,18 +195,14 @@ def ally_records(session: Session, decided_before: datetime | None = None) -> di
     )
     if decided_before is not None:
         query = query.where(Match.decided_at < decided_before)
-    rows = session.execute(query)
-    records: dict[int, list[str]] = {}
     seen: set[tuple[int, int]] = set()
-    for org_id, project_id, title, description in rows:
-        texts = records.setdefault(org_id, [])
-        if (org_id, project_id) not in seen and len(texts) < DEFAULT_RECORD_MAX:
-            seen.add((org_id, project_id))
-            texts.append(f"{title}: {description}")
-    for org_id, activities in activity_records(session).items():
-        texts = records.setdefault(org_id, [])
-        texts.extend(activities[: max(0, DEFAULT_RECORD_MAX - len(texts))])
-    return records
+    taken: dict[int, int] = {}
+    for org_id, project in session.execute(query):
+        if (org_id, project.id) in seen or taken.get(org_id, 0) >= DEFAULT_RECORD_MAX:
+            continue
+        seen.add((org_id, project.id))
+        taken[org_id] = taken.get(org_id, 0) + 1
+        yield org_id, project
 
 
 def open_offers(today: date) -> sa.Select:

@@ -48,6 +48,7 @@ from services.db import committing
 from services.errors import NotFound
 from services.matching import rebuild
 from services.matching.items import (
+    ally_history,
     ally_records,
     offer_item,
     open_offers,
@@ -389,12 +390,17 @@ def _items(
     projects = _with(session, Project, open_projects(), {d.project_id for d in decisions})
     supply = [dict(offer_item(offers[k]), deadline=None) for k in sorted(offers)]
     records = ally_records(session, decided_before=cutoff)
+    history = ally_history(session, decided_before=cutoff)
     served = None
-    if records:  # the same items, an organisation's record on its first offer (as read_items)
+    if records or history:  # the same items, an organisation's record on its first offer
         served = []
         for k, item in zip(sorted(offers), supply, strict=True):
-            record = records.pop(offers[k].organization_id, None)
-            served.append(dict(item, record=record) if record else item)
+            extra = {}
+            if record := records.pop(offers[k].organization_id, None):
+                extra["record"] = record
+            if fields := history.pop(offers[k].organization_id, None):
+                extra["record_fields"] = fields
+            served.append(dict(item, **extra))
     demand = [project_item(projects[k]) for k in sorted(projects)]
     kinds = {k: str(o.organization.kind) for k, o in offers.items()}
     return supply, served, demand, kinds

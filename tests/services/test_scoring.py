@@ -307,9 +307,9 @@ def records(session):
         session, name="Secretaría de Salud", kind="local_public", side="demand", country="CO"
     )
     allies = {}
-    for name, topic in (
-        ("Health Fund", "vaccination campaign and cold chain for clinics"),
-        ("Schools Fund", "teacher training and school meals"),
+    for name, topic, line in (
+        ("Health Fund", "vaccination campaign and cold chain for clinics", "social_inclusion"),
+        ("Schools Fund", "teacher training and school meals", "human_development"),
     ):
         ally = f.organization(session, name=name, kind="foundation")
         past = f.offer(
@@ -322,6 +322,8 @@ def records(session):
                 title=f"Proyecto {k}: {topic}",
                 description=f"Past project on {topic} in district {k}.",
                 status="closed",
+                lines=[line],
+                sdgs=[3],
             )
             _alliance(session, past, project, date(2020, 1, 1) + timedelta(days=k))
         allies[name] = f.offer(
@@ -335,6 +337,7 @@ def records(session):
         city,
         title="Vacunación en zonas rurales",
         description="Vaccination campaign with a cold chain for rural clinics.",
+        lines=["social_inclusion"],
     )
     return {
         "health": allies["Health Fund"],
@@ -354,6 +357,22 @@ def test_allies_records_teach_the_matcher_what_they_fund(session, records, low_t
     assert health.components["profile"] > schools.components["profile"]
     assert health.score > schools.score  # the two offers' own texts are the same
     assert any("6 past activities" in x for x in health.explanation["en"])
+
+
+def test_the_lines_of_an_allys_projects_are_its_history(session, records, low_threshold):
+    health_id = records["health"].organization_id
+    dropped = f.project(session, records["city"], title="Dropped", lines=["governance"])
+    _alliance(session, records["health"], dropped, date(2026, 1, 1), stage="dropped")
+    history = items.ally_history(session)
+    assert history[health_id] == [{"lines": ["social_inclusion"], "sdgs": [3]}] * 6  # no drop
+    assert len(history[health_id]) == len(items.ally_records(session)[health_id])
+    scoring.score_project(session, low_threshold, records["need"].id)
+    rows = matches(session)
+    health = rows[(records["need"].id, records["health"].id)]
+    schools = rows[(records["need"].id, records["schools"].id)]
+    assert health.components["history"] > schools.components["history"]
+    line = "6 of the 6 projects allied with it share this project's line social inclusion"
+    assert line in health.explanation["en"]
 
 
 def test_every_offer_of_an_ally_shares_its_profile(session, records, low_threshold):
